@@ -1,0 +1,131 @@
+"""Child processes that cannot outlive the lab: pinned to CPUs, killed if the lab dies."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import IO
+
+# Seconds a server may take to print its readiness line (imports of pandas-free modules: ~0.3 s).
+START_TIMEOUT_S = 15.0
+# Seconds between SIGTERM and SIGKILL when stopping a child; servers promise to stop within 2 s.
+STOP_GRACE_S = 3.0
+_PR_SET_PDEATHSIG = 1
+_LISTENING = re.compile(r"^listening on (http://\S+)$")
+
+
+class ProcessError(RuntimeError):
+    """A child that would not start, or died; the message carries its last stderr lines."""
+
+
+def _child_setup(cpus: frozenset[int] | None) -> None:
+    """Runs in the child between fork and exec: die with the parent, run on the chosen CPUs."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+
+
+def spawn(argv: Sequence[str], cpus: frozenset[int] | None = None, stdout: int | IO[bytes] | None = None,
+          stderr: IO[bytes] | None = None, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start `argv` pinned to `cpus` (None: anywhere), in its own process group so that a stop
+    reaches its children too, and killed by the kernel if this process dies first."""
+    return subprocess.Popen(
+        list(argv), stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env,
+        preexec_fn=lambda: _child_setup(cpus), start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = STOP_GRACE_S) -> int:
+    """SIGTERM the child's process group, SIGKILL it after `grace` seconds; return the exit code."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            return process.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return process.wait()
+
+
+class ServerProcess:
+    """A qpslab server (or any command that prints `listening on http://HOST:PORT` first)."""
+
+    def __init__(self, module: str, args: Sequence[str] = (), cpus: frozenset[int] | None = None,
+                 command: Sequence[str] | None = None) -> None:
+        self.argv = list(command) if command else [sys.executable, "-m", module, "--port", "0", *args]
+        self.cpus = cpus
+        self.url = ""
+        self.process: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> str:
+        self.process = spawn(self.argv, self.cpus, stdout=subprocess.PIPE, stderr=self._stderr)
+        assert self.process.stdout is not None
+        line = _read_line(self.process.stdout, timeout)
+        match = _LISTENING.match(line)
+        if match is None:
+            self.stop()
+            raise ProcessError(f"{' '.join(self.argv)} did not start (first line {line!r}): {self.stderr_tail()}")
+        self.url = match.group(1)
+        return self.url
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stderr_tail(self, lines: int = 8) -> str:
+        self._stderr.seek(0)
+        text = self._stderr.read().decode(errors="replace").strip().splitlines()
+        return " | ".join(text[-lines:]) or "(no stderr)"
+
+    def stop(self) -> int | None:
+        if self.process is None:
+            return None
+        code = stop(self.process)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return code
+
+    def __enter__(self) -> ServerProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self._stderr.close()
+
+
+def _read_line(stream: IO[bytes], timeout: float) -> str:
+    """The first line of a child's stdout, or what arrived before `timeout` or its exit."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        while b"\n" not in data:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                break
+            chunk = os.read(stream.fileno(), 4096)
+            if not chunk:
+                break
+            data += chunk
+    return data.split(b"\n", 1)[0].decode(errors="replace").strip()

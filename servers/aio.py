@@ -1,0 +1,40 @@
+"""Running an asyncio server (stages 2–4): loop choice, readiness line, graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Awaitable, Callable
+
+import uvloop
+
+from .cli import announce
+from .core import Stats
+from .core.limits import SHUTDOWN_GRACE_S
+
+LOOPS = ("uvloop", "asyncio")
+# How often shutdown looks whether the last connection has closed.
+_SHUTDOWN_POLL_S = 0.02
+
+
+def run(start: Callable[[], Awaitable[asyncio.Server]], stats: Stats, loop: str) -> None:
+    """Start the server `start` makes on the chosen loop, announce it, serve until SIGTERM or
+    SIGINT, then stop listening and give open connections SHUTDOWN_GRACE_S to finish."""
+
+    async def serve() -> None:
+        server = await start()
+        announce(server.sockets[0])
+        stopping = asyncio.Event()
+        running = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            running.add_signal_handler(signum, stopping.set)
+        await stopping.wait()
+        server.close()
+        deadline = time.monotonic() + SHUTDOWN_GRACE_S
+        while stats.open_connections and time.monotonic() < deadline:
+            await asyncio.sleep(_SHUTDOWN_POLL_S)
+
+    factory = uvloop.new_event_loop if loop == "uvloop" else asyncio.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(serve())

@@ -1,0 +1,14 @@
+"""The sans-IO HTTP/1.1 core every stage drives: no sockets, no clock, no threads of its own."""
+
+from .app import App
+from .cache import ResponseCache
+from .connection import STAGE_0_TO_3, HttpConnection, ProtocolOptions, Reply
+from .errors import ProtocolError
+from .request import Request
+from .response import OVERLOADED, DateHeader, Response, encode_closing
+from .stats import Stats
+
+__all__ = [
+    "App", "DateHeader", "HttpConnection", "OVERLOADED", "ProtocolError", "ProtocolOptions", "Reply",
+    "Request", "Response", "ResponseCache", "STAGE_0_TO_3", "Stats", "encode_closing",
+]

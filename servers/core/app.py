@@ -1,0 +1,99 @@
+"""The routes every stage serves, as a pure function from Request to Response."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from .limits import MAX_DELAY_MS, MAX_PAYLOAD_BYTES
+from .request import Request
+from .response import JSON, TEXT, Response, error_response
+from .stats import Stats
+
+PLAINTEXT_BODY = b"Hello, World!"
+HEALTH_BODY = b"ok\n"
+
+
+def _make_payload() -> bytes:
+    """Deterministic English-like text for /bytes/{n}: it compresses like real text (about 3:1),
+    so gzip's gain on it is neither the 100:1 of a repeated byte nor the nothing of random data."""
+    words = ("the server answers each request with bytes that load generators count while "
+             "latency percentiles and memory tell which optimization paid for what").split()
+    rng = random.Random(0)
+    text = bytearray()
+    while len(text) < MAX_PAYLOAD_BYTES:
+        text += rng.choice(words).encode() + rng.choice((b" ", b" ", b" ", b", ", b".\n"))
+    return bytes(text[:MAX_PAYLOAD_BYTES])
+
+
+PAYLOAD = _make_payload()
+# Digits read from a path argument; more is over every bound, and int() of a huge string is slow.
+_MAX_ARG_DIGITS = 9
+NOT_FOUND = error_response(404, "no such route")
+
+
+def _method_not_allowed(allowed: bytes) -> Response:
+    return error_response(405, "method not allowed", b"Allow: " + allowed + b"\r\n")
+
+
+GET_ONLY = _method_not_allowed(b"GET")
+POST_ONLY = _method_not_allowed(b"POST")
+
+
+class App:
+    """Route table: /plaintext /json /echo /bytes/{n} /delay/{ms} /health /stats."""
+
+    __slots__ = ("stats", "name")
+
+    def __init__(self, stats: Stats, name: str) -> None:
+        self.stats = stats
+        self.name = name
+
+    def handle(self, request: Request) -> Response:
+        path = request.path
+        method = request.method
+        if path == b"/plaintext":
+            if method != b"GET":
+                return GET_ONLY
+            return Response(200, TEXT, PLAINTEXT_BODY, cacheable=True)
+        if path == b"/json":
+            if method != b"GET":
+                return GET_ONLY
+            # Serialized per request, as TechEmpower's json test requires.
+            return Response(200, JSON, json.dumps({"message": "Hello, World!"}, separators=(",", ":")).encode())
+        if path == b"/echo":
+            if method != b"POST":
+                return POST_ONLY
+            return Response(200, request.header(b"content-type") or b"application/octet-stream", request.body)
+        if path.startswith(b"/bytes/"):
+            return self._bytes(method, path[7:])
+        if path.startswith(b"/delay/"):
+            return self._delay(method, path[7:])
+        if path == b"/health":
+            return GET_ONLY if method != b"GET" else Response(200, TEXT, HEALTH_BODY)
+        if path == b"/stats":
+            if method != b"GET":
+                return GET_ONLY
+            snapshot = {"server": self.name, **self.stats.snapshot()}
+            return Response(200, JSON, json.dumps(snapshot).encode())
+        return NOT_FOUND
+
+    @staticmethod
+    def _bytes(method: bytes, arg: bytes) -> Response:
+        if not arg.isdigit():
+            return NOT_FOUND
+        if method != b"GET":
+            return GET_ONLY
+        if len(arg) > _MAX_ARG_DIGITS or int(arg) > MAX_PAYLOAD_BYTES:
+            return error_response(400, f"/bytes/{{n}} serves at most {MAX_PAYLOAD_BYTES} bytes")
+        return Response(200, TEXT, PAYLOAD[: int(arg)], cacheable=True)
+
+    @staticmethod
+    def _delay(method: bytes, arg: bytes) -> Response:
+        if not arg.isdigit():
+            return NOT_FOUND
+        if method != b"GET":
+            return GET_ONLY
+        if len(arg) > _MAX_ARG_DIGITS or int(arg) > MAX_DELAY_MS:
+            return error_response(400, f"/delay/{{ms}} waits at most {MAX_DELAY_MS} ms")
+        return Response(200, TEXT, PLAINTEXT_BODY, delay=int(arg) / 1000)

@@ -1,0 +1,146 @@
+"""One HTTP/1.1 server connection, sans-IO: bytes in, encoded replies out.
+
+Every stage drives this class; what differs between stages is only how bytes reach it (the
+I/O strategy) and which protocol options are on (stage 4's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from .app import App
+from .cache import (
+    Representation,
+    ResponseCache,
+    accepts_gzip,
+    etag_matches,
+    not_modified_fields,
+    represent,
+    should_gzip,
+)
+from .errors import ProtocolError
+from .fastparser import FastRequestParser
+from .parser import RequestParser
+from .request import Request
+from .response import (
+    CLOSE_LINE,
+    KEEP_ALIVE_LINE,
+    DateHeader,
+    Response,
+    assemble_head,
+    content_fields,
+    error_response,
+)
+
+
+@dataclass(frozen=True)
+class ProtocolOptions:
+    """The roadmap's stage-4 protocol work, one switch each so its effect can be measured."""
+
+    keep_alive: bool = False  # off: every response closes its connection (stages 0–3)
+    pipelining: bool = False  # the strategy sends all replies to one read in one write
+    fast_parser: bool = False  # llhttp via httptools instead of the pure-Python core parser
+    gzip: bool = False  # compress bodies of GZIP_MIN_BYTES or more for clients that accept it
+    cache: bool = False  # keep encoded responses of cacheable routes; ETag / If-None-Match → 304
+
+
+STAGE_0_TO_3 = ProtocolOptions()
+
+
+class Reply(NamedTuple):
+    """An encoded response. The strategy waits `delay` seconds, sends head and body, and closes
+    the connection after it if `close`."""
+
+    head: bytes
+    body: bytes
+    delay: float
+    close: bool
+
+
+class HttpConnection:
+    """Parse requests from `receive(data, now)` and answer each; stops after a closing reply."""
+
+    __slots__ = ("_app", "_options", "_parser", "_date", "_cache", "closed")
+
+    def __init__(self, app: App, options: ProtocolOptions, date: DateHeader,
+                 cache: ResponseCache | None = None) -> None:
+        self._app = app
+        self._options = options
+        self._parser: RequestParser | FastRequestParser = (
+            FastRequestParser() if options.fast_parser else RequestParser()
+        )
+        self._date = date
+        self._cache = cache if cache is not None else ResponseCache()
+        self.closed = False
+
+    def reset(self) -> None:
+        """Ready for a new client (pooled connections reuse this object)."""
+        self._parser.reset()
+        self.closed = False
+
+    @property
+    def idle(self) -> bool:
+        """No request in progress: the strategy applies its keep-alive timeout, not its request
+        timeout."""
+        return self._parser.idle
+
+    def receive(self, data: bytes | bytearray | memoryview, now: float) -> list[Reply]:
+        if self.closed:
+            return []
+        replies = []
+        for event in self._parser.feed(data):
+            if isinstance(event, ProtocolError):
+                reply = self._error(event, now)
+            else:
+                reply = self._answer(event, now)
+            replies.append(reply)
+            if reply.close:
+                self.closed = True
+                break
+        return replies
+
+    def _error(self, error: ProtocolError, now: float) -> Reply:
+        self._app.stats.answered(error.status, protocol_error=True)
+        response = error_response(error.status, error.reason)
+        fields = content_fields(response.content_type, len(response.body))
+        return Reply(assemble_head(error.status, self._date.at(now), fields, CLOSE_LINE), response.body, 0.0, True)
+
+    def _answer(self, request: Request, now: float) -> Reply:
+        options = self._options
+        keep_alive = request.keep_alive and options.keep_alive
+        if keep_alive:
+            connection_line = KEEP_ALIVE_LINE if request.version == b"1.0" else b""
+        else:
+            connection_line = CLOSE_LINE
+        use_gzip = options.gzip and accepts_gzip(request.header(b"accept-encoding"))
+        if options.cache and request.method == b"GET":
+            cached = self._cache.get(request.target, use_gzip)
+            if cached is not None:
+                return self._representation(request, cached, now, connection_line, not keep_alive)
+        response = self._app.handle(request)
+        if response.status == 200 and (options.cache and response.cacheable or options.gzip and should_gzip(response)):
+            eligible = options.gzip and should_gzip(response)
+            representation = represent(response, use_gzip and eligible, eligible,
+                                       options.cache and response.cacheable)
+            if representation.etag:
+                self._cache.put(request.target, use_gzip, representation)
+            return self._representation(request, representation, now, connection_line, not keep_alive)
+        self._app.stats.answered(response.status)
+        fields = content_fields(response.content_type, len(response.body)) + response.headers
+        head = assemble_head(response.status, self._date.at(now), fields, connection_line)
+        return Reply(head, response.body, response.delay, not keep_alive)
+
+    def _representation(self, request: Request, representation: Representation, now: float,
+                        connection_line: bytes, close: bool) -> Reply:
+        date_line = self._date.at(now)
+        if representation.etag and etag_matches(request.header(b"if-none-match"), representation.etag):
+            self._app.stats.answered(304)
+            head = assemble_head(304, date_line, not_modified_fields(representation), connection_line)
+            return Reply(head, b"", 0.0, close)
+        self._app.stats.answered(200)
+        head = assemble_head(200, date_line, representation.fields, connection_line)
+        return Reply(head, representation.body, 0.0, close)
+
+
+__all__ = ["HttpConnection", "ProtocolOptions", "Reply", "Response", "STAGE_0_TO_3"]

@@ -1,0 +1,129 @@
+"""llhttp (via httptools) behind the core parser's interface: stage 4's fast parser.
+
+llhttp tokenizes in C; the limits and framing rules stay the core's (request.frame), applied from
+llhttp's callbacks, so both parsers accept and refuse the same requests.
+"""
+
+from __future__ import annotations
+
+import httptools
+
+from .errors import ProtocolError
+from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_REQUEST_LINE_BYTES
+from .request import KNOWN_METHODS, Request, check_version, frame
+
+Event = Request | ProtocolError
+
+
+class _Closed(Exception):
+    """Raised from a callback to stop llhttp after a request that closes the connection."""
+
+
+class FastRequestParser:
+    """Same contract as parser.RequestParser: `feed` returns requests, a ProtocolError ends them."""
+
+    __slots__ = (
+        "_parser", "_events", "_url", "_headers", "_header_bytes", "_body", "_body_bytes",
+        "_keep_alive", "_dead", "_idle",
+    )
+
+    def __init__(self) -> None:
+        self._events: list[Event] = []
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._body: list[bytes] = []
+        self.reset()
+
+    def reset(self) -> None:
+        """Start afresh; httptools has no reset, so this takes a new llhttp parser."""
+        self._parser = httptools.HttpRequestParser(self)
+        self._events = []
+        self._url = b""
+        self._headers = []
+        self._header_bytes = 0
+        self._body = []
+        self._body_bytes = 0
+        self._keep_alive = False
+        self._dead = False
+        self._idle = True
+
+    @property
+    def idle(self) -> bool:
+        return self._idle
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
+        if self._dead:
+            return []
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserCallbackError as error:
+            if isinstance(error.__context__, _Closed):
+                pass
+            else:
+                    self._fail(error.__context__ if isinstance(error.__context__, ProtocolError)
+                           else ProtocolError(400, str(error)))
+        except httptools.HttpParserUpgrade:
+            self._fail(ProtocolError(400, "protocol upgrade not supported"))
+        except httptools.HttpParserError as error:
+            self._fail(ProtocolError(400, str(error)))
+        events = self._events
+        self._events = []
+        return events
+
+    def _fail(self, error: ProtocolError) -> None:
+        self._dead = True
+        self._events.append(error)
+
+    # -- llhttp callbacks ---------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._idle = False
+        self._url = b""
+        self._headers = []
+        self._header_bytes = 0
+        self._body = []
+        self._body_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        if len(self._url) > MAX_REQUEST_LINE_BYTES:
+            raise ProtocolError(414, "request line too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value) + 4
+        if self._header_bytes > MAX_HEADER_BYTES:
+            raise ProtocolError(431, "header section too large")
+        if len(self._headers) >= MAX_HEADER_COUNT:
+            raise ProtocolError(431, "too many header fields")
+        self._headers.append((name.lower(), value.rstrip(b" \t")))  # llhttp keeps trailing OWS
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        if parser.get_method() not in KNOWN_METHODS:
+            raise ProtocolError(400, "unknown method")
+        version = parser.get_http_version().encode()
+        if version == b"0.9":  # llhttp's reading of a request line without a version
+            raise ProtocolError(400, "malformed request line")
+        check_version(version)
+        self._keep_alive = frame(version, self._headers).keep_alive
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+        self._body_bytes += len(body)
+        if self._body_bytes > MAX_BODY_BYTES:
+            raise ProtocolError(413, "request body too large")
+
+    def on_message_complete(self) -> None:
+        parser = self._parser
+        self._events.append(Request(
+            parser.get_method(),
+            self._url,
+            parser.get_http_version().encode(),
+            self._headers,
+            b"".join(self._body),
+            self._keep_alive,
+        ))
+        self._idle = True
+        if not self._keep_alive:
+            # llhttp refuses bytes after a closing request; they are ignored, not an error.
+            self._dead = True
+            raise _Closed

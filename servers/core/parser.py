@@ -1,0 +1,257 @@
+"""The core's incremental HTTP/1.1 request parser: any split of bytes in, Requests out.
+
+Pure Python and strict: it accepts only CRLF line ends and the methods in KNOWN_METHODS, and
+refuses anything ambiguous (see request.frame). Stage 4 can swap it for llhttp (fastparser.py);
+both return the same events, so the rest of the core cannot tell them apart.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import ProtocolError
+from .limits import (
+    MAX_BODY_BYTES,
+    MAX_CHUNK_METADATA_BYTES,
+    MAX_CHUNK_SIZE_DIGITS,
+    MAX_HEADER_BYTES,
+    MAX_HEADER_COUNT,
+    MAX_REQUEST_LINE_BYTES,
+)
+from .request import KNOWN_METHODS, Request, check_version, frame
+
+Event = Request | ProtocolError
+
+_TOKEN_CHARS = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_TOKEN = re.compile(_TOKEN_CHARS)
+# origin-form (/path?query), asterisk-form (*) and absolute-form (http://host/path); no controls.
+_TARGET = re.compile(rb"(?:/|\*|https?://)[\x21-\x7e]*")
+_VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
+# Field values: visible ASCII, obs-text, space and tab; no other control byte (NUL, bare CR/LF).
+_BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# A chunk size with optional extensions (RFC 9112 §7.1.1), which are ignored; like llhttp, an
+# empty extension name is let through, an empty value is not.
+_CHUNK_SIZE = re.compile(
+    rb"([0-9A-Fa-f]+)(?:;" + _TOKEN_CHARS[:-1] + rb"*(?:=(?:" + _TOKEN_CHARS + rb'|"[^"\r\n]*"))?)*'
+)
+
+_HEAD, _BODY, _CHUNK_SIZE_LINE, _CHUNK_DATA, _CHUNK_DATA_END, _TRAILERS, _DEAD = range(7)
+
+
+class RequestParser:
+    """Feed bytes with `feed`; it returns the requests completed so far.
+
+    A malformed request ends the list with a ProtocolError, after which the parser is dead: the
+    connection answers the error and closes, as any byte after a framing error is suspect.
+    """
+
+    __slots__ = ("_buf", "_state", "_head", "_framing_keep_alive", "_remaining", "_body", "_metadata")
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._state = _HEAD
+        self._head: tuple[bytes, bytes, bytes, list[tuple[bytes, bytes]]] | None = None
+        self._remaining = 0
+        self._body = bytearray()
+        self._metadata = 0
+        self._framing_keep_alive = False
+
+    def reset(self) -> None:
+        """Forget everything, so a pooled connection can reuse this parser."""
+        self._buf.clear()
+        self._body.clear()
+        self._state = _HEAD
+        self._head = None
+        self._remaining = 0
+        self._metadata = 0
+
+    @property
+    def idle(self) -> bool:
+        """True between requests: no byte of a next request has arrived yet."""
+        return self._state == _HEAD and not self._buf
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
+        if self._state == _DEAD:
+            return []
+        self._buf += data
+        events: list[Event] = []
+        try:
+            while self._state != _DEAD and (request := self._next()) is not None:
+                events.append(request)
+        except ProtocolError as error:
+            self._state = _DEAD
+            self._buf.clear()
+            events.append(error)
+        return events
+
+    def _next(self) -> Request | None:
+        while True:
+            state = self._state
+            if state == _HEAD:
+                if not self._read_head():
+                    return None
+            elif state == _BODY:
+                return self._read_body()
+            elif state == _CHUNK_SIZE_LINE:
+                if not self._read_chunk_size():
+                    return None
+            elif state == _CHUNK_DATA:
+                if not self._read_chunk_data():
+                    return None
+            elif state == _CHUNK_DATA_END:
+                if not self._read_chunk_data_end():
+                    return None
+            else:
+                return self._read_trailers()
+
+    # -- head ---------------------------------------------------------------------------------
+
+    def _read_head(self) -> bool:
+        buf = self._buf
+        while buf[:2] == b"\r\n":  # RFC 9112 §2.2: ignore empty lines before a request line
+            del buf[:2]
+        end = buf.find(b"\r\n\r\n")
+        line_end = buf.find(b"\r\n", 0, MAX_REQUEST_LINE_BYTES + 2)
+        if line_end < 0:
+            if buf.find(b"\n", 0, MAX_REQUEST_LINE_BYTES) >= 0:
+                raise ProtocolError(400, "line ends must be CRLF")
+            if len(buf) > MAX_REQUEST_LINE_BYTES:
+                raise ProtocolError(414, "request line too long")
+            return False
+        if end < 0:
+            crlfs = buf.count(b"\r\n")
+            if buf.count(b"\n") != crlfs or buf.count(b"\r") - buf.endswith(b"\r") != crlfs:
+                # A bare LF or CR would leave us waiting for a CRLF CRLF that never comes.
+                raise ProtocolError(400, "line ends must be CRLF")
+            if len(buf) - line_end > MAX_HEADER_BYTES:
+                raise ProtocolError(431, "header section too large")
+            return False
+        if end - line_end > MAX_HEADER_BYTES:
+            raise ProtocolError(431, "header section too large")
+        method, target, version = _parse_request_line(bytes(buf[:line_end]))
+        headers = _parse_headers(bytes(buf[line_end + 2 : end])) if end > line_end else []
+        del buf[: end + 4]
+        framing = frame(version, headers)
+        self._head = (method, target, version, headers)
+        self._framing_keep_alive = framing.keep_alive
+        if framing.chunked:
+            self._metadata = 0
+            self._state = _CHUNK_SIZE_LINE
+        else:
+            self._remaining = framing.content_length
+            self._state = _BODY
+        return True
+
+    # -- bodies -------------------------------------------------------------------------------
+
+    def _read_body(self) -> Request | None:
+        buf = self._buf
+        remaining = self._remaining
+        if remaining == 0:
+            return self._finish(b"")
+        if len(buf) < remaining:
+            return None
+        body = bytes(buf[:remaining])
+        del buf[:remaining]
+        return self._finish(body)
+
+    def _read_chunk_size(self) -> bool:
+        line = self._take_line()
+        if line is None:
+            return False
+        match = _CHUNK_SIZE.fullmatch(line)
+        if match is None or len(match.group(1)) > MAX_CHUNK_SIZE_DIGITS:
+            raise ProtocolError(400, "invalid chunk size")
+        size = int(match.group(1), 16)
+        if len(self._body) + size > MAX_BODY_BYTES:
+            raise ProtocolError(413, "request body too large")
+        self._remaining = size
+        self._state = _CHUNK_DATA if size else _TRAILERS
+        return True
+
+    def _read_chunk_data(self) -> bool:
+        buf = self._buf
+        take = min(self._remaining, len(buf))
+        self._body += buf[:take]
+        del buf[:take]
+        self._remaining -= take
+        if self._remaining:
+            return False
+        self._state = _CHUNK_DATA_END
+        return True
+
+    def _read_chunk_data_end(self) -> bool:
+        if len(self._buf) < 2:
+            return False
+        if self._buf[:2] != b"\r\n":
+            raise ProtocolError(400, "chunk data not followed by CRLF")
+        del self._buf[:2]
+        self._state = _CHUNK_SIZE_LINE
+        return True
+
+    def _read_trailers(self) -> Request | None:
+        while (line := self._take_line()) is not None:
+            if line:
+                _parse_headers(line)  # trailers are ignored, but must be well-formed
+            else:
+                body = bytes(self._body)
+                self._body.clear()
+                return self._finish(body)
+        return None
+
+    def _take_line(self) -> bytes | None:
+        """One CRLF-terminated line of chunk framing, bounded by MAX_CHUNK_METADATA_BYTES."""
+        buf = self._buf
+        end = buf.find(b"\r\n")
+        if end < 0:
+            if self._metadata + len(buf) > MAX_CHUNK_METADATA_BYTES:
+                raise ProtocolError(400, "chunk metadata too long")
+            return None
+        self._metadata += end + 2
+        if self._metadata > MAX_CHUNK_METADATA_BYTES:
+            raise ProtocolError(400, "chunk metadata too long")
+        line = bytes(buf[:end])
+        del buf[: end + 2]
+        return line
+
+    def _finish(self, body: bytes) -> Request:
+        assert self._head is not None
+        method, target, version, headers = self._head
+        self._head = None
+        # After a request that ends its connection nothing more is read, as in llhttp.
+        self._state = _HEAD if self._framing_keep_alive else _DEAD
+        return Request(method, target, version, headers, body, self._framing_keep_alive)
+
+
+def _parse_request_line(line: bytes) -> tuple[bytes, bytes, bytes]:
+    parts = [part for part in line.split(b" ") if part]  # llhttp allows runs of spaces too
+    if len(parts) != 3:
+        raise ProtocolError(400, "malformed request line")
+    method, target, version_token = parts
+    if method not in KNOWN_METHODS:
+        raise ProtocolError(400, "unknown method")
+    if _TARGET.fullmatch(target) is None:
+        raise ProtocolError(400, "malformed request target")
+    version = _VERSION.fullmatch(version_token)
+    if version is None:
+        raise ProtocolError(400, "malformed HTTP version")
+    numbers = version.group(1) + b"." + version.group(2)
+    check_version(numbers)
+    return method, target, numbers
+
+
+def _parse_headers(section: bytes) -> list[tuple[bytes, bytes]]:
+    lines = section.split(b"\r\n")
+    if len(lines) > MAX_HEADER_COUNT:
+        raise ProtocolError(431, "too many header fields")
+    headers = []
+    for line in lines:
+        name, colon, value = line.partition(b":")
+        if not colon or _TOKEN.fullmatch(name) is None:
+            # A leading space or tab is obsolete line folding (RFC 9112 §5.2): refused as well.
+            raise ProtocolError(400, "malformed header field")
+        value = value.strip(b" \t")
+        if _BAD_VALUE_BYTE.search(value) is not None:
+            raise ProtocolError(400, "invalid byte in header value")
+        headers.append((name.lower(), value))
+    return headers

@@ -1,0 +1,97 @@
+"""A parsed request, and the framing rules both parsers share once a head is complete."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .errors import ProtocolError
+from .limits import MAX_BODY_BYTES
+
+# The methods llhttp (stage 4's parser) accepts among RFC 9110's and PATCH; the core parser
+# rejects the same others with 400 so that every stage answers an unknown method alike.
+KNOWN_METHODS = frozenset(
+    (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"CONNECT", b"OPTIONS", b"TRACE", b"PATCH")
+)
+SUPPORTED_VERSIONS = (b"1.1", b"1.0")
+# Longest Content-Length value read as a number; 19 digits is the most a 64-bit integer holds.
+_MAX_CONTENT_LENGTH_DIGITS = 19
+
+
+class Request(NamedTuple):
+    """One complete request. A tuple, not a dataclass: it is built once per request on the hot path."""
+
+    method: bytes
+    target: bytes
+    version: bytes  # b"1.1" or b"1.0"
+    headers: list[tuple[bytes, bytes]]  # names lower-cased, values stripped
+    body: bytes
+    keep_alive: bool
+
+    @property
+    def path(self) -> bytes:
+        return self.target.partition(b"?")[0]
+
+    def header(self, name: bytes) -> bytes | None:
+        """The first value of header `name` (lower-case), or None."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+
+class Framing(NamedTuple):
+    """How the body of a request is delimited, and whether the connection may be reused."""
+
+    content_length: int  # 0 when the request has no body or is chunked
+    chunked: bool
+    keep_alive: bool
+
+
+def check_version(version: bytes) -> None:
+    if version not in SUPPORTED_VERSIONS:
+        raise ProtocolError(505, "HTTP version not supported")
+
+
+def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
+    """Apply RFC 9112's message-framing rules to a complete head; raise ProtocolError if unsafe.
+
+    Refusing every ambiguous combination (CL with TE, repeated CL, a coding other than chunked)
+    is what keeps request smuggling out: no two parsers can disagree on where a body ends.
+    """
+    lengths: list[bytes] = []
+    codings: list[bytes] = []
+    hosts = 0
+    connection = b""
+    for name, value in headers:
+        if name == b"content-length":
+            lengths.append(value)
+        elif name == b"transfer-encoding":
+            codings.append(value)
+        elif name == b"host":
+            hosts += 1
+        elif name == b"connection":
+            connection = value.lower()
+    if version == b"1.1" and hosts != 1:
+        raise ProtocolError(400, "HTTP/1.1 requires exactly one Host header")
+    if hosts > 1:
+        raise ProtocolError(400, "more than one Host header")
+    if codings and lengths:
+        raise ProtocolError(400, "Content-Length together with Transfer-Encoding")
+    if len(lengths) > 1:
+        raise ProtocolError(400, "repeated Content-Length")
+    chunked = False
+    if codings:
+        if version != b"1.1" or len(codings) > 1 or codings[0].lower() != b"chunked":
+            raise ProtocolError(400, "unsupported Transfer-Encoding")
+        chunked = True
+    content_length = 0
+    if lengths:
+        raw = lengths[0]
+        if not raw.isdigit() or len(raw) > _MAX_CONTENT_LENGTH_DIGITS:
+            raise ProtocolError(400, "invalid Content-Length")
+        content_length = int(raw)
+        if content_length > MAX_BODY_BYTES:
+            raise ProtocolError(413, "request body too large")
+    options = [token.strip() for token in connection.split(b",")] if connection else []
+    keep_alive = b"close" not in options if version == b"1.1" else b"keep-alive" in options
+    return Framing(content_length, chunked, keep_alive)

@@ -1,0 +1,79 @@
+"""Responses and their encoding: precomputed status lines, a once-a-second Date, Content-Length."""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+from typing import NamedTuple
+
+REASONS = {
+    200: "OK",
+    304: "Not Modified",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
+    505: "HTTP Version Not Supported",
+}
+STATUS_LINES = {code: b"HTTP/1.1 %d %s\r\n" % (code, reason.encode()) for code, reason in REASONS.items()}
+SERVER_LINE = b"Server: qpslab\r\n"
+CLOSE_LINE = b"Connection: close\r\n"
+KEEP_ALIVE_LINE = b"Connection: keep-alive\r\n"  # only HTTP/1.0 clients need to be told
+TEXT = b"text/plain; charset=utf-8"
+JSON = b"application/json"
+OCTETS = b"application/octet-stream"
+
+
+class Response(NamedTuple):
+    """What the app answers; the connection turns it into bytes."""
+
+    status: int
+    content_type: bytes
+    body: bytes
+    headers: bytes = b""  # extra header lines, each ending in CRLF (Allow, Retry-After)
+    delay: float = 0.0  # seconds the I/O strategy waits before sending (the /delay route)
+    cacheable: bool = False  # the same request always gets the same body (stage 4 may cache it)
+
+
+class DateHeader:
+    """The `Date` line, recomputed only when the second of the clock reading it is given changes.
+
+    The core never reads a clock: the I/O strategy passes `now`, which keeps the core testable.
+    """
+
+    __slots__ = ("_second", "_line")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._line = b""
+
+    def at(self, now: float) -> bytes:
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._line = b"Date: " + formatdate(second, usegmt=True).encode() + b"\r\n"
+        return self._line
+
+
+def content_fields(content_type: bytes, length: int) -> bytes:
+    return b"Content-Type: " + content_type + b"\r\nContent-Length: " + str(length).encode() + b"\r\n"
+
+
+def assemble_head(status: int, date_line: bytes, fields: bytes, connection_line: bytes) -> bytes:
+    """Status line, Server, Date, the response's own fields, Connection, and the blank line."""
+    return b"".join((STATUS_LINES[status], SERVER_LINE, date_line, fields, connection_line, b"\r\n"))
+
+
+def error_response(status: int, reason: str, headers: bytes = b"") -> Response:
+    return Response(status, TEXT, reason.encode() + b"\n", headers)
+
+
+OVERLOADED = error_response(503, "server at its connection limit", b"Retry-After: 1\r\n")
+
+
+def encode_closing(response: Response, now_line: bytes) -> bytes:
+    """A whole response that ends its connection (errors and the 503 of an overloaded server)."""
+    fields = content_fields(response.content_type, len(response.body)) + response.headers
+    return assemble_head(response.status, now_line, fields, CLOSE_LINE) + response.body

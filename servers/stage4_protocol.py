@@ -1,0 +1,54 @@
+"""Stage 4, protocol work: stage 3's I/O with llhttp, keep-alive, pipelining, gzip and a cache.
+
+The roadmap's fourth step. Each optimization is a switch, on by default, so that the lab can
+measure what each one buys by turning it off (`--no-keep-alive`, `--no-pipelining`,
+`--no-gzip`, `--no-cache`, `--parser core`):
+- parser: llhttp (C, via httptools) instead of the core's pure-Python parser;
+- keep-alive: a connection serves many requests, idle ones close after `--keepalive-timeout`;
+- pipelining: all answers to one read leave in one write, in request order;
+- gzip: bodies of 1 KiB or more are compressed for clients that accept it;
+- cache: encoded responses of cacheable routes are kept, with ETag / If-None-Match → 304.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .aio import LOOPS, run
+from .cli import argument_parser, positive_float, server_config
+from .core import ProtocolOptions
+from .core.limits import KEEPALIVE_TIMEOUT_S
+from .stage3_pooled import PooledServer
+
+NAME = "stage4_protocol"
+
+
+def options(args: argparse.Namespace) -> ProtocolOptions:
+    return ProtocolOptions(
+        keep_alive=args.keep_alive,
+        pipelining=args.pipelining,
+        fast_parser=args.parser == "llhttp",
+        gzip=args.gzip,
+        cache=args.cache,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argument_parser(NAME, __doc__.splitlines()[0])
+    parser.add_argument("--loop", choices=LOOPS, default="uvloop", help="event loop (default uvloop)")
+    parser.add_argument("--parser", choices=("llhttp", "core"), default="llhttp",
+                        help="request parser (default llhttp)")
+    for switch, what in (("keep-alive", "reuse connections"), ("pipelining", "one write per read batch"),
+                         ("gzip", "compress large bodies"), ("cache", "cache responses, ETag/304")):
+        parser.add_argument(f"--{switch}", action=argparse.BooleanOptionalAction, default=True,
+                            help=f"{what} (default on)")
+    parser.add_argument("--keepalive-timeout", type=positive_float, default=KEEPALIVE_TIMEOUT_S,
+                        help=f"seconds an idle keep-alive connection is kept (default {KEEPALIVE_TIMEOUT_S})")
+    args = parser.parse_args(argv)
+    server = PooledServer(NAME, server_config(args), options(args), args.keepalive_timeout)
+    run(server.start, server.stats, args.loop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
