@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
@@ -12,7 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, Self
 
 # Seconds a server may take to print its readiness line (imports of pandas-free modules: ~0.3 s).
 START_TIMEOUT_S = 15.0
@@ -40,25 +41,23 @@ def spawn(argv: Sequence[str], cpus: frozenset[int] | None = None, stdout: int |
     reaches its children too, and killed by the kernel if this process dies first."""
     return subprocess.Popen(
         list(argv), stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env,
-        preexec_fn=lambda: _child_setup(cpus), start_new_session=True,
+        # preexec_fn is the only way to set PR_SET_PDEATHSIG in the child; it runs no Python
+        # that could take a lock held by another thread (a ctypes call and a syscall).
+        preexec_fn=lambda: _child_setup(cpus), start_new_session=True,  # noqa: PLW1509
     )
 
 
 def stop(process: subprocess.Popen[bytes], grace: float = STOP_GRACE_S) -> int:
     """SIGTERM the child's process group, SIGKILL it after `grace` seconds; return the exit code."""
     if process.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             return process.wait(grace)
         except subprocess.TimeoutExpired:
             pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return process.wait()
 
 
@@ -71,7 +70,7 @@ class ServerProcess:
         self.cpus = cpus
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115  # closed in __exit__
 
     @property
     def pid(self) -> int:
@@ -105,7 +104,7 @@ class ServerProcess:
             self.process.stdout.close()
         return code
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

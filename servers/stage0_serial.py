@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import socket
-import sys
 from types import FrameType
 
 from .blocking import serve_connection
@@ -40,4 +39,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -11,7 +11,6 @@ import collections
 import queue
 import signal
 import socket
-import sys
 import threading
 import time
 from types import FrameType
@@ -120,4 +119,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -9,7 +9,6 @@ stage 3 removes those copies.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from functools import partial
 
@@ -60,4 +59,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -10,7 +10,6 @@ second, instead of a timer armed and cancelled per request.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from typing import cast
 
@@ -134,7 +133,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
                 break
         if out:
             transport.writelines(out)
-        if self._waiting is None and (replies[-1].close or self._eof and self._conn.idle):
+        if self._waiting is None and (replies[-1].close or (self._eof and self._conn.idle)):
             transport.close()
 
     def _resume(self) -> None:
@@ -179,4 +178,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

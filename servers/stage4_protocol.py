@@ -13,7 +13,6 @@ measure what each one buys by turning it off (`--no-keep-alive`, `--no-pipelinin
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .aio import LOOPS, run
 from .cli import argument_parser, positive_float, server_config
@@ -51,4 +50,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

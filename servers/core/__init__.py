@@ -9,6 +9,17 @@ from .response import OVERLOADED, DateHeader, Response, encode_closing
 from .stats import Stats
 
 __all__ = [
-    "App", "DateHeader", "HttpConnection", "OVERLOADED", "ProtocolError", "ProtocolOptions", "Reply",
-    "Request", "Response", "ResponseCache", "STAGE_0_TO_3", "Stats", "encode_closing",
+    "OVERLOADED",
+    "STAGE_0_TO_3",
+    "App",
+    "DateHeader",
+    "HttpConnection",
+    "ProtocolError",
+    "ProtocolOptions",
+    "Reply",
+    "Request",
+    "Response",
+    "ResponseCache",
+    "Stats",
+    "encode_closing",
 ]

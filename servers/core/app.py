@@ -17,8 +17,11 @@ HEALTH_BODY = b"ok\n"
 def _make_payload() -> bytes:
     """Deterministic English-like text for /bytes/{n}: it compresses like real text (about 3:1),
     so gzip's gain on it is neither the 100:1 of a repeated byte nor the nothing of random data."""
-    words = ("the server answers each request with bytes that load generators count while "
-             "latency percentiles and memory tell which optimization paid for what").split()
+    words = [
+        "the", "server", "answers", "each", "request", "with", "bytes", "that", "load", "generators",
+        "count", "while", "latency", "percentiles", "and", "memory", "tell", "which", "optimization",
+        "paid", "for", "what",
+    ]
     rng = random.Random(0)
     text = bytearray()
     while len(text) < MAX_PAYLOAD_BYTES:
@@ -43,7 +46,7 @@ POST_ONLY = _method_not_allowed(b"POST")
 class App:
     """Route table: /plaintext /json /echo /bytes/{n} /delay/{ms} /health /stats."""
 
-    __slots__ = ("stats", "name")
+    __slots__ = ("name", "stats")
 
     def __init__(self, stats: Stats, name: str) -> None:
         self.stats = stats

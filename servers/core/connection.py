@@ -61,7 +61,7 @@ class Reply(NamedTuple):
 class HttpConnection:
     """Parse requests from `receive(data, now)` and answer each; stops after a closing reply."""
 
-    __slots__ = ("_app", "_options", "_parser", "_date", "_cache", "closed")
+    __slots__ = ("_app", "_cache", "_date", "_options", "_parser", "closed")
 
     def __init__(self, app: App, options: ProtocolOptions, date: DateHeader,
                  cache: ResponseCache | None = None) -> None:
@@ -119,8 +119,8 @@ class HttpConnection:
             if cached is not None:
                 return self._representation(request, cached, now, connection_line, not keep_alive)
         response = self._app.handle(request)
-        if response.status == 200 and (options.cache and response.cacheable or options.gzip and should_gzip(response)):
-            eligible = options.gzip and should_gzip(response)
+        eligible = options.gzip and should_gzip(response)
+        if response.status == 200 and (eligible or (options.cache and response.cacheable)):
             representation = represent(response, use_gzip and eligible, eligible,
                                        options.cache and response.cacheable)
             if representation.etag:
@@ -143,4 +143,4 @@ class HttpConnection:
         return Reply(head, representation.body, 0.0, close)
 
 
-__all__ = ["HttpConnection", "ProtocolOptions", "Reply", "Response", "STAGE_0_TO_3"]
+__all__ = ["STAGE_0_TO_3", "HttpConnection", "ProtocolOptions", "Reply", "Response"]

@@ -23,8 +23,16 @@ class FastRequestParser:
     """Same contract as parser.RequestParser: `feed` returns requests, a ProtocolError ends them."""
 
     __slots__ = (
-        "_parser", "_events", "_url", "_headers", "_header_bytes", "_body", "_body_bytes",
-        "_keep_alive", "_dead", "_idle",
+        "_body",
+        "_body_bytes",
+        "_dead",
+        "_events",
+        "_header_bytes",
+        "_headers",
+        "_idle",
+        "_keep_alive",
+        "_parser",
+        "_url",
     )
 
     def __init__(self) -> None:

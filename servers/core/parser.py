@@ -45,7 +45,7 @@ class RequestParser:
     connection answers the error and closes, as any byte after a framing error is suspect.
     """
 
-    __slots__ = ("_buf", "_state", "_head", "_framing_keep_alive", "_remaining", "_body", "_metadata")
+    __slots__ = ("_body", "_buf", "_framing_keep_alive", "_head", "_metadata", "_remaining", "_state")
 
     def __init__(self) -> None:
         self._buf = bytearray()

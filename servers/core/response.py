@@ -43,7 +43,7 @@ class DateHeader:
     The core never reads a clock: the I/O strategy passes `now`, which keeps the core testable.
     """
 
-    __slots__ = ("_second", "_line")
+    __slots__ = ("_line", "_second")
 
     def __init__(self) -> None:
         self._second = -1

@@ -9,7 +9,7 @@ from collections import Counter
 class Stats:
     """Requests answered by status, protocol errors, connections opened and open now."""
 
-    __slots__ = ("_lock", "_by_status", "_protocol_errors", "_connections", "_open", "_peak_open")
+    __slots__ = ("_by_status", "_connections", "_lock", "_open", "_peak_open", "_protocol_errors")
 
     def __init__(self) -> None:
         # One uncontended lock costs ~0.1 µs, small next to a request; the asyncio stages pay it

@@ -1,0 +1,105 @@
+"""One suite, every stage: the same requests get the same answers from all five servers."""
+
+from __future__ import annotations
+
+import json
+import time
+from email.utils import parsedate_to_datetime
+
+import pytest
+
+from lab.process import ServerProcess
+from servers.core.app import PAYLOAD
+from servers.core.limits import MAX_DELAY_MS, MAX_PAYLOAD_BYTES
+
+from .cases import BAD_REQUESTS
+from .client import Answer, exchange, get
+
+TEXT = "text/plain; charset=utf-8"
+
+ROUTES: dict[str, tuple[bytes, int, str | None, bytes]] = {
+    # name: (raw request, status, content type, body)
+    "plaintext": (get("/plaintext"), 200, TEXT, b"Hello, World!"),
+    "json": (get("/json"), 200, "application/json", b'{"message":"Hello, World!"}'),
+    "echo": ((b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\n"
+              b"Content-Length: 11\r\n\r\nhello world"), 200, "application/octet-stream", b"hello world"),
+    "echo chunked": ((b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), 200, "application/octet-stream", b"hello world"),
+    "bytes": (get("/bytes/1000"), 200, TEXT, PAYLOAD[:1000]),
+    "bytes 0": (get("/bytes/0"), 200, TEXT, b""),
+    "bytes over limit": (get(f"/bytes/{MAX_PAYLOAD_BYTES + 1}"), 400, TEXT, None),
+    "delay over limit": (get(f"/delay/{MAX_DELAY_MS + 1}"), 400, TEXT, None),
+    "health": (get("/health"), 200, TEXT, b"ok\n"),
+    "not found": (get("/nope"), 404, TEXT, b"no such route\n"),
+    "bytes with bad n": (get("/bytes/abc"), 404, TEXT, b"no such route\n"),
+    "method not allowed": (b"POST /plaintext HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", 405, TEXT,
+                           b"method not allowed\n"),
+    "http/1.0": (b"GET /plaintext HTTP/1.0\r\n\r\n", 200, TEXT, b"Hello, World!"),
+}
+
+
+def check_common_headers(answer: Answer) -> None:
+    """Server, Date (a valid IMF-fixdate, within a few seconds of now), exact Content-Length."""
+    assert answer.header("server") == "qpslab"
+    date = answer.header("date")
+    assert date is not None and date.endswith(" GMT")
+    assert abs(parsedate_to_datetime(date).timestamp() - time.time()) < 5
+    assert answer.header("content-length") == str(len(answer.body))
+
+
+@pytest.mark.parametrize("name", list(ROUTES))
+def test_route(server: ServerProcess, name: str) -> None:
+    raw, status, content_type, body = ROUTES[name]
+    answer = exchange(server.url, raw)
+    assert answer.status == status
+    assert answer.header("content-type") == content_type
+    if body is not None:
+        assert answer.body == body
+    check_common_headers(answer)
+
+
+def test_method_not_allowed_names_allowed_methods(server: ServerProcess) -> None:
+    answer = exchange(server.url, b"DELETE /json HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert (answer.status, answer.header("allow")) == (405, "GET")
+
+
+def test_delay_waits(server: ServerProcess) -> None:
+    started = time.monotonic()
+    answer = exchange(server.url, get("/delay/200"))
+    elapsed = time.monotonic() - started
+    assert (answer.status, answer.body) == (200, b"Hello, World!")
+    assert 0.19 <= elapsed < 1.5
+
+
+def test_stats_counts_requests(server: ServerProcess) -> None:
+    before = json.loads(exchange(server.url, get("/stats")).body)
+    exchange(server.url, get("/plaintext"))
+    after = json.loads(exchange(server.url, get("/stats")).body)
+    assert after["server"] == server.argv[2].split(".")[-1]
+    assert after["requests"] >= before["requests"] + 2  # the plaintext and the first /stats
+    assert after["by_status"]["200"] >= before["by_status"].get("200", 0) + 2
+    assert after["open_connections"] >= 1  # this very request's connection
+
+
+def test_date_changes_after_a_second(server: ServerProcess) -> None:
+    first = exchange(server.url, get("/plaintext")).header("date")
+    time.sleep(1.05)
+    second = exchange(server.url, get("/plaintext")).header("date")
+    assert first != second
+
+
+@pytest.mark.parametrize("name", list(BAD_REQUESTS))
+def test_bad_request(server: ServerProcess, name: str) -> None:
+    raw, status = BAD_REQUESTS[name]
+    answer = exchange(server.url, raw)
+    assert answer.status == status
+    assert answer.header("connection") == "close"
+    check_common_headers(answer)
+    assert exchange(server.url, get("/health")).status == 200
+
+
+def test_stats_counts_protocol_errors(server: ServerProcess) -> None:
+    before = json.loads(exchange(server.url, get("/stats")).body)["protocol_errors"]
+    exchange(server.url, BAD_REQUESTS["invalid method characters"][0])
+    after = json.loads(exchange(server.url, get("/stats")).body)["protocol_errors"]
+    assert after == before + 1

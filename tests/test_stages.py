@@ -1,0 +1,238 @@
+"""What only some stages do: stage 4's protocol switches, backpressure, timeouts, shutdown."""
+
+from __future__ import annotations
+
+import gzip
+import signal
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from lab.process import ServerProcess
+from servers.core.app import PAYLOAD
+
+from .client import RawClient, address, exchange, get
+from .conftest import start_server
+
+GZIP_GET = b"GET /bytes/4000 HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip, deflate\r\n\r\n"
+
+
+@pytest.fixture(scope="module")
+def stage4() -> Iterator[ServerProcess]:
+    proc = start_server(4, "--keepalive-timeout", "1")
+    yield proc
+    proc.stop()
+
+
+def pipeline_of(count: int) -> bytes:
+    return b"".join(get(f"/bytes/{n}") for n in range(1, count + 1))
+
+
+@pytest.mark.parametrize("switches", [(), ("--parser", "core"), ("--no-pipelining",), ("--no-cache", "--no-gzip")],
+                         ids=["default", "core-parser", "no-pipelining", "no-cache-no-gzip"])
+def test_stage4_answers_16_pipelined_requests_in_order(switches: tuple[str, ...]) -> None:
+    proc = start_server(4, *switches)
+    try:
+        with RawClient(proc.url) as client:
+            client.send(pipeline_of(16))
+            answers = [client.read() for _ in range(16)]
+            assert [a.body if a else None for a in answers] == [PAYLOAD[:n] for n in range(1, 17)]
+            client.send(get("/plaintext"))  # and the connection is still usable
+            last = client.read()
+            assert last is not None and last.body == b"Hello, World!"
+    finally:
+        proc.stop()
+
+
+@pytest.mark.parametrize("stage", [0, 1, 2, 3])
+def test_stages_0_to_3_close_after_one_response(stage: int) -> None:
+    proc = start_server(stage)
+    try:
+        with RawClient(proc.url) as client:
+            client.send(get("/plaintext") + get("/json"))
+            first = client.read()
+            assert first is not None and first.header("connection") == "close"
+            assert client.read() is None and client.closed
+    finally:
+        proc.stop()
+
+
+def test_stage4_keeps_connections_alive(stage4: ServerProcess) -> None:
+    with RawClient(stage4.url) as client:
+        for _ in range(3):
+            client.send(get("/json"))
+            answer = client.read()
+            assert answer is not None and answer.status == 200 and answer.header("connection") is None
+        client.send(b"GET /json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        answer = client.read()
+        assert answer is not None and answer.header("connection") == "close"
+        assert client.closed_by_server(2)
+
+
+def test_stage4_http10_keep_alive_is_acknowledged(stage4: ServerProcess) -> None:
+    with RawClient(stage4.url) as client:
+        client.send(b"GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        answer = client.read()
+        assert answer is not None and answer.header("connection") == "keep-alive"
+
+
+def test_stage4_closes_idle_keep_alive_connections(stage4: ServerProcess) -> None:
+    with RawClient(stage4.url) as client:
+        client.send(get("/plaintext"))
+        assert client.read() is not None
+        started = time.monotonic()
+        assert client.closed_by_server(4)  # --keepalive-timeout 1, swept every 0.5 s
+        assert time.monotonic() - started < 2.5
+
+
+def test_stage4_gzip_round_trip(stage4: ServerProcess) -> None:
+    answer = exchange(stage4.url, GZIP_GET)
+    assert answer.header("content-encoding") == "gzip"
+    assert answer.header("vary") == "Accept-Encoding"
+    assert len(answer.body) < 4000
+    assert gzip.decompress(answer.body) == PAYLOAD[:4000]
+    plain = exchange(stage4.url, get("/bytes/4000"))
+    assert plain.header("content-encoding") is None and plain.body == PAYLOAD[:4000]
+    small = exchange(stage4.url, b"GET /plaintext HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n")
+    assert small.header("content-encoding") is None  # under GZIP_MIN_BYTES
+    refused = exchange(stage4.url, b"GET /bytes/4000 HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip;q=0\r\n\r\n")
+    assert refused.header("content-encoding") is None
+
+
+def test_stage4_etag_gives_304(stage4: ServerProcess) -> None:
+    first = exchange(stage4.url, get("/plaintext"))
+    etag = first.header("etag")
+    assert etag is not None and etag.startswith('"')
+    again = exchange(stage4.url, f"GET /plaintext HTTP/1.1\r\nHost: t\r\nIf-None-Match: {etag}\r\n\r\n".encode())
+    assert (again.status, again.body, again.header("etag")) == (304, b"", etag)
+    other = exchange(stage4.url, b'GET /plaintext HTTP/1.1\r\nHost: t\r\nIf-None-Match: "nope"\r\n\r\n')
+    assert (other.status, other.body) == (200, b"Hello, World!")
+    zipped = exchange(stage4.url, GZIP_GET)
+    assert zipped.header("etag") not in (None, exchange(stage4.url, get("/bytes/4000")).header("etag"))
+
+
+def test_stage4_json_is_never_cached(stage4: ServerProcess) -> None:
+    first = exchange(stage4.url, get("/json"))
+    assert first.header("etag") is None
+    time.sleep(1.05)
+    assert exchange(stage4.url, get("/json")).header("date") != first.header("date")
+
+
+def test_stage4_cached_responses_carry_a_fresh_date(stage4: ServerProcess) -> None:
+    first = exchange(stage4.url, get("/plaintext")).header("date")
+    time.sleep(1.05)
+    assert exchange(stage4.url, get("/plaintext")).header("date") != first
+
+
+def test_stage4_switches_turn_features_off() -> None:
+    proc = start_server(4, "--no-keep-alive", "--no-gzip", "--no-cache")
+    try:
+        answer = exchange(proc.url, GZIP_GET)
+        assert answer.header("connection") == "close"
+        assert answer.header("content-encoding") is None and answer.header("etag") is None
+        assert answer.body == PAYLOAD[:4000]
+    finally:
+        proc.stop()
+
+
+def test_stage1_full_queue_answers_503_at_once() -> None:
+    proc = start_server(1, "--threads", "1", "--max-connections", "2")
+    busy: list[RawClient] = []
+    try:
+        for _ in range(2):  # one in service, then one queued
+            busy.append(RawClient(proc.url))
+            busy[-1].send(get("/delay/1000"))
+            time.sleep(0.1)  # lets the worker take the first before the second arrives
+        started = time.monotonic()
+        refused = exchange(proc.url, get("/plaintext"))
+        assert time.monotonic() - started < 0.5
+        assert (refused.status, refused.header("retry-after")) == (503, "1")
+        for client in busy:
+            answer = client.read()
+            assert answer is not None and answer.status == 200
+        assert exchange(proc.url, get("/health")).status == 200
+    finally:
+        for client in busy:
+            client.close()
+        proc.stop()
+
+
+@pytest.mark.parametrize("stage", [2, 3, 4])
+def test_async_stages_answer_503_beyond_max_connections(stage: int) -> None:
+    proc = start_server(stage, "--max-connections", "2")
+    held = [RawClient(proc.url) for _ in range(2)]
+    try:
+        for client in held:
+            client.send(b"GET /plaintext HTTP/1.1\r\n")  # incomplete: holds its connection
+        time.sleep(0.2)
+        refused = exchange(proc.url, get("/plaintext"))
+        assert (refused.status, refused.header("retry-after")) == (503, "1")
+    finally:
+        for client in held:
+            client.close()
+    try:
+        time.sleep(0.2)
+        assert exchange(proc.url, get("/health")).status == 200
+    finally:
+        proc.stop()
+
+
+@pytest.mark.parametrize("stage", [1, 2, 3, 4])
+def test_slow_client_is_closed_after_the_request_timeout(stage: int) -> None:
+    proc = start_server(stage)  # --request-timeout 1
+    try:
+        with RawClient(proc.url) as client:
+            started = time.monotonic()
+            closed = False
+            for byte in get("/plaintext"):
+                try:
+                    client.send(bytes([byte]))
+                except OSError:
+                    closed = True
+                    break
+                if client.closed_by_server(0.4):
+                    closed = True
+                    break
+            assert closed, "the server waited for the whole dribbled request"
+            assert time.monotonic() - started < 3
+        assert exchange(proc.url, get("/health")).status == 200
+    finally:
+        proc.stop()
+
+
+def test_stage0_is_blocked_by_one_slow_client() -> None:
+    """The baseline's defining weakness, kept on purpose: one client at a time."""
+    proc = start_server(0)
+    try:
+        with RawClient(proc.url) as slow:
+            slow.send(b"GET /plaintext HTTP/1.1\r\n")  # and nothing more for now
+            time.sleep(0.1)
+            waiting = RawClient(proc.url, timeout=0.5)
+            waiting.send(get("/plaintext"))
+            with pytest.raises(TimeoutError):
+                waiting.read()
+            slow.send(b"Host: t\r\n\r\n")
+            assert slow.read() is not None
+            waiting.sock.settimeout(2)
+            answer = waiting.read()
+            assert answer is not None and answer.status == 200
+            waiting.close()
+    finally:
+        proc.stop()
+
+
+@pytest.mark.parametrize("stage", [0, 1, 2, 3, 4])
+def test_sigterm_stops_within_two_seconds_with_a_client_connected(stage: int) -> None:
+    proc = start_server(stage)
+    sock = socket.create_connection(address(proc.url))
+    sock.sendall(b"GET /plaintext HTTP/1.1\r\n")  # a request in progress
+    time.sleep(0.1)
+    assert proc.process is not None
+    started = time.monotonic()
+    proc.process.send_signal(signal.SIGTERM)
+    code = proc.process.wait(5)
+    sock.close()
+    assert time.monotonic() - started < 2
+    assert code == 0, proc.stderr_tail()
