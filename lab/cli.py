@@ -1,0 +1,228 @@
+"""`lab`: run the staged comparison, one run, a server; list scenarios and results."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from servers import STAGES
+
+from .measure import Pinning
+from .scenario import ScenarioError, load_scenario, parse_duration, resolve, scenario_files
+from .targets import external_target, parse_stages, stage_target
+
+# --quick: long enough for a few hundred requests per run, short enough for a smoke check.
+QUICK_DURATION_S = 2.0
+QUICK_WARMUP_S = 1.0
+
+
+class UsageError(Exception):
+    """Bad input on the command line; exit code 2."""
+
+
+def _cpus(text: str, flag: str) -> frozenset[int]:
+    try:
+        cpus = frozenset(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise UsageError(f"{flag} takes CPU numbers like 0 or 0,1, got {text!r}") from None
+    available = os.sched_getaffinity(0)
+    if not cpus or not cpus <= available:
+        raise UsageError(f"{flag} {text}: this process may use CPUs {sorted(available)} only")
+    return cpus
+
+
+def _pinning(args: argparse.Namespace, console: Console) -> Pinning:
+    available = sorted(os.sched_getaffinity(0))
+    server = args.server_cpus if args.server_cpus is not None else str(available[0])
+    client = args.client_cpus if args.client_cpus is not None else ",".join(map(str, available[1:])) or server
+    pinning = Pinning(_cpus(server, "--server-cpus"), _cpus(client, "--client-cpus"))
+    if pinning.server_cpus & pinning.client_cpus:
+        console.print("[yellow]warning: server and load generator share CPUs "
+                      f"{sorted(pinning.server_cpus & pinning.client_cpus)}; they compete for them[/yellow]")
+    return pinning
+
+
+def _duration(text: str | None, flag: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = parse_duration(text, flag)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if flag == "--duration" and value <= 0:
+        raise UsageError("--duration must be > 0")
+    return value
+
+
+def _scenarios(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+    names = None if args.scenarios is None else [n.strip() for n in args.scenarios.split(",") if n.strip()]
+    scenarios = resolve(names)
+    duration = _duration(args.duration, "--duration")
+    warmup = _duration(args.warmup, "--warmup")
+    if args.quick:
+        duration = duration if duration is not None else QUICK_DURATION_S
+        warmup = warmup if warmup is not None else QUICK_WARMUP_S
+    return [s.with_times(duration, warmup) for s in scenarios]
+
+
+def _add_measure_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--duration", help="measured time per run, e.g. 10s (default: the scenario's)")
+    parser.add_argument("--warmup", help="unmeasured time before it, e.g. 2s (default: the scenario's)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"short runs for a smoke check ({QUICK_DURATION_S:.0f}s + {QUICK_WARMUP_S:.0f}s warm-up)")
+    parser.add_argument("--server-cpus", help="CPUs for the server (default: the first allowed)")
+    parser.add_argument("--client-cpus", help="CPUs for locust (default: all the others)")
+    parser.add_argument("--results", type=Path, default=Path("results"), help="results directory (default results/)")
+
+
+def _compare(args: argparse.Namespace, console: Console) -> int:
+    from .compare import Plan, run_plan
+
+    if args.repeats < 1:
+        raise UsageError("--repeats must be >= 1")
+    try:
+        stages = parse_stages(args.stages)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    plan = Plan(tuple(stage_target(n) for n in stages), tuple(_scenarios(args)), args.repeats,
+                _pinning(args, console), args.results)
+    run_plan(plan, console, sys.argv)
+    return 0
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    from .compare import Plan, run_plan
+
+    if (args.stage is None) == (args.target is None):
+        raise UsageError("give exactly one of --stage N or --target URL")
+    if args.target is not None:
+        if not args.target.startswith(("http://", "https://")):
+            raise UsageError(f"--target must be a URL like http://127.0.0.1:8080, got {args.target!r}")
+        target = external_target(args.target)
+    else:
+        try:
+            (number,) = parse_stages(args.stage)
+        except ValueError as error:
+            raise UsageError(f"--stage: {error}") from None
+        target = stage_target(number, tuple(args.server_args))
+    args.scenarios = args.scenario
+    plan = Plan((target,), tuple(_scenarios(args)), 1, _pinning(args, console), args.results)
+    run_plan(plan, console, sys.argv)
+    return 0
+
+
+def _serve(args: argparse.Namespace, console: Console) -> int:
+    try:
+        (number,) = parse_stages(args.stage)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    argv = [sys.executable, "-m", STAGES[number].module, *args.server_args]
+    os.execv(sys.executable, argv)
+
+
+def _list_scenarios(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    table = Table(title="scenarios/ (add a .toml file to add one)", title_justify="left")
+    for column in ("id", "default", "users", "duration", "wait", "requests", "description"):
+        table.add_column(column)
+    bad = 0
+    for path in scenario_files():
+        try:
+            s = load_scenario(path)
+        except ScenarioError as error:
+            bad += 1
+            table.add_row(path.stem, "", "", "", "", "", f"[red]invalid: {error}[/red]")
+            continue
+        wait = s.load.wait.kind
+        table.add_row(s.id, "yes" if s.default else "", str(s.load.users),
+                      f"{s.load.warmup:g}s + {s.load.duration:g}s", wait,
+                      ", ".join(f"{r.name} ×{r.weight}" for r in s.requests), s.description)
+    console.print(table)
+    return 1 if bad else 0
+
+
+def _results(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from .results import batches, load
+    from .summary import summarize, summary_table
+
+    if args.batch is None:
+        found = batches(args.results)
+        if not found:
+            console.print(f"no results under {args.results}/ yet: run `lab compare`")
+            return 0
+        table = Table(title=f"batches in {args.results}/", title_justify="left")
+        for column in ("batch", "runs", "failed", "targets", "scenarios"):
+            table.add_column(column)
+        for path in found:
+            runs = load(args.results, path.name)
+            failed = int(runs["error"].notna().sum()) if "error" in runs else 0
+            table.add_row(path.name, str(len(runs)), str(failed), ", ".join(dict.fromkeys(runs["target_label"])),
+                          ", ".join(dict.fromkeys(runs["scenario"])))
+        console.print(table)
+        return 0
+    try:
+        runs = load(args.results, args.batch)
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
+    console.print(summary_table(summarize(runs), f"batch {args.batch}"))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="lab", description="Measure the staged servers of qpslab.")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    compare = commands.add_parser("compare", help="every stage × the scenarios, into one results batch")
+    compare.add_argument("--stages", default="0-4", help="stages to run, e.g. 0,1,4 or 0-4 (default 0-4)")
+    compare.add_argument("--scenarios", help="scenario ids or paths, comma-separated (default: the default ones)")
+    compare.add_argument("--repeats", type=int, default=1, help="runs per stage and scenario, interleaved (default 1)")
+    _add_measure_options(compare)
+    compare.set_defaults(handler=_compare)
+
+    run = commands.add_parser("run", help="one server (or --target URL) × one scenario")
+    run.add_argument("--stage", help="stage number to start and measure")
+    run.add_argument("--target", help="URL of a server already running (not started by the lab)")
+    run.add_argument("--scenario", default="plaintext", help="scenario id or path (default plaintext)")
+    run.add_argument("server_args", nargs="*", help="flags for the server after --, e.g. -- --no-cache")
+    _add_measure_options(run)
+    run.set_defaults(handler=_run)
+
+    serve = commands.add_parser("serve", help="run one stage's server in the foreground")
+    serve.add_argument("stage", help="stage number, 0-4")
+    serve.add_argument("server_args", nargs=argparse.REMAINDER, help="the server's own flags, e.g. --port 8080")
+    serve.set_defaults(handler=_serve)
+
+    scenarios = commands.add_parser("scenarios", help="list and validate scenarios/*.toml")
+    scenarios.set_defaults(handler=_list_scenarios)
+
+    results = commands.add_parser("results", help="list batches, or summarize one")
+    results.add_argument("batch", nargs="?", help="batch id to summarize")
+    results.add_argument("--results", type=Path, default=Path("results"), help="results directory")
+    results.set_defaults(handler=_results)
+    return top
+
+
+# Width of tables when output is not a terminal (CI logs, files): wide enough for the summary.
+PIPE_WIDTH = 160
+
+
+def main(argv: list[str] | None = None) -> None:
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=PIPE_WIDTH)
+    args = parser().parse_args(argv)
+    try:
+        code = args.handler(args, console)
+    except (UsageError, ScenarioError) as error:
+        console.print(f"[red]lab {args.command}: {error}[/red]")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(code)

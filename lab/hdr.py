@@ -1,0 +1,52 @@
+"""Latency histograms in microseconds (HdrHistogram), and the percentiles the lab reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US = 1
+# Longest latency a histogram holds; a request slower than a minute is a failure, not a latency.
+HIGHEST_US = 60_000_000
+# 3 significant digits: a value is known to 0.1%, e.g. 1,234 µs ± 1 µs.
+SIGNIFICANT_DIGITS = 3
+# Per-second histograms of the time series need less precision and 1/10 the memory.
+SECOND_SIGNIFICANT_DIGITS = 2
+PERCENTILES = {"p50": 50.0, "p75": 75.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
+
+
+def new(significant_digits: int = SIGNIFICANT_DIGITS) -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, significant_digits)
+
+
+def record(histogram: HdrHistogram, microseconds: float) -> None:
+    histogram.record_value(min(max(int(microseconds), LOWEST_US), HIGHEST_US))
+
+
+def encode(histogram: HdrHistogram) -> str:
+    return str(histogram.encode().decode("ascii"))
+
+
+def decode(encoded: str) -> HdrHistogram:
+    return HdrHistogram.decode(encoded.encode("ascii"))
+
+
+def merge(encoded: Iterable[str]) -> HdrHistogram:
+    total = new()
+    for item in encoded:
+        total.decode_and_add(item.encode("ascii"))
+    return total
+
+
+def summarize(histogram: HdrHistogram) -> dict[str, float | None]:
+    """Mean, min, max and PERCENTILES in µs; None throughout for an empty histogram."""
+    empty = histogram.get_total_count() == 0
+    summary: dict[str, float | None] = {
+        "latency_mean_us": None if empty else float(histogram.get_mean_value()),
+        "latency_min_us": None if empty else float(histogram.get_min_value()),
+        "latency_max_us": None if empty else float(histogram.get_max_value()),
+    }
+    for name, percentile in PERCENTILES.items():
+        summary[f"latency_{name}_us"] = None if empty else float(histogram.get_value_at_percentile(percentile))
+    return summary

@@ -1,0 +1,106 @@
+"""Sampling a process tree's CPU time and memory while it is measured (psutil)."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from dataclasses import dataclass
+
+import psutil
+
+# Seconds between samples; CPU in a window is interpolated between them.
+SAMPLE_INTERVAL_S = 0.1
+# Counting sockets walks /proc/net: only every this many samples.
+CONNECTION_EVERY = 10
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: float  # wall clock (time.time())
+    cpu_s: float  # user + system CPU seconds of the whole tree so far
+    rss: int  # bytes, whole tree
+    connections: int | None  # established TCP connections of the tree, when counted
+
+
+def _tree(root: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return [root]
+
+
+def sample_tree(root: psutil.Process, count_connections: bool) -> Sample | None:
+    """One reading of `root` and its descendants (stage 4's --workers, locust's --processes)."""
+    cpu = 0.0
+    rss = 0
+    connections: int | None = 0 if count_connections else None
+    alive = False
+    for proc in _tree(root):
+        try:
+            with proc.oneshot():
+                times = proc.cpu_times()
+                cpu += times.user + times.system
+                rss += proc.memory_info().rss
+                if connections is not None:
+                    connections += sum(1 for c in proc.net_connections("tcp") if c.status == psutil.CONN_ESTABLISHED)
+            alive = True
+        except psutil.Error:
+            continue
+    return Sample(time.time(), cpu, rss, connections) if alive else None
+
+
+class Sampler:
+    """Samples a process tree in a background thread until stopped."""
+
+    def __init__(self, pid: int, count_connections: bool = True) -> None:
+        self._root = psutil.Process(pid)
+        self._count_connections = count_connections
+        self.samples: list[Sample] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"sampler-{pid}")
+
+    def start(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> list[Sample]:
+        self._stop.set()
+        self._thread.join()
+        return self.samples
+
+    def _run(self) -> None:
+        index = 0
+        while True:
+            sample = sample_tree(self._root, self._count_connections and index % CONNECTION_EVERY == 0)
+            if sample is not None:
+                self.samples.append(sample)
+            index += 1
+            if self._stop.wait(SAMPLE_INTERVAL_S):
+                return
+
+
+def cpu_between(samples: list[Sample], begin: float, end: float) -> float | None:
+    """CPU seconds the tree used between two wall-clock times, interpolated linearly between
+    samples; None when the samples do not cover the window."""
+    if len(samples) < 2 or samples[0].at > begin + SAMPLE_INTERVAL_S or samples[-1].at < end - SAMPLE_INTERVAL_S:
+        return None
+    return _cpu_at(samples, end) - _cpu_at(samples, begin)
+
+
+def _cpu_at(samples: list[Sample], at: float) -> float:
+    times = [s.at for s in samples]
+    i = bisect.bisect_left(times, at)
+    if i <= 0:
+        return samples[0].cpu_s
+    if i >= len(samples):
+        return samples[-1].cpu_s
+    before, after = samples[i - 1], samples[i]
+    span = after.at - before.at
+    fraction = 0.0 if span <= 0 else (at - before.at) / span
+    return before.cpu_s + fraction * (after.cpu_s - before.cpu_s)
+
+
+def peak(samples: list[Sample], begin: float, end: float, field: str) -> int | None:
+    values = [getattr(s, field) for s in samples if begin <= s.at <= end and getattr(s, field) is not None]
+    return max(values) if values else None

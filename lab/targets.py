@@ -1,0 +1,47 @@
+"""What a run measures: one of the staged servers, started by the lab, or a URL already serving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from servers import STAGES
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # "stage0" … "stage4", or "external"
+    stage: int | None  # None for an external URL
+    module: str | None  # python -m module, for servers the lab starts
+    args: tuple[str, ...] = ()  # extra server flags (stage 4's switches, for instance)
+    url: str | None = None  # an already running server the lab only loads
+
+    @property
+    def label(self) -> str:
+        return " ".join((self.name, *self.args)) if self.args else self.name
+
+
+def stage_target(number: int, args: tuple[str, ...] = ()) -> Target:
+    return Target(f"stage{number}", number, STAGES[number].module, args)
+
+
+def external_target(url: str) -> Target:
+    return Target("external", None, None, (), url.rstrip("/"))
+
+
+def parse_stages(text: str) -> list[int]:
+    """'0,1,4' or '0-4' → [0, 1, 4] / [0, 1, 2, 3, 4]; ValueError names what is wrong."""
+    known = {s.number for s in STAGES}
+    numbers: list[int] = []
+    for item in text.split(","):
+        part = item.strip()
+        low, dash, high = part.partition("-")
+        try:
+            span = range(int(low), int(high) + 1) if dash else range(int(part), int(part) + 1)
+        except ValueError:
+            raise ValueError(f"stages must be numbers like 0,1,4 or 0-4, got {text!r}") from None
+        for number in span:
+            if number not in known:
+                raise ValueError(f"unknown stage {number} (stages are {min(known)}-{max(known)})")
+            if number not in numbers:
+                numbers.append(number)
+    return numbers
