@@ -105,7 +105,7 @@ def run_locust(scenario: Scenario, url: str, cpus: frozenset[int], out: Path,
     with log:
         process = spawn(locust_command(scenario, url), cpus, stdout=log, stderr=log, env=env)
         try:
-            sampler = Sampler(process.pid, count_connections=False).start()
+            sampler = Sampler(process.pid).start()
             deadline = time.monotonic() + scenario.load.warmup + scenario.load.duration + LOCUST_SLACK_S
             while process.poll() is None:
                 if time.monotonic() > deadline:
@@ -211,7 +211,7 @@ def _tally(row: dict[str, Any], tallies: list[dict[str, Any]], server_samples: l
     row["server_cpu_us_per_request"] = server_cpu / requests * 1e6 if server_cpu is not None and requests else None
     row["projected_qps_one_core"] = 1e6 / row["server_cpu_us_per_request"] if row["server_cpu_us_per_request"] else None
     row["server_rss_peak_bytes"] = peak(server_samples, begin, end, "rss")
-    row["server_connections_peak"] = peak(server_samples, begin, end, "connections")
+    row["server_fds_peak"] = peak(server_samples, begin, end, "fds")
     generator_cpu = cpu_between(generator_samples, begin, end)
     row["generator_cpu_s"] = generator_cpu
     row["generator_cpu_busy"] = (

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from .columns import HISTOGRAM_COLUMNS, RUN_COLUMNS, TIMESERIES_COLUMNS
 from .measure import RunResult
 
 DEFAULT_RESULTS = Path("results")
@@ -49,17 +50,17 @@ class BatchWriter:
         os.replace(temporary, self.directory / BATCH_INFO)
 
     def add(self, result: RunResult) -> None:
+        unknown = set(result.row) - set(RUN_COLUMNS)
+        if unknown:
+            raise ValueError(f"run row has columns missing from lab.columns.RUN_COLUMNS: {sorted(unknown)}")
         self.rows.append(result.row)
         self.seconds += result.seconds
         if result.histogram is not None:
             self.histograms.append({"run_id": result.row["run_id"], "histogram": result.histogram})
-        _write_atomically(pd.DataFrame(self.rows), self.directory / RUNS)
-        _write_atomically(pd.DataFrame(self.seconds, columns=_TIMESERIES_COLUMNS), self.directory / TIMESERIES)
-        _write_atomically(pd.DataFrame(self.histograms, columns=["run_id", "histogram"]), self.directory / HISTOGRAMS)
-
-
-_TIMESERIES_COLUMNS = ["run_id", "second", "phase", "requests", "failures", "latency_p50_us", "latency_p99_us",
-                       "latency_max_us"]
+        # A fixed schema: a failed run lacks most measurements, but never a column.
+        _write_atomically(pd.DataFrame(self.rows, columns=list(RUN_COLUMNS)), self.directory / RUNS)
+        _write_atomically(pd.DataFrame(self.seconds, columns=list(TIMESERIES_COLUMNS)), self.directory / TIMESERIES)
+        _write_atomically(pd.DataFrame(self.histograms, columns=list(HISTOGRAM_COLUMNS)), self.directory / HISTOGRAMS)
 
 
 def batches(root: Path = DEFAULT_RESULTS) -> list[Path]:

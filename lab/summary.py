@@ -24,14 +24,15 @@ def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[
         return (math.nan, math.nan, math.nan)
     median = float(pd.Series(ordered).median())
     alpha = 1.0 - confidence
+    # [x_(K), x_(n-K+1)] (1-based) covers the median with probability 1 - 2 P(B <= K-1), B ~
+    # Binomial(n, 1/2); K is the largest with P(B <= K-1) <= alpha/2, so its 0-based index is K-1.
     low_index = 0
-    # Largest k with P(Binomial(n, 1/2) < k) <= alpha/2: [x_(k), x_(n-k+1)] covers the median.
     cumulative = 0.0
     for k in range(n):
         cumulative += math.comb(n, k) / 2**n
         if cumulative > alpha / 2:
             break
-        low_index = k + 1
+        low_index = k
     low_index = min(low_index, (n - 1) // 2)
     return median, float(ordered[low_index]), float(ordered[n - 1 - low_index])
 

@@ -1,0 +1,50 @@
+"""The harness's pure pieces: the per-process recorder, CPU interpolation, the median interval."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab import hdr
+from lab.recorder import Recorder
+from lab.sampler import Sample, cpu_between
+from lab.summary import median_interval
+
+
+def test_recorder_counts_only_the_measured_window() -> None:
+    recorder = Recorder(warmup=2.0, duration=3.0)
+    recorder.start(100.0)
+    recorder.record(101.0, 5.0, 10, None)  # warm-up: time series only
+    recorder.record(102.5, 0.25, 10, None)  # measured, 250 µs
+    recorder.record(104.9, 0.75, 20, None)  # measured, 750 µs
+    recorder.record(103.0, 1.0, 0, "ConnectionResetError: boom")  # measured failure
+    recorder.record(105.0, 1.0, 10, None)  # window closed
+    result = recorder.result()
+    assert (result["requests"], result["failures"], result["response_bytes"]) == (2, 1, 30)
+    assert result["errors"] == {"ConnectionResetError: boom": 1}
+    histogram = hdr.decode(result["histogram"])
+    assert histogram.get_total_count() == 2
+    summary = hdr.summarize(histogram)
+    assert summary["latency_min_us"] == 250 and summary["latency_max_us"] == pytest.approx(750, rel=1e-3)
+    assert [s["requests"] for s in result["seconds"]] == [1, 1, 1, 1, 1]
+
+
+def test_recorder_keeps_microseconds_below_a_millisecond() -> None:
+    recorder = Recorder(warmup=0.0, duration=10.0)
+    recorder.start(0.0)
+    for ms in (0.123, 0.456, 0.789):
+        recorder.record(1.0, ms, 1, None)
+    summary = hdr.summarize(hdr.decode(recorder.result()["histogram"]))
+    assert summary["latency_p50_us"] == 456
+
+
+def test_cpu_between_interpolates() -> None:
+    samples = [Sample(float(t), cpu_s=t * 0.5, rss=0, fds=0) for t in range(10)]
+    assert cpu_between(samples, 2.5, 6.5) == pytest.approx(2.0)
+    assert cpu_between(samples, -5.0, 6.0) is None  # window starts before the first sample
+
+
+def test_median_interval() -> None:
+    assert median_interval([5.0]) == (5.0, 5.0, 5.0)
+    assert median_interval([3.0, 1.0, 2.0]) == (2.0, 1.0, 3.0)
+    values = [float(v) for v in range(1, 21)]  # n = 20: the order statistics 6 and 15
+    assert median_interval(values) == (10.5, 6.0, 15.0)

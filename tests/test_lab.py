@@ -1,0 +1,198 @@
+"""The `lab` command end to end: real servers, real locust, parquet on disk, no orphans."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+from lab import results
+
+from .conftest import start_server
+
+REPO = Path(__file__).resolve().parent.parent
+# One user, no think time: the servers answer in well under a millisecond, which is what the
+# µs histograms must show (locust's own stats would round it to 0 or 1 ms).
+ONE_USER = """
+description = "one user, for tests"
+[load]
+users = 1
+spawn_rate = 1
+[[request]]
+path = "/plaintext"
+[[request]]
+path = "/json"
+"""
+
+
+def lab(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, timeout=timeout,
+                          check=False,
+                          cwd=REPO)
+
+
+@pytest.fixture(scope="module")
+def one_user(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scenarios") / "one-user.toml"
+    path.write_text(ONE_USER)
+    return path
+
+
+@pytest.fixture(scope="module")
+def quick_batch(tmp_path_factory: pytest.TempPathFactory, one_user: Path) -> tuple[pd.DataFrame, str]:
+    root = tmp_path_factory.mktemp("results")
+    done = lab("compare", "--stages", "0,1,2,3,4", "--scenarios", str(one_user), "--quick", "--results", str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return results.load(root), done.stdout
+
+
+def test_compare_writes_one_row_per_stage(quick_batch: tuple[pd.DataFrame, str]) -> None:
+    runs, _ = quick_batch
+    assert sorted(runs["stage"]) == [0, 1, 2, 3, 4]
+    assert runs["error"].isna().all(), runs["error"].tolist()
+    assert runs["verified"].all()
+    assert (runs["requests"] > 100).all()
+    assert (runs["failures"] == 0).all()
+    assert set(runs["bottleneck"]) <= {"server", "generator"} and runs["bottleneck"].notna().all()
+    assert runs["server_cpu_us_per_request"].notna().all() and (runs["server_cpu_us_per_request"] > 0).all()
+    assert (runs["server_rss_peak_bytes"] > 1_000_000).all()
+    assert runs["batch"].nunique() == 1 and runs["run_id"].is_unique
+    assert (runs["qps"] == runs["requests"] / runs["duration_s"]).all()
+
+
+def test_latency_has_microsecond_precision(quick_batch: tuple[pd.DataFrame, str]) -> None:
+    runs, _ = quick_batch
+    for _, run in runs.iterrows():
+        percentiles = [run[c] for c in ("latency_p50_us", "latency_p90_us", "latency_p99_us")]
+        assert percentiles == sorted(percentiles) and run["latency_min_us"] <= run["latency_p50_us"]
+        assert run["latency_p50_us"] < 1000, f"stage {run['stage']} p50 {run['latency_p50_us']} µs"
+        assert any(value % 1000 for value in percentiles)  # not whole milliseconds
+
+
+def test_timeseries_and_histograms_cover_every_run(quick_batch: tuple[pd.DataFrame, str]) -> None:
+    runs, _ = quick_batch
+    batch = runs["batch"].iloc[0]
+    series = results.load_timeseries(_root_of(quick_batch), batch)
+    assert set(series["run_id"]) == set(runs["run_id"])
+    assert {"warmup", "measure"} <= set(series["phase"])
+    measured = series[series["phase"] == "measure"].groupby("run_id")["requests"].sum()
+    assert (measured > 0).all()
+    histograms = results.load_histograms(_root_of(quick_batch), batch)
+    assert set(histograms["run_id"]) == set(runs["run_id"])
+
+
+def _root_of(quick_batch: tuple[pd.DataFrame, str]) -> Path:
+    match = re.search(r"results: (\S+)", quick_batch[1])
+    assert match is not None
+    return Path(match.group(1)).parent
+
+
+def test_summary_table_is_printed(quick_batch: tuple[pd.DataFrame, str]) -> None:
+    _, stdout = quick_batch
+    for stage in range(5):
+        assert re.search(rf"stage{stage}\s+│\s+one-user\s+│\s+[\d,]+", stdout), stdout
+    assert "1.00x" in stdout  # stage 0 is its own baseline
+
+
+def test_readme_documents_every_column(quick_batch: tuple[pd.DataFrame, str]) -> None:
+    readme = (REPO / "README.md").read_text()
+    missing = [c for c in quick_batch[0].columns if f"`{c}`" not in readme]
+    assert not missing, f"README.md does not document {missing}"
+
+
+def test_lab_results_lists_and_summarizes(quick_batch: tuple[pd.DataFrame, str]) -> None:
+    root = _root_of(quick_batch)
+    batch = quick_batch[0]["batch"].iloc[0]
+    listing = lab("results", "--results", str(root))
+    assert listing.returncode == 0 and batch in listing.stdout
+    summary = lab("results", batch, "--results", str(root))
+    assert summary.returncode == 0 and "stage4" in summary.stdout
+
+
+def test_run_against_an_external_target(one_user: Path, tmp_path: Path) -> None:
+    server = start_server(2)
+    try:
+        done = lab("run", "--target", server.url, "--scenario", str(one_user), "--duration", "1s", "--warmup", "1s",
+                   "--results", str(tmp_path))
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stdout + done.stderr
+    (run,) = results.load(tmp_path).to_dict("records")
+    assert run["target"] == "external" and run["url"] == server.url and run["requests"] > 0
+    assert pd.isna(run["server_cpu_us_per_request"])  # the lab did not start it, so cannot sample it
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("compare", "--stages", "7"), "unknown stage 7"),
+    (("compare", "--stages", "a"), "stages must be numbers"),
+    (("compare", "--scenarios", "nope"), "unknown scenario 'nope'"),
+    (("compare", "--duration", "fast"), "--duration must look like"),
+    (("compare", "--server-cpus", "99"), "--server-cpus 99: this process may use CPUs"),
+    (("run", "--stage", "1", "--target", "http://127.0.0.1:1"), "exactly one of --stage N or --target URL"),
+])
+def test_bad_input_exits_2_with_a_message(args: tuple[str, ...], message: str, tmp_path: Path) -> None:
+    done = lab(*args, "--results", str(tmp_path))
+    assert done.returncode == 2
+    assert message in done.stdout.replace("\n", " ")
+    assert not any(tmp_path.iterdir())  # nothing ran
+
+
+def test_bad_scenario_file_runs_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(ONE_USER.replace("users = 1", "users = -1"))
+    out = tmp_path / "out"
+    done = lab("compare", "--scenarios", str(bad), "--results", str(out))
+    assert done.returncode == 2
+    assert f"{bad}: load.users: must be >= 1" in done.stdout.replace("\n", "")
+    assert not out.exists()
+
+
+def test_lab_scenarios_lists_the_shipped_files() -> None:
+    done = lab("scenarios")
+    assert done.returncode == 0
+    for name in ("plaintext", "io-wait", "many-connections"):
+        assert name in done.stdout
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_compare_keeps_rows_and_leaves_no_process(signum: int, one_user: Path, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "lab", "compare", "--stages", "0-4", "--scenarios", str(one_user),
+               "--duration", "2s", "--warmup", "1s", "--results", str(tmp_path)]
+    lab_process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen: dict[int, psutil.Process] = {}
+    try:
+        deadline = time.monotonic() + 60
+        # Wait until the first run is written and the second is under way (server and locust up).
+        while time.monotonic() < deadline:
+            for child in _descendants(lab_process.pid):
+                seen[child.pid] = child
+            if list(tmp_path.glob("*/runs.parquet")) and len(_descendants(lab_process.pid)) >= 2:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the comparison never reached its second run")
+        for child in _descendants(lab_process.pid):
+            seen[child.pid] = child
+        lab_process.send_signal(signum)
+        assert lab_process.wait(20) == 130
+    finally:
+        if lab_process.poll() is None:
+            lab_process.kill()
+    _, alive = psutil.wait_procs(list(seen.values()), timeout=5)
+    assert not alive, f"left behind: {[p.pid for p in alive]}"
+    kept = results.load(tmp_path)
+    assert len(kept) >= 1 and kept["error"].isna().all()
