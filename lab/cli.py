@@ -175,6 +175,42 @@ def _results(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, console: Console) -> int:
+    from .report import ReportError, write_report
+    from .results import latest_batch
+
+    batch = args.batch or latest_batch(args.results)
+    if batch is None:
+        console.print(f"no results under {args.results}/ yet: run `lab compare` first")
+        return 1
+    if not (args.results / batch / "runs.parquet").is_file():
+        raise UsageError(f"no batch {batch!r} under {args.results}/ (see `lab results`)")
+    console.print(f"executing the notebooks against batch {batch} …")
+    try:
+        written = write_report(batch, args.results)
+    except ReportError as error:
+        console.print(f"[red]lab report: a notebook failed: {error}[/red]")
+        return 1
+    pages = [p for p in written if p.suffix == ".html"]
+    console.print(f"wrote {len(pages)} pages and {len(written) - len(pages)} figures to {pages[0].parent}/")
+    for page in pages:
+        console.print(f"  {page}")
+    return 0
+
+
+def _notebook(args: argparse.Namespace, console: Console) -> int:
+    import shutil
+
+    from .report import NOTEBOOKS
+
+    jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    if jupyter is None:
+        console.print("[red]lab notebook: JupyterLab is not installed; install it with "
+                      "`.venv/bin/pip install -e '.[notebook]'` (or run `make notebook`)[/red]")
+        return 1
+    os.execv(jupyter, [jupyter, "lab", str(NOTEBOOKS)])
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="lab", description="Measure the staged servers of qpslab.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -206,6 +242,14 @@ def parser() -> argparse.ArgumentParser:
     results.add_argument("batch", nargs="?", help="batch id to summarize")
     results.add_argument("--results", type=Path, default=Path("results"), help="results directory")
     results.set_defaults(handler=_results)
+
+    report = commands.add_parser("report", help="execute the notebooks for a batch: HTML + PNG in its report/")
+    report.add_argument("batch", nargs="?", help="batch id (default: the newest)")
+    report.add_argument("--results", type=Path, default=Path("results"), help="results directory")
+    report.set_defaults(handler=_report)
+
+    notebook = commands.add_parser("notebook", help="open JupyterLab on notebooks/")
+    notebook.set_defaults(handler=_notebook)
     return top
 
 

@@ -82,8 +82,14 @@ def _read(paths: list[Path]) -> pd.DataFrame:
 
 
 def load(root: Path | str = DEFAULT_RESULTS, batch: str | None = None) -> pd.DataFrame:
-    """Every run of every batch under `root` (or of one batch) as one DataFrame, a row per run."""
-    return _read(_batch_files(Path(root), batch, RUNS))
+    """Every run of every batch under `root` (or of one batch) as one DataFrame, a row per run.
+
+    Columns are RUN_COLUMNS, in order; a batch written before a column existed has it empty."""
+    runs = _read(_batch_files(Path(root), batch, RUNS))
+    if runs.empty:
+        return runs
+    extra = [c for c in runs.columns if c not in RUN_COLUMNS]
+    return runs.reindex(columns=[*RUN_COLUMNS, *extra])
 
 
 def load_timeseries(root: Path | str = DEFAULT_RESULTS, batch: str | None = None) -> pd.DataFrame:

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from lab import results
 from lab.process import ServerProcess
 from servers import STAGES
 
@@ -24,3 +30,46 @@ def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     yield proc
     proc.stop()
     assert proc.process is not None and proc.process.returncode == 0, proc.stderr_tail()
+
+
+REPO = Path(__file__).resolve().parent.parent
+# One user, no think time: the servers answer in well under a millisecond, which is what the
+# µs histograms must show (locust's own stats would round it to 0 or 1 ms).
+ONE_USER = """
+description = "one user, for tests"
+[load]
+users = 1
+spawn_rate = 1
+[[request]]
+path = "/plaintext"
+[[request]]
+path = "/json"
+"""
+
+
+def lab(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, timeout=timeout,
+                          check=False,
+                          cwd=REPO)
+
+
+@pytest.fixture(scope="session")
+def one_user(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scenarios") / "one-user.toml"
+    path.write_text(ONE_USER)
+    return path
+
+
+@pytest.fixture(scope="session")
+def quick_batch(tmp_path_factory: pytest.TempPathFactory, one_user: Path) -> tuple[pd.DataFrame, str]:
+    root = tmp_path_factory.mktemp("results")
+    done = lab("compare", "--stages", "0,1,2,3,4", "--scenarios", str(one_user), "--quick", "--results", str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return results.load(root), done.stdout
+
+
+def root_of(quick_batch: tuple[pd.DataFrame, str]) -> Path:
+    """The results directory of a batch, from the `results:` line lab compare prints."""
+    match = re.search(r"results: (\S+)", quick_batch[1])
+    assert match is not None
+    return Path(match.group(1)).parent

@@ -14,43 +14,9 @@ import psutil
 import pytest
 
 from lab import results
+from lab.columns import HISTOGRAM_COLUMNS, RUN_COLUMNS, TIMESERIES_COLUMNS
 
-from .conftest import start_server
-
-REPO = Path(__file__).resolve().parent.parent
-# One user, no think time: the servers answer in well under a millisecond, which is what the
-# µs histograms must show (locust's own stats would round it to 0 or 1 ms).
-ONE_USER = """
-description = "one user, for tests"
-[load]
-users = 1
-spawn_rate = 1
-[[request]]
-path = "/plaintext"
-[[request]]
-path = "/json"
-"""
-
-
-def lab(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, timeout=timeout,
-                          check=False,
-                          cwd=REPO)
-
-
-@pytest.fixture(scope="module")
-def one_user(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("scenarios") / "one-user.toml"
-    path.write_text(ONE_USER)
-    return path
-
-
-@pytest.fixture(scope="module")
-def quick_batch(tmp_path_factory: pytest.TempPathFactory, one_user: Path) -> tuple[pd.DataFrame, str]:
-    root = tmp_path_factory.mktemp("results")
-    done = lab("compare", "--stages", "0,1,2,3,4", "--scenarios", str(one_user), "--quick", "--results", str(root))
-    assert done.returncode == 0, done.stdout + done.stderr
-    return results.load(root), done.stdout
+from .conftest import ONE_USER, REPO, lab, root_of, start_server
 
 
 def test_compare_writes_one_row_per_stage(quick_batch: tuple[pd.DataFrame, str]) -> None:
@@ -79,19 +45,13 @@ def test_latency_has_microsecond_precision(quick_batch: tuple[pd.DataFrame, str]
 def test_timeseries_and_histograms_cover_every_run(quick_batch: tuple[pd.DataFrame, str]) -> None:
     runs, _ = quick_batch
     batch = runs["batch"].iloc[0]
-    series = results.load_timeseries(_root_of(quick_batch), batch)
+    series = results.load_timeseries(root_of(quick_batch), batch)
     assert set(series["run_id"]) == set(runs["run_id"])
     assert {"warmup", "measure"} <= set(series["phase"])
     measured = series[series["phase"] == "measure"].groupby("run_id")["requests"].sum()
     assert (measured > 0).all()
-    histograms = results.load_histograms(_root_of(quick_batch), batch)
+    histograms = results.load_histograms(root_of(quick_batch), batch)
     assert set(histograms["run_id"]) == set(runs["run_id"])
-
-
-def _root_of(quick_batch: tuple[pd.DataFrame, str]) -> Path:
-    match = re.search(r"results: (\S+)", quick_batch[1])
-    assert match is not None
-    return Path(match.group(1)).parent
 
 
 def test_summary_table_is_printed(quick_batch: tuple[pd.DataFrame, str]) -> None:
@@ -101,14 +61,16 @@ def test_summary_table_is_printed(quick_batch: tuple[pd.DataFrame, str]) -> None
     assert "1.00x" in stdout  # stage 0 is its own baseline
 
 
-def test_readme_documents_every_column(quick_batch: tuple[pd.DataFrame, str]) -> None:
+def test_columns_are_the_documented_schema(quick_batch: tuple[pd.DataFrame, str]) -> None:
+    assert list(quick_batch[0].columns) == list(RUN_COLUMNS)
     readme = (REPO / "README.md").read_text()
-    missing = [c for c in quick_batch[0].columns if f"`{c}`" not in readme]
-    assert not missing, f"README.md does not document {missing}"
+    for columns in (RUN_COLUMNS, TIMESERIES_COLUMNS, HISTOGRAM_COLUMNS):
+        missing = [c for c in columns if f"| `{c}` |" not in readme]
+        assert not missing, f"README.md does not document {missing}"
 
 
 def test_lab_results_lists_and_summarizes(quick_batch: tuple[pd.DataFrame, str]) -> None:
-    root = _root_of(quick_batch)
+    root = root_of(quick_batch)
     batch = quick_batch[0]["batch"].iloc[0]
     listing = lab("results", "--results", str(root))
     assert listing.returncode == 0 and batch in listing.stdout

@@ -1,0 +1,303 @@
+"""Tables and figures for the notebooks and `lab report`: one batch, measured next to the roadmap.
+
+Notebooks stay thin — open a batch, call these, explain — so the same figures serve both.
+Every function takes the frames `lab.results` loads and returns a DataFrame or a Figure. Figures
+are made without pyplot, so nothing is shown twice or kept alive by a global figure registry.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axis import Axis
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from . import hdr, results
+from .roadmap import BASELINE_QPS, CRITERIA, ROADMAP, criteria_met, roadmap_table
+from .summary import summarize
+
+NO_RESULTS = "No results yet: run `lab compare` (or `make compare`), then run this notebook again."
+BATCH_ENV = "QPSLAB_BATCH"  # which batch the notebooks and `lab report` show
+RESULTS_ENV = "QPSLAB_RESULTS"  # where the batches live (default results/ at the repository root)
+REPO = Path(__file__).resolve().parent.parent
+GENERATOR_HATCH = "//"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch's three tables; empty frames when there is nothing to show."""
+
+    name: str | None
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame
+    histograms: pd.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        return bool(self.runs.empty)
+
+    @property
+    def good_runs(self) -> pd.DataFrame:
+        return self.runs[self.runs["error"].isna()] if not self.runs.empty else self.runs
+
+
+def results_root() -> Path:
+    return Path(os.environ.get(RESULTS_ENV, REPO / "results"))
+
+
+def open_batch(name: str | None = None, root: Path | None = None) -> Batch:
+    """The named batch, else $QPSLAB_BATCH, else the newest; an empty Batch if there is none."""
+    root = root or results_root()
+    name = name or os.environ.get(BATCH_ENV) or results.latest_batch(root)
+    if name is None:
+        empty = pd.DataFrame()
+        return Batch(None, empty, empty, empty)
+    return Batch(name, results.load(root, name), results.load_timeseries(root, name),
+                 results.load_histograms(root, name))
+
+
+# -- tables ---------------------------------------------------------------------------------------
+
+def stage_table(batch: Batch, scenario: str) -> pd.DataFrame:
+    """Measured vs roadmap per stage for one scenario (medians over repeats)."""
+    runs = batch.good_runs
+    runs = runs[(runs["scenario"] == scenario) & runs["stage"].notna()]
+    if runs.empty:
+        return pd.DataFrame()
+    measured = runs.groupby("stage").agg(
+        runs=("run_id", "count"),
+        qps=("qps", "median"),
+        latency_mean_ms=("latency_mean_us", lambda s: s.median() / 1000),
+        latency_p99_ms=("latency_p99_us", lambda s: s.median() / 1000),
+        cpu_us_per_request=("server_cpu_us_per_request", "median"),
+        peak_rss_mib=("server_rss_peak_bytes", lambda s: s.median() / 2**20),
+        generator_bound=("bottleneck", lambda s: int((s == "generator").sum())),
+    )
+    measured.index = measured.index.astype(int)
+    base = measured["qps"].get(0, np.nan)
+    measured["speedup"] = measured["qps"] / base
+    base_rss = measured["peak_rss_mib"].get(0, np.nan)
+    measured["memory_change"] = measured["peak_rss_mib"] / base_rss - 1
+    roadmap = roadmap_table().set_index("stage")[["qps_target", "speedup_reported", "mean_latency_ms", "memory_change"]]
+    roadmap.columns = ["roadmap_qps", "roadmap_speedup", "roadmap_mean_ms", "roadmap_memory_change"]
+    return measured.join(roadmap, how="left").reset_index()
+
+
+def criteria_table(batch: Batch) -> pd.DataFrame:
+    """The roadmap's verification criteria against each stage's best run in any scenario."""
+    runs = batch.good_runs
+    rows = []
+    for stage, group in runs[runs["stage"].notna()].groupby("stage"):
+        for criterion in CRITERIA:
+            values = group[criterion.metric].dropna()
+            best = (values.max() if criterion.op == ">" else values.min()) if len(values) else None
+            passed = criteria_met(best, criterion)
+            rows.append({"stage": int(stage), "criterion": criterion.text, "best": best,
+                         "passed": {True: "pass", False: "fail", None: "not measured"}[passed]})
+    return pd.DataFrame(rows)
+
+
+def matrix(batch: Batch, metric: str) -> pd.DataFrame:
+    """target × scenario medians of one metric (the heat maps' data)."""
+    runs = batch.good_runs
+    if runs.empty:
+        return pd.DataFrame()
+    return runs.pivot_table(index="target_label", columns="scenario", values=metric, aggfunc="median")
+
+
+def spread_table(batch: Batch) -> pd.DataFrame:
+    """Per target and scenario: medians and 95% intervals across repeats (lab.summary)."""
+    return summarize(batch.runs)
+
+
+# -- figures --------------------------------------------------------------------------------------
+
+def _log_axis(axis: Axis) -> None:
+    """Log scale with readable ticks (1, 2, 5 × 10^n as plain numbers, not 10^n alone)."""
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 1 else f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _stage_order(runs: pd.DataFrame) -> list[str]:
+    return sorted(runs["target_label"].unique(), key=lambda label: (label.split()[0], label))
+
+
+def qps_figure(batch: Batch) -> Figure:
+    """QPS by stage for each scenario; roadmap targets as markers; generator-bound runs hatched."""
+    runs = batch.good_runs
+    scenarios = list(dict.fromkeys(runs["scenario"]))
+    labels = _stage_order(runs)
+    fig = Figure(figsize=(10, 5))
+    ax = fig.subplots()
+    width = 0.8 / max(len(scenarios), 1)
+    x = np.arange(len(labels))
+    for i, scenario in enumerate(scenarios):
+        sub = runs[runs["scenario"] == scenario].groupby("target_label")
+        qps = sub["qps"].median().reindex(labels)
+        saturated = (sub["bottleneck"].agg(lambda s: (s == "generator").mean() > 0.5)).reindex(labels).fillna(False)
+        bars = ax.bar(x + i * width - 0.4 + width / 2, qps.to_numpy(), width, label=scenario)
+        for bar, sat in zip(bars, saturated, strict=True):
+            if sat:
+                bar.set_hatch(GENERATOR_HATCH)
+    targets = {f"stage{s.stage}": s.qps_target for s in ROADMAP}
+    marks = [(i, targets[label]) for i, label in enumerate(labels) if label in targets]
+    if marks:
+        ax.scatter([m[0] for m in marks], [m[1] for m in marks], marker="_", s=600, color="black", zorder=3,
+                   label="roadmap target")
+    ax.set_yscale("log")
+    _log_axis(ax.yaxis)
+    ax.set_xticks(x, labels, rotation=20)
+    ax.set_ylabel("requests per second (log scale)")
+    ax.set_xlabel("server")
+    ax.set_title("QPS by stage (hatched: load generator saturated, the bar is a floor)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def speedup_figure(batch: Batch) -> Figure:
+    """Measured speedup over stage 0 per scenario next to the roadmap's reported speedups."""
+    runs = batch.good_runs
+    runs = runs[runs["stage"].notna()]
+    fig = Figure(figsize=(9, 5))
+    ax = fig.subplots()
+    for scenario, group in runs.groupby("scenario"):
+        qps = group.groupby("stage")["qps"].median()
+        if 0 in qps.index:
+            ax.plot(qps.index.astype(int), qps / qps[0], marker="o", label=f"measured: {scenario}")
+    table = roadmap_table()
+    ax.plot(table["stage"], table["speedup_reported"], marker="s", color="black", linestyle="--", label="roadmap")
+    ax.set_yscale("log")
+    _log_axis(ax.yaxis)
+    ax.set_xticks(table["stage"])
+    ax.set_xlabel("stage")
+    ax.set_ylabel("speedup over stage 0 (×, log scale)")
+    ax.set_title(f"Speedup over the baseline (roadmap baseline: {BASELINE_QPS:.0f} QPS)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def percentile_figure(batch: Batch, scenario: str) -> Figure:
+    """HdrHistogram-style latency by percentile for every target in one scenario, log-log."""
+    runs = batch.good_runs
+    runs = runs[runs["scenario"] == scenario]
+    encoded = batch.histograms.set_index("run_id")["histogram"] if not batch.histograms.empty else pd.Series()
+    fig = Figure(figsize=(9, 5))
+    ax = fig.subplots()
+    percentiles = np.array([50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99])
+    for label in _stage_order(runs):
+        ids = [i for i in runs[runs["target_label"] == label]["run_id"] if i in encoded.index]
+        if not ids:
+            continue
+        histogram = hdr.merge(encoded[i] for i in ids)
+        if histogram.get_total_count() == 0:
+            continue
+        values = [histogram.get_value_at_percentile(p) for p in percentiles]
+        ax.plot(1 / (1 - percentiles / 100), values, marker=".", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _log_axis(ax.yaxis)
+    ticks = 1 / (1 - percentiles / 100)
+    ax.set_xticks(ticks, [f"{p:g}%" for p in percentiles], rotation=45)
+    ax.minorticks_off()
+    ax.set_xlabel("percentile")
+    ax.set_ylabel("latency (µs, log scale)")
+    ax.set_title(f"Latency by percentile — {scenario}")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def cpu_figure(batch: Batch) -> Figure:
+    """Server CPU µs per request by target and scenario: ranks servers even when locust saturates."""
+    data = matrix(batch, "server_cpu_us_per_request")
+    fig = Figure(figsize=(10, 5))
+    ax = fig.subplots()
+    if not data.empty:
+        data = data.reindex(_stage_order(batch.good_runs))
+        data.plot.bar(ax=ax, rot=20)
+    ax.set_ylabel("server CPU per request (µs)")
+    ax.set_xlabel("server")
+    ax.set_title("Server CPU per request (lower is better)")
+    fig.tight_layout()
+    return fig
+
+
+def heatmap_figure(batch: Batch, metric: str, title: str, unit: str) -> Figure:
+    data = matrix(batch, metric)
+    fig = Figure(figsize=(1.8 + 1.6 * max(len(data.columns), 1), 1.2 + 0.6 * max(len(data), 1)))
+    ax = fig.subplots()
+    if not data.empty:
+        data = data.reindex(_stage_order(batch.good_runs))
+        image = ax.imshow(data.to_numpy(dtype=float), aspect="auto", cmap="viridis")
+        ax.set_xticks(range(len(data.columns)), data.columns, rotation=30, ha="right")
+        ax.set_yticks(range(len(data.index)), data.index)
+        for (row, col), value in np.ndenumerate(data.to_numpy(dtype=float)):
+            if not np.isnan(value):
+                ax.text(col, row, f"{value:,.0f}" if value >= 100 else f"{value:.1f}", ha="center", va="center",
+                        color="white", fontsize="small")
+        fig.colorbar(image, ax=ax, label=unit)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def timeseries_figure(batch: Batch, scenario: str) -> Figure:
+    """Per-second QPS and p99 through each run of one scenario; the warm-up is shaded."""
+    runs = batch.good_runs
+    runs = runs[runs["scenario"] == scenario]
+    series = batch.timeseries
+    series = series[series["phase"] != "after"]  # the partial second after the window would dip
+    fig = Figure(figsize=(10, 6))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    for _, run in runs.iterrows():
+        seconds = series[series["run_id"] == run["run_id"]]
+        label = run["target_label"] + (f" #{run['repeat'] + 1}" if runs["repeat"].max() > 0 else "")
+        top.plot(seconds["second"], seconds["requests"], marker=".", label=label)
+        bottom.plot(seconds["second"], seconds["latency_p99_us"], marker=".", label=label)
+    if not runs.empty:
+        warmup = float(runs["warmup_s"].iloc[0])
+        for ax in (top, bottom):
+            ax.axvspan(0, warmup, color="grey", alpha=0.15, label="warm-up" if ax is top else None)
+    top.set_ylabel("requests in that second")
+    bottom.set_ylabel("p99 latency (µs)")
+    bottom.set_yscale("log")
+    _log_axis(bottom.yaxis)
+    bottom.set_xlabel("seconds since the run's first request")
+    top.set_title(f"Through each run — {scenario}")
+    top.legend(fontsize="small", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def distribution_figure(batch: Batch, scenario: str) -> Figure:
+    """Latency distribution (share of requests per log-spaced latency bin) for each target."""
+    runs = batch.good_runs
+    runs = runs[runs["scenario"] == scenario]
+    encoded = batch.histograms.set_index("run_id")["histogram"] if not batch.histograms.empty else pd.Series()
+    fig = Figure(figsize=(9, 5))
+    ax = fig.subplots()
+    for label in _stage_order(runs):
+        ids = [i for i in runs[runs["target_label"] == label]["run_id"] if i in encoded.index]
+        histogram = hdr.merge(encoded[i] for i in ids)
+        total = histogram.get_total_count()
+        if not total:
+            continue
+        points = [(item.value_iterated_to, item.count_added_in_this_iter_step)
+                  for item in histogram.get_log_iterator(1, 2.0)]
+        ax.step([p[0] for p in points], [p[1] / total for p in points], where="pre", label=label)
+    ax.set_xscale("log")
+    _log_axis(ax.xaxis)
+    ax.set_xlabel("latency (µs, log scale, bins double in width)")
+    ax.set_ylabel("share of requests")
+    ax.set_title(f"Latency distribution — {scenario}")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
