@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable
 
@@ -18,13 +19,14 @@ LOOPS = ("uvloop", "asyncio")
 _SHUTDOWN_POLL_S = 0.02
 
 
-def run(start: Callable[[], Awaitable[asyncio.Server]], stats: Stats, loop: str) -> None:
+def run(start: Callable[[], Awaitable[asyncio.Server]], stats: Stats, loop: str,
+        on_listening: Callable[[socket.socket], object] = announce) -> None:
     """Start the server `start` makes on the chosen loop, announce it, serve until SIGTERM or
     SIGINT, then stop listening and give open connections SHUTDOWN_GRACE_S to finish."""
 
     async def serve() -> None:
         server = await start()
-        announce(server.sockets[0])
+        on_listening(server.sockets[0])
         stopping = asyncio.Event()
         running = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

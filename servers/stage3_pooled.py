@@ -41,7 +41,7 @@ class PooledServer:
     """What all connections share: app, date, cache, the pool of idle protocols, deadlines."""
 
     def __init__(self, name: str, config: ServerConfig, options: ProtocolOptions,
-                 keepalive_timeout: float = KEEPALIVE_TIMEOUT_S) -> None:
+                 keepalive_timeout: float = KEEPALIVE_TIMEOUT_S, reuse_port: bool = False) -> None:
         self.stats = Stats()
         self.app = App(self.stats, name)
         self.date = DateHeader()
@@ -49,6 +49,7 @@ class PooledServer:
         self.config = config
         self.options = options
         self.keepalive_timeout = keepalive_timeout
+        self.reuse_port = reuse_port  # one of several worker processes on the same port
         self.idle: list[PooledProtocol] = []
         self.live: set[PooledProtocol] = set()
 
@@ -64,7 +65,8 @@ class PooledServer:
     async def start(self) -> asyncio.Server:
         loop = asyncio.get_running_loop()
         loop.call_later(SWEEP_INTERVAL_S, self._sweep, loop)
-        return await loop.create_server(self.protocol, self.config.host, self.config.port)
+        return await loop.create_server(self.protocol, self.config.host, self.config.port,
+                                        reuse_port=self.reuse_port or None)
 
     def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
         now = time.monotonic()

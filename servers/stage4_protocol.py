@@ -13,12 +13,17 @@ measure what each one buys by turning it off (`--no-keep-alive`, `--no-pipelinin
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import socket
+import sys
+from collections.abc import Callable
 
 from .aio import LOOPS, run
-from .cli import argument_parser, positive_float, server_config
+from .cli import argument_parser, positive_float, positive_int, server_config
 from .core import ProtocolOptions
 from .core.limits import KEEPALIVE_TIMEOUT_S
 from .stage3_pooled import PooledServer
+from .workers import serve_workers
 
 NAME = "stage4_protocol"
 
@@ -44,9 +49,21 @@ def main(argv: list[str] | None = None) -> None:
                             help=f"{what} (default on)")
     parser.add_argument("--keepalive-timeout", type=positive_float, default=KEEPALIVE_TIMEOUT_S,
                         help=f"seconds an idle keep-alive connection is kept (default {KEEPALIVE_TIMEOUT_S})")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="processes sharing the port through SO_REUSEPORT (default 1)")
     args = parser.parse_args(argv)
-    server = PooledServer(NAME, server_config(args), options(args), args.keepalive_timeout)
-    run(server.start, server.stats, args.loop)
+    config = server_config(args)
+    if args.workers == 1:
+        server = PooledServer(NAME, config, options(args), args.keepalive_timeout)
+        run(server.start, server.stats, args.loop)
+        return
+
+    def serve_one(port: int, on_listening: Callable[[socket.socket], object]) -> None:
+        worker = PooledServer(NAME, dataclasses.replace(config, port=port), options(args), args.keepalive_timeout,
+                              reuse_port=True)
+        run(worker.start, worker.stats, args.loop, on_listening)
+
+    sys.exit(serve_workers(args.workers, config.host, config.port, serve_one))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import signal
 import socket
 import time
@@ -236,3 +237,34 @@ def test_sigterm_stops_within_two_seconds_with_a_client_connected(stage: int) ->
     sock.close()
     assert time.monotonic() - started < 2
     assert code == 0, proc.stderr_tail()
+
+
+def test_stage4_workers_share_the_port_and_stop_together() -> None:
+    import psutil
+
+    proc = start_server(4, "--workers", "2")
+    try:
+        workers = psutil.Process(proc.pid).children()
+        assert len(workers) == 2
+        served_by = set()
+        for _ in range(40):  # SO_REUSEPORT spreads new connections over both workers
+            served_by.add(json.loads(exchange(proc.url, get("/stats")).body)["pid"])
+            assert exchange(proc.url, get("/plaintext")).body == b"Hello, World!"
+        assert served_by == {w.pid for w in workers}
+        code = proc.stop()
+        assert code == 0
+        assert not any(w.is_running() for w in workers)
+    finally:
+        proc.stop()
+
+
+def test_stage4_stops_when_a_worker_dies() -> None:
+    import psutil
+
+    proc = start_server(4, "--workers", "2")
+    try:
+        psutil.Process(proc.pid).children()[0].kill()
+        assert proc.process is not None and proc.process.wait(5) == 1
+        assert "exited" in proc.stderr_tail()
+    finally:
+        proc.stop()

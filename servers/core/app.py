@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 
 from .limits import MAX_DELAY_MS, MAX_PAYLOAD_BYTES
@@ -77,7 +78,8 @@ class App:
         if path == b"/stats":
             if method != b"GET":
                 return GET_ONLY
-            snapshot = {"server": self.name, **self.stats.snapshot()}
+            # The pid tells stage 4's --workers apart: each worker counts for itself.
+            snapshot = {"server": self.name, "pid": os.getpid(), **self.stats.snapshot()}
             return Response(200, JSON, json.dumps(snapshot).encode())
         return NOT_FOUND
 
