@@ -66,7 +66,9 @@ def _scenarios(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
     if args.quick:
         duration = duration if duration is not None else QUICK_DURATION_S
         warmup = warmup if warmup is not None else QUICK_WARMUP_S
-    return [s.with_times(duration, warmup) for s in scenarios]
+    if args.processes is not None and args.processes < 1:
+        raise UsageError("--processes must be >= 1")
+    return [s.with_times(duration, warmup, args.processes) for s in scenarios]
 
 
 def _add_measure_options(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +76,8 @@ def _add_measure_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", help="unmeasured time before it, e.g. 2s (default: the scenario's)")
     parser.add_argument("--quick", action="store_true",
                         help=f"short runs for a smoke check ({QUICK_DURATION_S:.0f}s + {QUICK_WARMUP_S:.0f}s warm-up)")
+    parser.add_argument("--processes", type=int,
+                        help="locust processes generating load (default: the scenario's, usually 1)")
     parser.add_argument("--server-cpus", help="CPUs for the server (default: the first allowed)")
     parser.add_argument("--client-cpus", help="CPUs for locust (default: all the others)")
     parser.add_argument("--results", type=Path, default=Path("results"), help="results directory (default results/)")

@@ -117,7 +117,8 @@ def run_locust(scenario: Scenario, url: str, cpus: frozenset[int], out: Path,
             stop(process)
     tail = (out / "locust.log").read_text(errors="replace")[-2000:]
     tallies = [json.loads(p.read_text()) for p in sorted(out.glob("*.json")) if p.name != "scenario.json"]
-    tallies = [t for t in tallies if t["started"] is not None]
+    # locust's master process (with --processes) starts a test but sends nothing: leave it out.
+    tallies = [t for t in tallies if t["seconds"]]
     if not tallies:
         raise RunFailed(f"locust recorded no request (exit {process.returncode}): {tail.strip()[-500:]}")
     return tallies, samples, tail

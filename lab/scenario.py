@@ -72,12 +72,15 @@ class Scenario:
     source: str  # the file's path
     content_hash: str  # sha256 of the file's bytes, recorded with every run
 
-    def with_times(self, duration: float | None, warmup: float | None) -> Scenario:
+    def with_times(self, duration: float | None, warmup: float | None, processes: int | None = None) -> Scenario:
+        """This scenario with the command line's overrides (None keeps the file's value)."""
         load = self.load
         if duration is not None:
             load = replace(load, duration=duration)
         if warmup is not None:
             load = replace(load, warmup=warmup)
+        if processes is not None:
+            load = replace(load, processes=processes)
         return replace(self, load=load)
 
     def to_dict(self) -> dict[str, Any]:

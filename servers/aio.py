@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable
 
@@ -25,7 +26,11 @@ def run(start: Callable[[], Awaitable[asyncio.Server]], stats: Stats, loop: str,
     SIGINT, then stop listening and give open connections SHUTDOWN_GRACE_S to finish."""
 
     async def serve() -> None:
-        server = await start()
+        try:
+            server = await start()
+        except OSError as error:
+            print(f"cannot listen: {error.strerror or error}", file=sys.stderr, flush=True)
+            raise SystemExit(2) from None
         on_listening(server.sockets[0])
         stopping = asyncio.Event()
         running = asyncio.get_running_loop()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .core.limits import MAX_CONNECTIONS, REQUEST_TIMEOUT_S
@@ -57,3 +60,13 @@ def announce(sock: socket.socket) -> None:
     """The readiness line the harness and tests wait for; always the first line on stdout."""
     host, port = sock.getsockname()[:2]
     print(f"listening on http://{host}:{port}", flush=True)
+
+
+@contextmanager
+def listening_errors(host: str, port: int) -> Iterator[None]:
+    """A port in use (or an address not ours) ends the server with one clear line and exit 2."""
+    try:
+        yield
+    except OSError as error:
+        print(f"cannot listen on {host}:{port}: {error.strerror or error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None

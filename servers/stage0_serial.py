@@ -11,7 +11,7 @@ import socket
 from types import FrameType
 
 from .blocking import serve_connection
-from .cli import announce, argument_parser, server_config
+from .cli import announce, argument_parser, listening_errors, server_config
 from .core import STAGE_0_TO_3, App, DateHeader, HttpConnection, Stats
 
 NAME = "stage0_serial"
@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     date = DateHeader()
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    with socket.create_server((config.host, config.port), backlog=LISTEN_BACKLOG) as listener:
+    with listening_errors(config.host, config.port):
+        listener = socket.create_server((config.host, config.port), backlog=LISTEN_BACKLOG)
+    with listener:
         announce(listener)
         while True:
             sock, _ = listener.accept()

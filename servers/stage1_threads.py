@@ -16,7 +16,7 @@ import time
 from types import FrameType
 
 from .blocking import serve_connection
-from .cli import announce, argument_parser, positive_int, server_config
+from .cli import announce, argument_parser, listening_errors, positive_int, server_config
 from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, Stats, encode_closing
 from .core.limits import SHUTDOWN_GRACE_S
 
@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     config = server_config(args)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    listener = socket.create_server((config.host, config.port), backlog=LISTEN_BACKLOG)
+    with listening_errors(config.host, config.port):
+        listener = socket.create_server((config.host, config.port), backlog=LISTEN_BACKLOG)
     server = ThreadPoolServer(listener, args.threads, config.max_connections, config.request_timeout)
     announce(listener)
     try:

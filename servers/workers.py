@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from .cli import announce
+from .cli import announce, listening_errors
 from .core.limits import SHUTDOWN_GRACE_S
 
 _PR_SET_PDEATHSIG = 1
@@ -31,7 +31,8 @@ def serve_workers(count: int, host: str, port: int, serve: Serve) -> int:
     """Run `serve` in `count` forked workers sharing host:port; return the exit code."""
     reserve = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     reserve.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    reserve.bind((host, port))  # bound, never listening: holds the port, receives nothing
+    with listening_errors(host, port):
+        reserve.bind((host, port))  # bound, never listening: holds the port, receives nothing
     port = reserve.getsockname()[1]
     signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     ready_read, ready_write = os.pipe()

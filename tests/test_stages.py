@@ -6,12 +6,15 @@ import gzip
 import json
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from lab.process import ServerProcess
+from servers import STAGES
 from servers.core.app import PAYLOAD
 
 from .client import RawClient, address, exchange, get
@@ -268,3 +271,18 @@ def test_stage4_stops_when_a_worker_dies() -> None:
         assert "exited" in proc.stderr_tail()
     finally:
         proc.stop()
+
+
+@pytest.mark.parametrize(("stage", "extra"), [(0, ()), (1, ()), (2, ()), (3, ()), (4, ()), (4, ("--workers", "2"))],
+                         ids=["stage0", "stage1", "stage2", "stage3", "stage4", "stage4-workers"])
+def test_port_in_use_is_a_clear_error(stage: int, extra: tuple[str, ...]) -> None:
+    holder = socket.create_server(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
+    try:
+        done = subprocess.run([sys.executable, "-m", STAGES[stage].module, "--port", str(port), *extra],
+                              capture_output=True, text=True, timeout=20, check=False)
+    finally:
+        holder.close()
+    assert done.returncode == 2
+    assert "cannot listen" in done.stderr and "in use" in done.stderr
+    assert "Traceback" not in done.stderr
