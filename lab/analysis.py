@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from hdrh.histogram import HdrHistogram
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -184,21 +185,25 @@ def speedup_figure(batch: Batch) -> Figure:
     return fig
 
 
-def percentile_figure(batch: Batch, scenario: str) -> Figure:
-    """HdrHistogram-style latency by percentile for every target in one scenario, log-log."""
+def _histograms(batch: Batch, scenario: str) -> dict[str, HdrHistogram]:
+    """Each target's latency histogram in one scenario, merged over its runs (repeats)."""
     runs = batch.good_runs
     runs = runs[runs["scenario"] == scenario]
     encoded = batch.histograms.set_index("run_id")["histogram"] if not batch.histograms.empty else pd.Series()
+    merged = {}
+    for label in _stage_order(runs):
+        histogram = hdr.merge(encoded[i] for i in runs[runs["target_label"] == label]["run_id"] if i in encoded.index)
+        if histogram.get_total_count():
+            merged[label] = histogram
+    return merged
+
+
+def percentile_figure(batch: Batch, scenario: str) -> Figure:
+    """HdrHistogram-style latency by percentile for every target in one scenario, log-log."""
     fig = Figure(figsize=(9, 5))
     ax = fig.subplots()
     percentiles = np.array([50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99])
-    for label in _stage_order(runs):
-        ids = [i for i in runs[runs["target_label"] == label]["run_id"] if i in encoded.index]
-        if not ids:
-            continue
-        histogram = hdr.merge(encoded[i] for i in ids)
-        if histogram.get_total_count() == 0:
-            continue
+    for label, histogram in _histograms(batch, scenario).items():
         values = [histogram.get_value_at_percentile(p) for p in percentiles]
         ax.plot(1 / (1 - percentiles / 100), values, marker=".", label=label)
     ax.set_xscale("log")
@@ -279,17 +284,10 @@ def timeseries_figure(batch: Batch, scenario: str) -> Figure:
 
 def distribution_figure(batch: Batch, scenario: str) -> Figure:
     """Latency distribution (share of requests per log-spaced latency bin) for each target."""
-    runs = batch.good_runs
-    runs = runs[runs["scenario"] == scenario]
-    encoded = batch.histograms.set_index("run_id")["histogram"] if not batch.histograms.empty else pd.Series()
     fig = Figure(figsize=(9, 5))
     ax = fig.subplots()
-    for label in _stage_order(runs):
-        ids = [i for i in runs[runs["target_label"] == label]["run_id"] if i in encoded.index]
-        histogram = hdr.merge(encoded[i] for i in ids)
+    for label, histogram in _histograms(batch, scenario).items():
         total = histogram.get_total_count()
-        if not total:
-            continue
         points = [(item.value_iterated_to, item.count_added_in_this_iter_step)
                   for item in histogram.get_log_iterator(1, 2.0)]
         ax.step([p[0] for p in points], [p[1] / total for p in points], where="pre", label=label)

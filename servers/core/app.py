@@ -70,9 +70,15 @@ class App:
                 return POST_ONLY
             return Response(200, request.header(b"content-type") or b"application/octet-stream", request.body)
         if path.startswith(b"/bytes/"):
-            return self._bytes(method, path[7:])
+            size = _bounded_argument(method, path[7:], MAX_PAYLOAD_BYTES, "/bytes/{n} serves at most")
+            if isinstance(size, Response):
+                return size
+            return Response(200, TEXT, PAYLOAD[:size], cacheable=True)
         if path.startswith(b"/delay/"):
-            return self._delay(method, path[7:])
+            ms = _bounded_argument(method, path[7:], MAX_DELAY_MS, "/delay/{ms} waits at most")
+            if isinstance(ms, Response):
+                return ms
+            return Response(200, TEXT, PLAINTEXT_BODY, delay=ms / 1000)
         if path == b"/health":
             return GET_ONLY if method != b"GET" else Response(200, TEXT, HEALTH_BODY)
         if path == b"/stats":
@@ -83,22 +89,13 @@ class App:
             return Response(200, JSON, json.dumps(snapshot).encode())
         return NOT_FOUND
 
-    @staticmethod
-    def _bytes(method: bytes, arg: bytes) -> Response:
-        if not arg.isdigit():
-            return NOT_FOUND
-        if method != b"GET":
-            return GET_ONLY
-        if len(arg) > _MAX_ARG_DIGITS or int(arg) > MAX_PAYLOAD_BYTES:
-            return error_response(400, f"/bytes/{{n}} serves at most {MAX_PAYLOAD_BYTES} bytes")
-        return Response(200, TEXT, PAYLOAD[: int(arg)], cacheable=True)
 
-    @staticmethod
-    def _delay(method: bytes, arg: bytes) -> Response:
-        if not arg.isdigit():
-            return NOT_FOUND
-        if method != b"GET":
-            return GET_ONLY
-        if len(arg) > _MAX_ARG_DIGITS or int(arg) > MAX_DELAY_MS:
-            return error_response(400, f"/delay/{{ms}} waits at most {MAX_DELAY_MS} ms")
-        return Response(200, TEXT, PLAINTEXT_BODY, delay=int(arg) / 1000)
+def _bounded_argument(method: bytes, arg: bytes, limit: int, refusal: str) -> int | Response:
+    """The number at the end of a GET route's path, or the response that refuses it."""
+    if not arg.isdigit():
+        return NOT_FOUND
+    if method != b"GET":
+        return GET_ONLY
+    if len(arg) > _MAX_ARG_DIGITS or int(arg) > limit:
+        return error_response(400, f"{refusal} {limit}")
+    return int(arg)
