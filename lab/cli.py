@@ -13,7 +13,7 @@ from servers import STAGES
 
 from .measure import Pinning
 from .scenario import ScenarioError, load_scenario, parse_duration, resolve, scenario_files
-from .targets import external_target, parse_stages, stage_target
+from .targets import ablation_targets, external_target, parse_stages, stage_target
 
 # --quick: long enough for a few hundred requests per run, short enough for a smoke check.
 QUICK_DURATION_S = 2.0
@@ -92,8 +92,10 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
         stages = parse_stages(args.stages)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    plan = Plan(tuple(stage_target(n) for n in stages), tuple(_scenarios(args)), args.repeats,
-                _pinning(args, console), args.results)
+    targets = [stage_target(n) for n in stages]
+    if args.ablation:
+        targets += ablation_targets()
+    plan = Plan(tuple(targets), tuple(_scenarios(args)), args.repeats, _pinning(args, console), args.results)
     run_plan(plan, console, sys.argv)
     return 0
 
@@ -223,6 +225,8 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--stages", default="0-4", help="stages to run, e.g. 0,1,4 or 0-4 (default 0-4)")
     compare.add_argument("--scenarios", help="scenario ids or paths, comma-separated (default: the default ones)")
     compare.add_argument("--repeats", type=int, default=1, help="runs per stage and scenario, interleaved (default 1)")
+    compare.add_argument("--ablation", action="store_true",
+                         help="also run stage 4 with each optimization off (--parser core, --no-keep-alive, …)")
     _add_measure_options(compare)
     compare.set_defaults(handler=_compare)
 

@@ -24,6 +24,14 @@ def stage_target(number: int, args: tuple[str, ...] = ()) -> Target:
     return Target(f"stage{number}", number, STAGES[number].module, args)
 
 
+# Stage 4 with one optimization turned off each: the difference to plain stage 4 is what it buys.
+ABLATIONS = (("--parser", "core"), ("--no-keep-alive",), ("--no-pipelining",), ("--no-gzip",), ("--no-cache",))
+
+
+def ablation_targets() -> list[Target]:
+    return [stage_target(4, switch) for switch in ABLATIONS]
+
+
 def external_target(url: str) -> Target:
     return Target("external", None, None, (), url.rstrip("/"))
 
