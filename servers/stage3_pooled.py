@@ -81,8 +81,10 @@ class PooledProtocol(asyncio.BufferedProtocol):
         self._buffer = memoryview(bytearray(BUFFER_BYTES))
         self._conn = HttpConnection(server.app, server.options, server.date, server.cache)
         self._transport: asyncio.Transport | None = None
-        self._waiting: list[Reply] | None = None  # replies held back behind a /delay reply
+        self._delayed: list[Reply] | None = None  # replies held back behind a /delay reply
         self._eof = False
+        self._writing_paused = False
+        self._answering_soon = False
         self.deadline = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -95,8 +97,10 @@ class PooledProtocol(asyncio.BufferedProtocol):
             self._transport.close()
             return
         self._conn.reset()
-        self._waiting = None
+        self._delayed = None
         self._eof = False
+        self._writing_paused = False
+        self._answering_soon = False
         self.deadline = time.monotonic() + server.config.request_timeout
         server.live.add(self)
 
@@ -113,10 +117,35 @@ class PooledProtocol(asyncio.BufferedProtocol):
             self.deadline = time.monotonic() + self._server.config.request_timeout
         if replies:
             self._send(replies)
+        self._pace()
+
+    def _pace(self) -> None:
+        """Requests left unanswered by the connection's reply budget are answered once what was
+        sent has left: meanwhile no more requests are read, so memory stays bounded."""
+        transport = self._transport
+        if transport is None or not self._conn.has_pending:
+            return
+        transport.pause_reading()
+        if not (self._writing_paused or self._answering_soon or self._delayed is not None):
+            self._answering_soon = True
+            asyncio.get_running_loop().call_soon(self._answer_pending)
+
+    def _answer_pending(self) -> None:
+        self._answering_soon = False
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        replies = self._conn.replies(time.time())
+        if replies:
+            self._send(replies)
+        if self._conn.has_pending:
+            self._pace()
+        elif not self._writing_paused and self._transport is not None:
+            self._transport.resume_reading()
 
     def _send(self, replies: list[Reply]) -> None:
-        if self._waiting is not None:
-            self._waiting.extend(replies)
+        if self._delayed is not None:
+            self._delayed.extend(replies)
             return
         transport = self._transport
         assert transport is not None
@@ -124,7 +153,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
         out: list[bytes] = []
         for index, reply in enumerate(replies):
             if reply.delay:
-                self._waiting = replies[index:]
+                self._delayed = replies[index:]
                 asyncio.get_running_loop().call_later(reply.delay, self._resume)
                 break
             if batch:
@@ -135,39 +164,45 @@ class PooledProtocol(asyncio.BufferedProtocol):
                 break
         if out:
             transport.writelines(out)
-        if self._waiting is None and (replies[-1].close or (self._eof and self._conn.idle)):
+        if self._delayed is None and (replies[-1].close or (self._eof and self._conn.idle)):
             transport.close()
 
     def _resume(self) -> None:
-        waiting = self._waiting
+        waiting = self._delayed
         if waiting is None or self._transport is None or self._transport.is_closing():
             return
-        self._waiting = None
+        self._delayed = None
         self._send([waiting[0]._replace(delay=0.0), *waiting[1:]])
+        self._pace()
 
     def eof_received(self) -> bool:
         # The client has finished sending; answer what it sent, then close.
         self._eof = True
-        return self._waiting is not None
+        return self._delayed is not None or self._conn.has_pending
 
     def pause_writing(self) -> None:
         # The client reads slower than we write: stop reading its requests until it catches up.
+        self._writing_paused = True
         if self._transport is not None:
             self._transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self._transport is not None:
+        self._writing_paused = False
+        if self._conn.has_pending:
+            self._pace()
+        elif self._transport is not None:
             self._transport.resume_reading()
 
     def expire(self) -> None:
+        # abort, not close: close would wait for a client that stopped reading to drain our buffer.
         if self._transport is not None:
-            self._transport.close()
+            self._transport.abort()
         self._server.live.discard(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.stats.closed()
         self._transport = None
-        self._waiting = None
+        self._delayed = None
         self._server.release(self)
 
 

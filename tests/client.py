@@ -52,16 +52,21 @@ class RawClient:
         self.sock.sendall(data)
 
     def read(self) -> Answer | None:
-        """The next response, or None if the server closed the connection first."""
+        """The next response, or None if the server closed the connection before sending a byte
+        of it. A response cut short, or one h11 cannot parse, raises h11.RemoteProtocolError."""
         response: h11.Response | None = None
         body = b""
+        received = self._h11.trailing_data[0]
         while True:
             event = self._h11.next_event()
             if event is h11.NEED_DATA:
                 data = self.sock.recv(65536)
-                self._h11.receive_data(data)
                 if not data:
                     self.closed = True
+                    if not received:
+                        return None
+                received += data
+                self._h11.receive_data(data)
                 continue
             if isinstance(event, h11.Response):
                 response = event

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -8,10 +9,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from lab import results
 from lab.process import ServerProcess
 from servers import STAGES
+
+# In CI the property tests replay the same examples every run (a new failure there would block
+# a merge for a bug the change did not make); locally they explore new ones each time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # Short timeouts so that slow-client tests finish quickly; the defaults are 10 s and 5 s.
 TEST_SERVER_ARGS = ("--request-timeout", "1")

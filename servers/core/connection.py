@@ -6,6 +6,7 @@ I/O strategy) and which protocol options are on (stage 4's).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -21,6 +22,7 @@ from .cache import (
 )
 from .errors import ProtocolError
 from .fastparser import FastRequestParser
+from .limits import REPLY_BUDGET_BYTES
 from .parser import RequestParser
 from .request import Request
 from .response import (
@@ -61,7 +63,7 @@ class Reply(NamedTuple):
 class HttpConnection:
     """Parse requests from `receive(data, now)` and answer each; stops after a closing reply."""
 
-    __slots__ = ("_app", "_cache", "_date", "_options", "_parser", "closed")
+    __slots__ = ("_app", "_cache", "_date", "_options", "_parser", "_waiting", "closed")
 
     def __init__(self, app: App, options: ProtocolOptions, date: DateHeader,
                  cache: ResponseCache | None = None) -> None:
@@ -72,31 +74,49 @@ class HttpConnection:
         )
         self._date = date
         self._cache = cache if cache is not None else ResponseCache()
+        self._waiting: deque[Request | ProtocolError] = deque()
         self.closed = False
 
     def reset(self) -> None:
         """Ready for a new client (pooled connections reuse this object)."""
         self._parser.reset()
+        self._waiting.clear()
         self.closed = False
 
     @property
     def idle(self) -> bool:
-        """No request in progress: the strategy applies its keep-alive timeout, not its request
-        timeout."""
-        return self._parser.idle
+        """No request in progress or waiting: the strategy applies its keep-alive timeout, not its
+        request timeout."""
+        return self._parser.idle and not self._waiting
+
+    @property
+    def has_pending(self) -> bool:
+        """Parsed requests not answered yet, held back by the reply budget (see `replies`)."""
+        return bool(self._waiting)
 
     def receive(self, data: bytes | bytearray | memoryview, now: float) -> list[Reply]:
+        """Parse `data` and answer what it completes, up to the reply budget."""
         if self.closed:
             return []
+        self._waiting.extend(self._parser.feed(data))
+        return self.replies(now)
+
+    def replies(self, now: float) -> list[Reply]:
+        """Answer waiting requests in order until REPLY_BUDGET_BYTES are encoded (at least one).
+
+        A few dozen bytes of pipelined requests can ask for megabytes of answers; the budget lets
+        the strategy stop reading and send what it has before answering more."""
         replies = []
-        for event in self._parser.feed(data):
-            if isinstance(event, ProtocolError):
-                reply = self._error(event, now)
-            else:
-                reply = self._answer(event, now)
+        budget = REPLY_BUDGET_BYTES
+        waiting = self._waiting
+        while waiting and budget > 0:
+            event = waiting.popleft()
+            reply = self._error(event, now) if isinstance(event, ProtocolError) else self._answer(event, now)
             replies.append(reply)
+            budget -= len(reply.head) + len(reply.body)
             if reply.close:
                 self.closed = True
+                waiting.clear()
                 break
         return replies
 

@@ -20,6 +20,9 @@ MAX_PAYLOAD_BYTES = 1024 * 1024
 MAX_DELAY_MS = 1000
 # Bytes asked of the socket per read; one read holds a 16-deep pipeline of typical requests.
 RECV_BYTES = 64 * 1024
+# Response bytes encoded for one connection before its strategy must send them; bounds the memory
+# a client can claim by pipelining many requests for large answers and reading none of them.
+REPLY_BUDGET_BYTES = 256 * 1024
 # Seconds a client may take to send one whole request (slowloris bound), stages 1–4.
 REQUEST_TIMEOUT_S = 10.0
 # Seconds an idle keep-alive connection is kept (stage 4); uvicorn and nginx use 5 s and 75 s.

@@ -45,25 +45,30 @@ class RequestParser:
     connection answers the error and closes, as any byte after a framing error is suspect.
     """
 
-    __slots__ = ("_body", "_buf", "_framing_keep_alive", "_head", "_metadata", "_remaining", "_state")
+    __slots__ = (
+        "_body", "_buf", "_framing_keep_alive", "_head", "_header_bytes", "_headers", "_metadata", "_remaining",
+        "_request_line", "_scan", "_state",
+    )
 
     def __init__(self) -> None:
         self._buf = bytearray()
-        self._state = _HEAD
-        self._head: tuple[bytes, bytes, bytes, list[tuple[bytes, bytes]]] | None = None
-        self._remaining = 0
         self._body = bytearray()
-        self._metadata = 0
-        self._framing_keep_alive = False
+        self._headers: list[tuple[bytes, bytes]] = []
+        self.reset()
 
     def reset(self) -> None:
         """Forget everything, so a pooled connection can reuse this parser."""
         self._buf.clear()
         self._body.clear()
         self._state = _HEAD
-        self._head = None
+        self._scan = 0  # where the head's next unread line starts in _buf
+        self._request_line: tuple[bytes, bytes, bytes] | None = None
+        self._headers = []
+        self._header_bytes = 0
+        self._head: tuple[bytes, bytes, bytes, list[tuple[bytes, bytes]]] | None = None
         self._remaining = 0
         self._metadata = 0
+        self._framing_keep_alive = False
 
     @property
     def idle(self) -> bool:
@@ -107,32 +112,59 @@ class RequestParser:
     # -- head ---------------------------------------------------------------------------------
 
     def _read_head(self) -> bool:
+        """Consume head lines as they complete, checking each at once (so a bad byte is refused
+        when its line ends, not when the head does) and scanning every byte once."""
         buf = self._buf
-        while buf[:2] == b"\r\n":  # RFC 9112 §2.2: ignore empty lines before a request line
-            del buf[:2]
-        end = buf.find(b"\r\n\r\n")
-        line_end = buf.find(b"\r\n", 0, MAX_REQUEST_LINE_BYTES + 2)
-        if line_end < 0:
-            if buf.find(b"\n", 0, MAX_REQUEST_LINE_BYTES) >= 0:
+        while True:
+            start = self._scan
+            newline = buf.find(b"\n", start)
+            if newline < 0:
+                carriage_return = buf.find(b"\r", start)
+                if 0 <= carriage_return < len(buf) - 1:  # a CR with no LF after it
+                    raise ProtocolError(400, "bare CR in head")
+                self._check_partial_line(len(buf) - start)
+                return False
+            if newline == start or buf[newline - 1] != 13:
                 raise ProtocolError(400, "line ends must be CRLF")
-            if len(buf) > MAX_REQUEST_LINE_BYTES:
+            line = bytes(buf[start : newline - 1])
+            self._scan = newline + 1
+            if b"\r" in line:
+                raise ProtocolError(400, "bare CR in head")
+            if self._request_line is None:
+                if line:
+                    if len(line) > MAX_REQUEST_LINE_BYTES:
+                        raise ProtocolError(414, "request line too long")
+                    self._request_line = _parse_request_line(line)
+                # else: an empty line before the request line, ignored (RFC 9112 §2.2)
+                continue
+            if line:
+                self._header_bytes += len(line) + 2
+                if self._header_bytes > MAX_HEADER_BYTES:
+                    raise ProtocolError(431, "header section too large")
+                if len(self._headers) >= MAX_HEADER_COUNT:
+                    raise ProtocolError(431, "too many header fields")
+                self._headers.append(_parse_header_line(line))
+                continue
+            del buf[: self._scan]
+            self._scan = 0
+            return self._begin_body()
+
+    def _check_partial_line(self, length: int) -> None:
+        if self._request_line is None:
+            if length > MAX_REQUEST_LINE_BYTES:
                 raise ProtocolError(414, "request line too long")
-            return False
-        if end < 0:
-            crlfs = buf.count(b"\r\n")
-            if buf.count(b"\n") != crlfs or buf.count(b"\r") - buf.endswith(b"\r") != crlfs:
-                # A bare LF or CR would leave us waiting for a CRLF CRLF that never comes.
-                raise ProtocolError(400, "line ends must be CRLF")
-            if len(buf) - line_end > MAX_HEADER_BYTES:
-                raise ProtocolError(431, "header section too large")
-            return False
-        if end - line_end > MAX_HEADER_BYTES:
+        elif self._header_bytes + length > MAX_HEADER_BYTES:
             raise ProtocolError(431, "header section too large")
-        method, target, version = _parse_request_line(bytes(buf[:line_end]))
-        headers = _parse_headers(bytes(buf[line_end + 2 : end])) if end > line_end else []
-        del buf[: end + 4]
+
+    def _begin_body(self) -> bool:
+        assert self._request_line is not None
+        method, target, version = self._request_line
+        headers = self._headers
         framing = frame(version, headers)
         self._head = (method, target, version, headers)
+        self._request_line = None
+        self._headers = []
+        self._header_bytes = 0
         self._framing_keep_alive = framing.keep_alive
         if framing.chunked:
             self._metadata = 0
@@ -192,7 +224,7 @@ class RequestParser:
     def _read_trailers(self) -> Request | None:
         while (line := self._take_line()) is not None:
             if line:
-                _parse_headers(line)  # trailers are ignored, but must be well-formed
+                _parse_header_line(line)  # trailers are ignored, but must be well-formed
             else:
                 body = bytes(self._body)
                 self._body.clear()
@@ -240,18 +272,12 @@ def _parse_request_line(line: bytes) -> tuple[bytes, bytes, bytes]:
     return method, target, numbers
 
 
-def _parse_headers(section: bytes) -> list[tuple[bytes, bytes]]:
-    lines = section.split(b"\r\n")
-    if len(lines) > MAX_HEADER_COUNT:
-        raise ProtocolError(431, "too many header fields")
-    headers = []
-    for line in lines:
-        name, colon, value = line.partition(b":")
-        if not colon or _TOKEN.fullmatch(name) is None:
-            # A leading space or tab is obsolete line folding (RFC 9112 §5.2): refused as well.
-            raise ProtocolError(400, "malformed header field")
-        value = value.strip(b" \t")
-        if _BAD_VALUE_BYTE.search(value) is not None:
-            raise ProtocolError(400, "invalid byte in header value")
-        headers.append((name.lower(), value))
-    return headers
+def _parse_header_line(line: bytes) -> tuple[bytes, bytes]:
+    name, colon, value = line.partition(b":")
+    if not colon or _TOKEN.fullmatch(name) is None:
+        # A leading space or tab is obsolete line folding (RFC 9112 §5.2): refused as well.
+        raise ProtocolError(400, "malformed header field")
+    value = value.strip(b" \t")
+    if _BAD_VALUE_BYTE.search(value) is not None:
+        raise ProtocolError(400, "invalid byte in header value")
+    return name.lower(), value

@@ -13,6 +13,9 @@ KNOWN_METHODS = frozenset(
     (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"CONNECT", b"OPTIONS", b"TRACE", b"PATCH")
 )
 SUPPORTED_VERSIONS = (b"1.1", b"1.0")
+# A real version we do not speak gets 505; any other digits are a malformed request (400), as
+# llhttp has it, which knows 0.9, 1.0, 1.1 and 2.0 only.
+UNSUPPORTED_VERSIONS = (b"2.0",)
 # Longest Content-Length value read as a number; 19 digits is the most a 64-bit integer holds.
 _MAX_CONTENT_LENGTH_DIGITS = 19
 
@@ -49,7 +52,9 @@ class Framing(NamedTuple):
 
 def check_version(version: bytes) -> None:
     if version not in SUPPORTED_VERSIONS:
-        raise ProtocolError(505, "HTTP version not supported")
+        if version in UNSUPPORTED_VERSIONS:
+            raise ProtocolError(505, "HTTP version not supported")
+        raise ProtocolError(400, "malformed HTTP version")
 
 
 def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
