@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from servers import STAGES
 
@@ -142,7 +143,7 @@ def _list_scenarios(args: argparse.Namespace, console: Console) -> int:
             s = load_scenario(path)
         except ScenarioError as error:
             bad += 1
-            table.add_row(path.stem, "", "", "", "", "", f"[red]invalid: {error}[/red]")
+            table.add_row(path.stem, "", "", "", "", "", f"[red]invalid: {escape(str(error))}[/red]")
             continue
         wait = s.load.wait.kind
         table.add_row(s.id, "yes" if s.default else "", str(s.load.users),
@@ -195,7 +196,7 @@ def _report(args: argparse.Namespace, console: Console) -> int:
     try:
         written = write_report(batch, args.results)
     except ReportError as error:
-        console.print(f"[red]lab report: a notebook failed: {error}[/red]")
+        console.print(f"[red]lab report: a notebook failed: {escape(str(error))}[/red]")
         return 1
     pages = [p for p in written if p.suffix == ".html"]
     console.print(f"wrote {len(pages)} pages and {len(written) - len(pages)} figures to {pages[0].parent}/")
@@ -209,12 +210,13 @@ def _notebook(args: argparse.Namespace, console: Console) -> int:
 
     from .report import NOTEBOOKS
 
-    jupyter = shutil.which("jupyter", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    search = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    jupyter = shutil.which("jupyter-lab", path=search)
     if jupyter is None:
         console.print("[red]lab notebook: JupyterLab is not installed; install it with "
-                      "`.venv/bin/pip install -e '.[notebook]'` (or run `make notebook`)[/red]")
+                      "`.venv/bin/pip install -e '.\\[notebook]'` (or run `make notebook`)[/red]")
         return 1
-    os.execv(jupyter, [jupyter, "lab", str(NOTEBOOKS)])
+    os.execv(jupyter, [jupyter, str(NOTEBOOKS)])
 
 
 def parser() -> argparse.ArgumentParser:
@@ -273,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = args.handler(args, console)
     except (UsageError, ScenarioError) as error:
-        console.print(f"[red]lab {args.command}: {error}[/red]")
+        console.print(f"[red]lab {args.command}: {escape(str(error))}[/red]")
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

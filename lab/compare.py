@@ -9,6 +9,7 @@ from types import FrameType
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .environment import environment
@@ -68,11 +69,11 @@ def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
                 writer.add(result)
                 row = result.row
                 if row["error"]:
-                    progress.console.print(f"[red]✗ {what}: {row['error']}[/red]")
+                    progress.console.print(f"[red]✗ {escape(what)}: {escape(row['error'])}[/red]")
                 else:
                     note = " [yellow](generator saturated)[/yellow]" if row["bottleneck"] == "generator" else ""
                     p99 = row["latency_p99_us"] or 0
-                    progress.console.print(f"✓ {what}: {row['qps']:,.0f} req/s, p99 {p99:,.0f} µs{note}")
+                    progress.console.print(f"✓ {escape(what)}: {row['qps']:,.0f} req/s, p99 {p99:,.0f} µs{note}")
                 progress.advance(task)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted: {len(writer.rows)} finished runs kept in {writer.directory}[/yellow]")

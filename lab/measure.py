@@ -171,7 +171,9 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
             finally:
                 server_samples = sampler.stop() if sampler is not None else []
             if server is not None and not server.alive():
-                raise RunFailed(f"server died during the run: {server.stderr_tail()}")
+                assert server.process is not None
+                raise RunFailed(f"server died during the run (exit {server.process.returncode}): "
+                                f"{server.stderr_tail()}")
             histogram, seconds = _tally(row, tallies, server_samples, generator_samples, pinning)
     except (RunFailed, ProcessError, OSError) as error:
         row["error"] = str(error) or type(error).__name__

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import pandas as pd
+from rich.markup import escape
 from rich.table import Table
 
 from .roadmap import BASELINE_QPS, roadmap_stage
@@ -99,8 +100,8 @@ def summary_table(summary: pd.DataFrame, title: str) -> Table:
                             ("speedup", "right"), ("roadmap", "right"), ("bottleneck", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for _, row in summary.iterrows():
-        if row["error"] is not None:
-            table.add_row(row["target"], row["scenario"], f"[red]failed: {row['error'][:60]}[/red]",
+        if isinstance(row["error"], str):
+            table.add_row(row["target"], row["scenario"], f"[red]failed: {escape(row['error'][:60])}[/red]",
                           "", "", "", "", "", "")
             continue
         roadmap = "–" if pd.isna(row["roadmap_qps"]) else f"{row['roadmap_qps']:,.0f} ({row['roadmap_speedup']:.0f}x)"
