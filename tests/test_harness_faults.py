@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -60,10 +61,8 @@ def test_killing_lab_compare_never_leaves_a_torn_file_or_a_process(after: float,
     compare = _compare(one_user, tmp_path, "0-4", duration="1s")
     children: list[psutil.Process] = []
     time.sleep(after)
-    try:
+    with contextlib.suppress(psutil.NoSuchProcess):
         children = psutil.Process(compare.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        pass
     compare.send_signal(signal.SIGKILL)  # no chance to clean up: the kernel must do it
     compare.wait(10)
     _, alive = psutil.wait_procs(children, timeout=5)
@@ -75,7 +74,8 @@ def test_killing_lab_compare_never_leaves_a_torn_file_or_a_process(after: float,
 
 
 def test_the_loader_skips_a_damaged_batch_and_names_it(one_user: Path, tmp_path: Path) -> None:
-    assert lab("run", "--stage", "4", "--scenario", str(one_user), "--quick", "--results", str(tmp_path)).returncode == 0
+    done = lab("run", "--stage", "4", "--scenario", str(one_user), "--quick", "--results", str(tmp_path))
+    assert done.returncode == 0
     damaged = tmp_path / "20000101T000000Z-dead"
     damaged.mkdir()
     (damaged / "runs.parquet").write_bytes(b"PAR1 this is not parquet")
