@@ -183,14 +183,24 @@ def test_async_stages_answer_503_beyond_max_connections(stage: int) -> None:
         proc.stop()
 
 
+DRIBBLED = {
+    "headers": get("/plaintext"),
+    "body": b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 40\r\n\r\n" + b"b" * 40,
+}
+
+
+@pytest.mark.parametrize("part", list(DRIBBLED))
 @pytest.mark.parametrize("stage", [1, 2, 3, 4])
-def test_slow_client_is_closed_after_the_request_timeout(stage: int) -> None:
+def test_slow_client_is_closed_after_the_request_timeout(stage: int, part: str) -> None:
     proc = start_server(stage)  # --request-timeout 1
+    raw = DRIBBLED[part]
+    head_end = raw.index(b"\r\n\r\n") + 4 if part == "body" else 0
     try:
         with RawClient(proc.url) as client:
+            client.send(raw[:head_end])  # for "body": the head at once, then the body byte by byte
             started = time.monotonic()
             closed = False
-            for byte in get("/plaintext"):
+            for byte in raw[head_end:]:
                 try:
                     client.send(bytes([byte]))
                 except OSError:
