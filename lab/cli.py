@@ -12,7 +12,9 @@ from rich.markup import escape
 
 from servers import STAGES
 
-from .measure import Pinning
+from . import wrk_driver
+from .load import Pinning
+from .measure import DRIVERS
 from .scenario import ScenarioError, load_scenario, parse_duration, resolve, scenario_files
 from .targets import ablation_targets, external_target, parse_stages, stage_target
 
@@ -77,11 +79,24 @@ def _add_measure_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", help="unmeasured time before it, e.g. 2s (default: the scenario's)")
     parser.add_argument("--quick", action="store_true",
                         help=f"short runs for a smoke check ({QUICK_DURATION_S:.0f}s + {QUICK_WARMUP_S:.0f}s warm-up)")
+    parser.add_argument("--driver", choices=sorted(DRIVERS), default="locust",
+                        help="load generator: locust (default) or wrk (native, for ceilings; needs wrk installed)")
     parser.add_argument("--processes", type=int,
                         help="locust processes generating load (default: the scenario's, usually 1)")
     parser.add_argument("--server-cpus", help="CPUs for the server (default: the first allowed)")
     parser.add_argument("--client-cpus", help="CPUs for locust (default: all the others)")
     parser.add_argument("--results", type=Path, default=Path("results"), help="results directory (default results/)")
+
+
+def _check_driver(args: argparse.Namespace, scenarios: list) -> None:  # type: ignore[type-arg]
+    if args.driver != wrk_driver.NAME:
+        return
+    if not wrk_driver.available():
+        raise UsageError(wrk_driver.INSTALL_HINT)
+    for scenario in scenarios:
+        reason = wrk_driver.expressible(scenario)
+        if reason is not None:
+            raise UsageError(f"scenario {scenario.id} cannot run on wrk: {reason}")
 
 
 def _compare(args: argparse.Namespace, console: Console) -> int:
@@ -96,7 +111,9 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
     targets = [stage_target(n) for n in stages]
     if args.ablation:
         targets += ablation_targets()
-    plan = Plan(tuple(targets), tuple(_scenarios(args)), args.repeats, _pinning(args, console), args.results)
+    scenarios = _scenarios(args)
+    _check_driver(args, scenarios)
+    plan = Plan(tuple(targets), tuple(scenarios), args.repeats, _pinning(args, console), args.results, args.driver)
     run_plan(plan, console, sys.argv)
     return 0
 
@@ -117,7 +134,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             raise UsageError(f"--stage: {error}") from None
         target = stage_target(number, tuple(args.server_args))
     args.scenarios = args.scenario
-    plan = Plan((target,), tuple(_scenarios(args)), 1, _pinning(args, console), args.results)
+    scenarios = _scenarios(args)
+    _check_driver(args, scenarios)
+    plan = Plan((target,), tuple(scenarios), 1, _pinning(args, console), args.results, args.driver)
     run_plan(plan, console, sys.argv)
     return 0
 

@@ -13,7 +13,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .environment import environment
-from .measure import Pinning, measure
+from .load import Pinning
+from .measure import measure
 from .results import BatchWriter, new_batch_id
 from .scenario import Scenario
 from .summary import summarize, summary_table
@@ -27,6 +28,7 @@ class Plan:
     repeats: int
     pinning: Pinning
     results: Path
+    driver: str = "locust"
 
     def runs(self) -> list[tuple[int, Scenario, Target]]:
         """Repeat by repeat, scenario by scenario, every target in turn (0 1 2 … 0 1 2 …), so slow
@@ -47,6 +49,7 @@ def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
         "targets": [t.label for t in plan.targets],
         "scenarios": [s.id for s in plan.scenarios],
         "repeats": plan.repeats,
+        "driver": plan.driver,
         "server_cpus": sorted(plan.pinning.server_cpus),
         "client_cpus": sorted(plan.pinning.client_cpus),
         **environment(),
@@ -62,16 +65,19 @@ def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
                 what = f"{target.label} × {scenario.id}" + (f" (repeat {repeat + 1})" if plan.repeats > 1 else "")
                 progress.update(task, description=f"run {index}/{len(runs)}: {what}", live="starting")
 
-                def live(rate: float, task_id: int = task) -> None:
-                    progress.update(task_id, live=f"{rate:,.0f} req/s" if rate else "warming up")  # type: ignore[arg-type]
+                def live(text: str, task_id: int = task) -> None:
+                    progress.update(task_id, live=text)  # type: ignore[arg-type]
 
-                result = measure(target, scenario, plan.pinning, batch=batch, repeat=repeat, on_live=live)
+                result = measure(target, scenario, plan.pinning, batch=batch, repeat=repeat, driver=plan.driver,
+                                 on_live=live)
                 writer.add(result)
                 row = result.row
                 if row["error"]:
                     progress.console.print(f"[red]✗ {escape(what)}: {escape(row['error'])}[/red]")
                 else:
                     note = " [yellow](generator saturated)[/yellow]" if row["bottleneck"] == "generator" else ""
+                    if row["failures"]:
+                        note += f" [red]({row['failures']:,} failed: {escape(str(row['top_error']))})[/red]"
                     p99 = row["latency_p99_us"] or 0
                     progress.console.print(f"✓ {escape(what)}: {row['qps']:,.0f} req/s, p99 {p99:,.0f} µs{note}")
                 progress.advance(task)

@@ -14,6 +14,8 @@ METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 CLIENTS = ("fast", "http")  # locust FastHttpUser (geventhttpclient) or HttpUser (requests)
 # Largest body a scenario may send; the servers refuse bodies over 1 MiB with 413.
 MAX_BODY_SIZE = 1024 * 1024
+# Deepest pipeline a scenario may ask for; TechEmpower's plaintext test uses 16.
+MAX_PIPELINE = 256
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -49,6 +51,7 @@ class Load:
     wait: Wait = field(default_factory=Wait)
     client: str = "fast"
     processes: int = 1  # locust processes generating load (each pinned to the client CPUs)
+    pipeline: int = 1  # requests sent at once on a connection before reading answers (wrk only)
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,7 @@ def _load(path: Path, table: Any) -> Load:
     if not isinstance(table, dict):
         raise ScenarioError(f"{path}: load: must be a table ([load])")
     fields = _Fields(path, table, "load.")
-    fields.check_unknown({"users", "spawn_rate", "duration", "warmup", "wait", "client", "processes"})
+    fields.check_unknown({"users", "spawn_rate", "duration", "warmup", "wait", "client", "processes", "pipeline"})
     users = fields.take("users", int)
     if users < 1:
         raise fields.fail("users", "must be >= 1")
@@ -195,7 +198,10 @@ def _load(path: Path, table: Any) -> Load:
     processes = fields.take("processes", int, 1)
     if processes < 1:
         raise fields.fail("processes", "must be >= 1")
-    return Load(users, spawn_rate, duration, warmup, _wait(fields), client, processes)
+    pipeline = fields.take("pipeline", int, 1)
+    if not 1 <= pipeline <= MAX_PIPELINE:
+        raise fields.fail("pipeline", f"must be 1..{MAX_PIPELINE}")
+    return Load(users, spawn_rate, duration, warmup, _wait(fields), client, processes, pipeline)
 
 
 def _request(path: Path, index: int, table: Any) -> RequestSpec:

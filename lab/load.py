@@ -1,0 +1,56 @@
+"""What a load generator hands back from one run, whichever generator it was."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .process import stop
+from .sampler import Sample, Sampler
+
+
+class RunFailed(Exception):
+    """A run that produced no trustworthy numbers; its message goes into the row's `error`."""
+
+
+@dataclass(frozen=True)
+class Pinning:
+    server_cpus: frozenset[int]
+    client_cpus: frozenset[int]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests: int  # successful, completed inside the window
+    failures: int
+    response_bytes: int
+    errors: dict[str, int]  # failure message → count
+    window_start: float  # wall clock
+    window_end: float
+    latency: dict[str, float | None]  # hdr.summarize's keys, µs
+    generator_samples: list[Sample]
+    processes: int  # generator processes (or threads, for wrk) whose tallies were merged
+    histogram: str | None = None  # encoded HdrHistogram of the window, where the driver has one
+    seconds: list[dict[str, Any]] = field(default_factory=list)  # timeseries rows, where it has them
+
+
+LiveCallback = Callable[[str], None]  # told what the generator is doing: "8,123 req/s", "warming up"
+
+
+def wait_sampled(process: subprocess.Popen[bytes], deadline: float, on_poll: Callable[[], None],
+                 poll_s: float) -> list[Sample]:
+    """Sample a running generator's CPU until it exits (or `deadline`, monotonic), then stop it."""
+    sampler = Sampler(process.pid).start()
+    try:
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                raise RunFailed("the load generator did not finish in time")
+            on_poll()
+            time.sleep(poll_s)
+    finally:
+        samples = sampler.stop()
+        stop(process)
+    return samples

@@ -1,0 +1,92 @@
+"""The wrk driver: same scenarios, same columns, µs latencies, pipelining; wrk from Debian's package."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab import results
+
+from .conftest import REPO, lab
+
+needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+
+STATUS_CHECK = """
+description = "a weighted mix of two unknown paths, both expected to answer {expected}"
+[load]
+users = 4
+[[request]]
+path = "/nope"
+weight = 3
+[[request]]
+path = "/none"
+expect_status = {expected}
+"""
+
+
+def _run(tmp_path: Path, *args: str) -> dict[str, object]:
+    done = lab("run", "--driver", "wrk", "--duration", "1s", "--warmup", "1s", "--results", str(tmp_path), *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (row,) = results.load(tmp_path).to_dict("records")
+    assert row["error"] is None or row["error"] != row["error"], row["error"]  # None or NaN
+    return row
+
+
+@needs_wrk
+def test_wrk_run_fills_the_same_columns(tmp_path: Path) -> None:
+    row = _run(tmp_path, "--stage", "4", "--scenario", "plaintext")
+    assert row["driver"] == "wrk" and row["requests"] > 1000 and row["failures"] == 0
+    assert 0 < row["latency_p50_us"] <= row["latency_p99_us"] <= row["latency_max_us"]
+    assert row["server_cpu_us_per_request"] > 0 and row["generator_cpu_busy"] > 0
+    assert row["bottleneck"] in ("server", "generator")
+    assert results.load_timeseries(tmp_path).empty  # wrk keeps no per-second series
+
+
+@needs_wrk
+def test_wrk_pipelines_16_deep(tmp_path: Path) -> None:
+    row = _run(tmp_path, "--stage", "4", "--scenario", "plaintext-pipelined")
+    assert row["pipeline"] == 16 and row["requests"] > 1000 and row["failures"] == 0
+
+
+@needs_wrk
+@pytest.mark.parametrize("expected", [404, 200, 405])
+def test_wrk_checks_expected_statuses(tmp_path: Path, expected: int) -> None:
+    scenario = tmp_path / "status-check.toml"
+    text = STATUS_CHECK.format(expected=expected)
+    scenario.write_text(text.replace("weight = 3", f"weight = 3\nexpect_status = {expected}"))
+    row = _run(tmp_path / "out", "--stage", "2", "--scenario", str(scenario))
+    if expected == 404:
+        assert row["failures"] == 0 and row["requests"] > 100
+    else:  # every answer is a 404 the scenario did not expect
+        assert row["requests"] == 0 and row["failures"] > 100
+
+
+def test_wrk_refuses_mixed_expected_statuses(tmp_path: Path) -> None:
+    scenario = tmp_path / "mixed-status.toml"
+    scenario.write_text(STATUS_CHECK.format(expected=404))  # /nope expects 200, /none 404
+    done = lab("run", "--stage", "2", "--driver", "wrk", "--scenario", str(scenario), "--results", str(tmp_path))
+    if shutil.which("wrk") is None:
+        assert done.returncode == 2 and "apt-get install wrk" in done.stdout
+    else:
+        assert done.returncode == 2 and "expect different statuses" in done.stdout
+
+
+def test_wrk_missing_names_the_install_command(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # the venv's python, no wrk
+    done = subprocess.run([sys.executable, "-m", "lab", "run", "--stage", "4", "--driver", "wrk",
+                           "--results", str(tmp_path)], capture_output=True, text=True, env=env, cwd=REPO,
+                          timeout=60, check=False)
+    assert done.returncode == 2
+    assert "apt-get install wrk" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+@needs_wrk
+def test_scenarios_with_think_time_are_refused_for_wrk(tmp_path: Path) -> None:
+    done = lab("run", "--stage", "4", "--driver", "wrk", "--scenario", "many-connections", "--results", str(tmp_path))
+    assert done.returncode == 2 and "cannot run on wrk" in done.stdout
