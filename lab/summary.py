@@ -109,7 +109,9 @@ def summary_table(summary: pd.DataFrame, title: str) -> Table:
         if bottleneck == "generator":
             bottleneck = "[yellow]generator (saturated)[/yellow]"
         speedup = "–" if math.isnan(row["speedup"]) else f"{row['speedup']:.2f}x"
-        table.add_row(row["target"], row["scenario"], _with_interval(row, "qps"),
+        unverified = row["verified"] is not None and not pd.isna(row["verified"]) and not bool(row["verified"])
+        target = row["target"] + (" [red](unverified)[/red]" if unverified else "")
+        table.add_row(target, row["scenario"], _with_interval(row, "qps"),
                       _with_interval(row, "latency_p50_us", 1), _with_interval(row, "latency_p99_us", 1),
                       _with_interval(row, "server_cpu_us_per_request", 1), speedup, roadmap, bottleneck)
     return table

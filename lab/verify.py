@@ -51,4 +51,7 @@ def verify(url: str, scenario: Scenario) -> list[str]:
         length = response.getheader("content-length")
         if length is not None and length.isdigit() and int(length) != len(body):
             problems.append(f"{spec.name}: Content-Length {length} but {len(body)} body bytes")
+        if scenario.load.pipeline > 1 and (response.getheader("connection") or "").lower() == "close":
+            problems.append(f"{spec.name}: the server closes after each answer, so of each "
+                            f"{scenario.load.pipeline} pipelined requests only the first is answered")
     return problems

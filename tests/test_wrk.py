@@ -90,3 +90,10 @@ def test_wrk_missing_names_the_install_command(tmp_path: Path) -> None:
 def test_scenarios_with_think_time_are_refused_for_wrk(tmp_path: Path) -> None:
     done = lab("run", "--stage", "4", "--driver", "wrk", "--scenario", "many-connections", "--results", str(tmp_path))
     assert done.returncode == 2 and "cannot run on wrk" in done.stdout
+
+
+@needs_wrk
+def test_pipelining_against_a_closing_server_is_flagged(tmp_path: Path) -> None:
+    row = _run(tmp_path, "--stage", "3", "--scenario", "plaintext-pipelined")
+    assert row["verified"] is False or row["verified"] == 0
+    assert "only the first is answered" in str(row["verify_problems"])
