@@ -78,8 +78,8 @@ def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
                     note = " [yellow](generator saturated)[/yellow]" if row["bottleneck"] == "generator" else ""
                     if row["failures"]:
                         note += f" [red]({row['failures']:,} failed: {escape(str(row['top_error']))})[/red]"
-                    p99 = row["latency_p99_us"] or 0
-                    progress.console.print(f"✓ {escape(what)}: {row['qps']:,.0f} req/s, p99 {p99:,.0f} µs{note}")
+                    p99 = "–" if row["latency_p99_us"] is None else f"{row['latency_p99_us']:,.0f}"
+                    progress.console.print(f"✓ {escape(what)}: {row['qps']:,.0f} req/s, p99 {p99} µs{note}")
                 progress.advance(task)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted: {len(writer.rows)} finished runs kept in {writer.directory}[/yellow]")
