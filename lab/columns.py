@@ -58,6 +58,10 @@ RUN_COLUMNS: dict[str, str] = {
     "projected_qps_one_core": "1e6 / server_cpu_us_per_request: QPS of one fully busy server core",
     "server_rss_peak_bytes": "peak resident memory of the server tree in the window, bytes",
     "server_fds_peak": "peak open file descriptors of the server tree in the window (sockets + files)",
+    "server_connections_peak": "peak open connections the server itself counted (/stats, read each second)",
+    "server_rss_idle_bytes": "server resident memory when the load began, bytes",
+    "server_rss_per_connection_bytes": "(server_rss_peak_bytes - server_rss_idle_bytes) / server_connections_peak, "
+                                       "bytes; only with ≥ 100 connections",
     "generator_cpu_s": "locust CPU seconds in the window",
     "generator_cpu_busy": "generator_cpu_s / window / pinned client CPUs, fraction",
     "bottleneck": "generator if generator_cpu_busy ≥ 0.90 (its numbers are then a floor), else server",

@@ -15,7 +15,7 @@ from . import locust_driver, wrk_driver
 from .environment import environment
 from .load import LiveCallback, LoadResult, Pinning, RunFailed
 from .process import ProcessError, ServerProcess
-from .sampler import Sample, Sampler, cpu_between, peak
+from .sampler import GaugePoller, Sample, Sampler, cpu_between, peak
 from .scenario import Scenario
 from .targets import Target
 from .verify import get_status, verify
@@ -26,6 +26,8 @@ DRIVERS: dict[str, Callable[[Scenario, str, frozenset[int], Path, LiveCallback],
 }
 # A load generator busier than this (fraction of its pinned CPUs) limited the run, not the server.
 SATURATED_BUSY = 0.90
+# Fewer held connections than this make memory per connection a number dominated by noise.
+MIN_CONNECTIONS_FOR_PER_CONNECTION = 100
 # Seconds the target gets to answer /health after it says it is listening.
 HEALTH_TIMEOUT_S = 10.0
 
@@ -99,15 +101,18 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
             row["verified"] = not problems
             row["verify_problems"] = "; ".join(problems) or None
             sampler = Sampler(server.pid).start() if server is not None else None
+            gauge = GaugePoller(url).start() if server is not None else None
             try:
                 result = DRIVERS[driver](scenario, url, pinning.client_cpus, Path(scratch), on_live)
             finally:
                 server_samples = sampler.stop() if sampler is not None else []
+                held = gauge.stop() if gauge is not None else []
             if server is not None and not server.alive():
                 assert server.process is not None
                 raise RunFailed(f"server died during the run (exit {server.process.returncode}): "
                                 f"{server.stderr_tail()}")
             _fill(row, result, server_samples, pinning)
+            _fill_connections(row, result, server_samples, held)
     except (RunFailed, ProcessError, OSError) as error:
         row["error"] = str(error) or type(error).__name__
         result = None
@@ -151,3 +156,18 @@ def _fill(row: dict[str, Any], result: LoadResult, server_samples: list[Sample],
         "generator_cpu_busy": generator_busy,
         "bottleneck": "generator" if generator_busy is not None and generator_busy >= SATURATED_BUSY else "server",
     })
+
+
+def _fill_connections(row: dict[str, Any], result: LoadResult, server_samples: list[Sample],
+                      held: list[tuple[float, int]]) -> None:
+    """Connections the server itself counted as open, and what each cost in resident memory."""
+    in_window = [count for at, count in held if result.window_start <= at <= result.window_end]
+    connections = max(in_window) if in_window else None
+    idle = server_samples[0].rss if server_samples else None
+    row["server_connections_peak"] = connections
+    row["server_rss_idle_bytes"] = idle
+    row["server_rss_per_connection_bytes"] = (
+        (row["server_rss_peak_bytes"] - idle) / connections
+        if connections and connections >= MIN_CONNECTIONS_FOR_PER_CONNECTION and idle is not None
+        and row["server_rss_peak_bytes"] is not None else None
+    )

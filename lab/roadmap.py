@@ -46,7 +46,7 @@ CRITERIA = (
     Criterion("qps", ">", 100_000.0, "QPS > 100,000"),
     Criterion("latency_mean_us", "<", 200.0, "mean latency < 0.2 ms"),
     Criterion("latency_p99_us", "<", 1_000.0, "p99 latency < 1 ms"),
-    Criterion("server_fds_peak", ">", 5_000.0, "> 5,000 concurrent connections (open descriptors)"),
+    Criterion("server_connections_peak", ">", 5_000.0, "> 5,000 concurrent connections"),
 )
 
 # QPS the roadmap quotes for other runtimes ("Node.js 10k, Go 20k, Tokio 100k+").

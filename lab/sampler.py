@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import bisect
+import http.client
+import json
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import psutil
 
 # Seconds between samples; CPU in a window is interpolated between them.
 SAMPLE_INTERVAL_S = 0.1
+# Seconds between reads of a server's /stats gauge: one extra request a second is noise.
+GAUGE_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -99,3 +104,39 @@ def _cpu_at(samples: list[Sample], at: float) -> float:
 def peak(samples: list[Sample], begin: float, end: float, field: str) -> int | None:
     values = [getattr(s, field) for s in samples if begin <= s.at <= end]
     return max(values) if values else None
+
+
+class GaugePoller:
+    """Reads a qpslab server's own /stats gauge of open connections once a second: the
+    connections it really holds, which no client-side count can tell."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self.samples: list[tuple[float, int]] = []  # (wall clock, open connections)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="stats-poller")
+
+    def start(self) -> GaugePoller:
+        self._thread.start()
+        return self
+
+    def stop(self) -> list[tuple[float, int]]:
+        self._stop.set()
+        self._thread.join()
+        return self.samples
+
+    def _run(self) -> None:
+        parts = urlsplit(self._url)
+        while not self._stop.wait(GAUGE_INTERVAL_S):
+            conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=GAUGE_INTERVAL_S)
+            try:
+                conn.request("GET", "/stats")
+                response = conn.getresponse()
+                body = response.read()
+                if response.status == 200:
+                    # minus this very request's connection
+                    self.samples.append((time.time(), int(json.loads(body)["open_connections"]) - 1))
+            except (OSError, http.client.HTTPException, ValueError, KeyError):
+                pass  # a saturated server (503, time-out) simply leaves a gap
+            finally:
+                conn.close()

@@ -41,14 +41,14 @@ def _port(text: str) -> int:
     return value
 
 
-def argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
+def argument_parser(prog: str, description: str, max_connections: int = MAX_CONNECTIONS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=8080, help="port; 0 picks a free one (default 8080)")
     parser.add_argument("--request-timeout", type=positive_float, default=REQUEST_TIMEOUT_S,
                         help=f"seconds a client may take to send a request (default {REQUEST_TIMEOUT_S})")
-    parser.add_argument("--max-connections", type=positive_int, default=MAX_CONNECTIONS,
-                        help=f"connections served at once, more get 503 (default {MAX_CONNECTIONS})")
+    parser.add_argument("--max-connections", type=positive_int, default=max_connections,
+                        help=f"connections served at once, more get 503 (default {max_connections})")
     return parser
 
 

@@ -159,3 +159,27 @@ def test_interrupted_compare_keeps_rows_and_leaves_no_process(signum: int, one_u
     assert not alive, f"left behind: {[p.pid for p in alive]}"
     kept = results.load(tmp_path)
     assert len(kept) >= 1 and kept["error"].isna().all()
+
+
+HOLD = """
+description = "300 keep-alive users that mostly wait: connections held"
+[load]
+users = 300
+spawn_rate = 300
+duration = "2s"
+warmup = "2s"
+wait = { constant = "1s" }
+[[request]]
+path = "/plaintext"
+"""
+
+
+def test_connections_held_and_memory_per_connection(tmp_path: Path) -> None:
+    scenario = tmp_path / "hold.toml"
+    scenario.write_text(HOLD)
+    done = lab("run", "--stage", "4", "--scenario", str(scenario), "--results", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    (run,) = results.load(tmp_path / "out").to_dict("records")
+    assert 290 <= run["server_connections_peak"] <= 300  # the server's own gauge, not the client's count
+    assert run["server_fds_peak"] >= run["server_connections_peak"]
+    assert 0 < run["server_rss_per_connection_bytes"] < 200_000

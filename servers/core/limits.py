@@ -29,6 +29,8 @@ REQUEST_TIMEOUT_S = 10.0
 KEEPALIVE_TIMEOUT_S = 5.0
 # Connections served at once before new ones get 503; the roadmap's stage-1 figure.
 MAX_CONNECTIONS = 1000
+# Stage 4's limit: the roadmap asks it to hold more than 5,000; this leaves headroom.
+MAX_CONNECTIONS_STAGE_4 = 10_000
 # Seconds a server waits for open connections on shutdown before dropping them.
 SHUTDOWN_GRACE_S = 1.5
 # Bodies smaller than this are sent uncompressed: gzip's 18-byte frame would outweigh the gain.
