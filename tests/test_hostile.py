@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from lab.process import ServerProcess
 
-from .client import RawClient, address, exchange, get
+from .client import RawClient, address, exchange, get, wait_until
 
 ALL = [0, 1, 2, 3, 4]
 
@@ -33,15 +33,6 @@ def reset(sock: socket.socket) -> None:
     """Close with SO_LINGER 0: the kernel sends RST instead of FIN."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
-
-
-def wait_for(predicate: object, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(predicate) and predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_garbage_after_a_valid_request(server: ServerProcess) -> None:
@@ -66,7 +57,7 @@ def test_reset_in_the_middle_of_a_request(server: ServerProcess) -> None:
     reset(sock)
     assert healthy(server)
     # the reset connection is gone from the gauge (the /stats request itself counts as one)
-    assert wait_for(lambda: stats(server)["open_connections"] <= before, 3)
+    assert wait_until(lambda: stats(server)["open_connections"] <= before, 3)
 
 
 def test_reset_in_the_middle_of_a_response(server: ServerProcess) -> None:
