@@ -16,7 +16,7 @@ from . import wrk_driver
 from .load import Pinning
 from .measure import DRIVERS
 from .scenario import ScenarioError, load_scenario, parse_duration, resolve, scenario_files
-from .targets import ablation_targets, external_target, parse_stages, stage_target
+from .targets import PEERS, ablation_targets, external_target, parse_stages, peer_target, stage_target
 
 # --quick: long enough for a few hundred requests per run, short enough for a smoke check.
 QUICK_DURATION_S = 2.0
@@ -79,7 +79,7 @@ def _add_measure_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", help="unmeasured time before it, e.g. 2s (default: the scenario's)")
     parser.add_argument("--quick", action="store_true",
                         help=f"short runs for a smoke check ({QUICK_DURATION_S:.0f}s + {QUICK_WARMUP_S:.0f}s warm-up)")
-    parser.add_argument("--driver", choices=sorted(DRIVERS), default="locust",
+    parser.add_argument("--driver", choices=sorted(DRIVERS),
                         help="load generator: locust (default) or wrk (native, for ceilings; needs wrk installed)")
     parser.add_argument("--processes", type=int,
                         help="locust processes generating load (default: the scenario's, usually 1)")
@@ -99,6 +99,25 @@ def _check_driver(args: argparse.Namespace, scenarios: list) -> None:  # type: i
             raise UsageError(f"scenario {scenario.id} cannot run on wrk: {reason}")
 
 
+# `lab compare --preset NAME`: a named set of options (explicit flags still win).
+PRESETS: dict[str, dict[str, str]] = {
+    # The fast stages and the peers at their ceilings: wrk, keep-alive, pipelined.
+    "ceiling": {"stages": "2-4", "driver": "wrk", "scenarios": "plaintext,json,plaintext-pipelined",
+                "peers": "uvicorn,granian"},
+}
+
+
+# Options a preset may set, and their values without one; an explicit flag always wins.
+PRESETTABLE = {"stages": "0-4", "driver": "locust", "scenarios": None, "peers": None}
+
+
+def _resolve_defaults(args: argparse.Namespace) -> None:
+    preset = PRESETS[args.preset] if getattr(args, "preset", None) else {}
+    for option, default in PRESETTABLE.items():
+        if hasattr(args, option) and getattr(args, option) is None:
+            setattr(args, option, preset.get(option, default))
+
+
 def _compare(args: argparse.Namespace, console: Console) -> int:
     from .compare import Plan, run_plan
 
@@ -111,6 +130,11 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
     targets = [stage_target(n) for n in stages]
     if args.ablation:
         targets += ablation_targets()
+    for name in filter(None, (part.strip() for part in (args.peers or "").split(","))):
+        try:
+            targets.append(peer_target(name))
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     scenarios = _scenarios(args)
     _check_driver(args, scenarios)
     plan = Plan(tuple(targets), tuple(scenarios), args.repeats, _pinning(args, console), args.results, args.driver)
@@ -243,9 +267,13 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     compare = commands.add_parser("compare", help="every stage × the scenarios, into one results batch")
-    compare.add_argument("--stages", default="0-4", help="stages to run, e.g. 0,1,4 or 0-4 (default 0-4)")
+    compare.add_argument("--stages", help="stages to run, e.g. 0,1,4 or 0-4 (default 0-4)")
     compare.add_argument("--scenarios", help="scenario ids or paths, comma-separated (default: the default ones)")
     compare.add_argument("--repeats", type=int, default=1, help="runs per stage and scenario, interleaved (default 1)")
+    compare.add_argument("--preset", choices=sorted(PRESETS),
+                         help="ceiling: stages 2-4 and the peers on plaintext, json and 16-deep pipelining, with wrk")
+    compare.add_argument("--with", dest="peers", metavar="PEERS",
+                         help=f"also measure other servers on the same scenarios: {', '.join(PEERS)}")
     compare.add_argument("--ablation", action="store_true",
                          help="also run stage 4 with each optimization off (--parser core, --no-keep-alive, …)")
     _add_measure_options(compare)
@@ -291,6 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     if not console.is_terminal:
         console = Console(width=PIPE_WIDTH)
     args = parser().parse_args(argv)
+    _resolve_defaults(args)
     try:
         code = args.handler(args, console)
     except (UsageError, ScenarioError) as error:

@@ -86,7 +86,9 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
         **environment(),
         "error": None,
     }
-    server = None if target.module is None else ServerProcess(target.module, target.args, pinning.server_cpus)
+    server = None
+    if target.module is not None or target.command:
+        server = ServerProcess(target.module or "", target.args, pinning.server_cpus, target.command or None)
     result: LoadResult | None = None
     try:
         with tempfile.TemporaryDirectory(prefix="qpslab-") as scratch:
@@ -101,7 +103,7 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
             row["verified"] = not problems
             row["verify_problems"] = "; ".join(problems) or None
             sampler = Sampler(server.pid).start() if server is not None else None
-            gauge = GaugePoller(url).start() if server is not None else None
+            gauge = GaugePoller(url).start() if target.stage is not None else None  # qpslab's /stats
             try:
                 result = DRIVERS[driver](scenario, url, pinning.client_cpus, Path(scratch), on_live)
             finally:

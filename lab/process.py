@@ -9,6 +9,7 @@ import re
 import resource
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -70,7 +71,11 @@ class ServerProcess:
 
     def __init__(self, module: str, args: Sequence[str] = (), cpus: frozenset[int] | None = None,
                  command: Sequence[str] | None = None) -> None:
-        self.argv = list(command) if command else [sys.executable, "-m", module, "--port", "0", *args]
+        """A qpslab server module, or any `command` with a "{port}" placeholder: a peer that
+        does not announce itself; the lab picks a free port and the caller waits for /health."""
+        self.port = free_port() if command else 0
+        self.argv = ([part.replace("{port}", str(self.port)) for part in command] if command
+                     else [sys.executable, "-m", module, "--port", "0", *args])
         self.cpus = cpus
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
@@ -84,6 +89,9 @@ class ServerProcess:
     def start(self, timeout: float = START_TIMEOUT_S) -> str:
         self.process = spawn(self.argv, self.cpus, stdout=subprocess.PIPE, stderr=self._stderr)
         assert self.process.stdout is not None
+        if self.port:
+            self.url = f"http://127.0.0.1:{self.port}"
+            return self.url
         line = _read_line(self.process.stdout, timeout)
         match = _LISTENING.match(line)
         if match is None:
@@ -115,6 +123,13 @@ class ServerProcess:
     def __exit__(self, *exc: object) -> None:
         self.stop()
         self._stderr.close()
+
+
+def free_port() -> int:
+    """A port free right now on 127.0.0.1 (for peers that cannot be told to pick one)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _read_line(stream: IO[bytes], timeout: float) -> str:

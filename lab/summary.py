@@ -72,7 +72,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         row["roadmap_speedup"] = (roadmap.qps_achieved or roadmap.qps_target) / BASELINE_QPS if roadmap else None
         rows.append(row)
     frame = pd.DataFrame(rows)
-    baseline = frame[frame["target"] == "stage0"].set_index("scenario")["qps"]
+    baseline = frame[frame["target"] == "stage0"].drop_duplicates("scenario").set_index("scenario")["qps"]
     frame["speedup"] = [
         qps / baseline[scenario] if baseline.get(scenario) else math.nan
         for qps, scenario in zip(frame["qps"], frame["scenario"], strict=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import dataclass
 
 from servers import STAGES
@@ -9,11 +11,12 @@ from servers import STAGES
 
 @dataclass(frozen=True)
 class Target:
-    name: str  # "stage0" … "stage4", or "external"
-    stage: int | None  # None for an external URL
+    name: str  # "stage0" … "stage4", a peer's name, or "external"
+    stage: int | None  # None for a peer or an external URL
     module: str | None  # python -m module, for servers the lab starts
     args: tuple[str, ...] = ()  # extra server flags (stage 4's switches, for instance)
     url: str | None = None  # an already running server the lab only loads
+    command: tuple[str, ...] = ()  # a peer's command line; "{port}" is replaced by a free port
 
     @property
     def label(self) -> str:
@@ -30,6 +33,29 @@ ABLATIONS = (("--parser", "core"), ("--no-keep-alive",), ("--no-pipelining",), (
 
 def ablation_targets() -> list[Target]:
     return [stage_target(4, switch) for switch in ABLATIONS]
+
+
+# Peers: what a user would run instead of stage 4, configured for speed (uvloop, httptools, no
+# access log), one process, serving the same routes (lab/peers/asgi.py).
+PEERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "uvicorn": (("-m", "uvicorn", "lab.peers.asgi:app", "--host", "127.0.0.1", "--port", "{port}",
+                 "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"),
+                "pip install -e '.[peers]'  (or: pip install uvicorn)"),
+    "granian": (("-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}",
+                 "--workers", "1", "--loop", "uvloop", "--no-access-log", "--log-level", "warning",
+                 "lab.peers.asgi:app"),
+                "pip install -e '.[peers]'  (or: pip install granian)"),
+}
+
+
+def peer_target(name: str) -> Target:
+    """A peer by name; ValueError naming the known ones or the install command."""
+    if name not in PEERS:
+        raise ValueError(f"unknown peer {name!r} (known: {', '.join(PEERS)})")
+    argv, install = PEERS[name]
+    if importlib.util.find_spec(argv[1]) is None:
+        raise ValueError(f"peer {name} is not installed: {install}")
+    return Target(name, None, None, command=(sys.executable, *argv))
 
 
 def external_target(url: str) -> Target:

@@ -1,0 +1,52 @@
+"""Peers (uvicorn, granian) measured next to the stages, on the same routes and scenarios."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lab import results
+from lab.targets import PEERS, peer_target
+
+from .conftest import lab
+
+
+def test_peers_run_in_the_same_batch(one_user: Path, tmp_path: Path) -> None:
+    done = lab("compare", "--stages", "4", "--with", "uvicorn,granian", "--scenarios", str(one_user), "--quick",
+               "--results", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    runs = results.load(tmp_path).set_index("target")
+    assert set(runs.index) == {"stage4", "uvicorn", "granian"}
+    for peer in ("uvicorn", "granian"):
+        run = runs.loc[peer]
+        assert run["error"] is None or run["error"] != run["error"], run["error"]
+        assert run["verified"] and run["requests"] > 100 and run["failures"] == 0
+        assert run["server_cpu_us_per_request"] > 0  # the lab started it, so it sampled it
+        assert run["server_exit_code"] is not None
+
+
+def test_unknown_peer_is_a_usage_error(tmp_path: Path) -> None:
+    done = lab("compare", "--with", "nginx", "--results", str(tmp_path))
+    assert done.returncode == 2 and "unknown peer 'nginx'" in done.stdout
+
+
+def test_missing_peer_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(PEERS, "absent", (("-m", "qpslab_no_such_module"), "pip install absent-server"))
+    with pytest.raises(ValueError, match="peer absent is not installed: pip install absent-server"):
+        peer_target("absent")
+
+
+def test_ceiling_preset(tmp_path: Path) -> None:
+    done = lab("compare", "--preset", "ceiling", "--stages", "4", "--duration", "1s", "--warmup", "1s",
+               "--results", str(tmp_path))
+    if shutil.which("wrk") is None:
+        assert done.returncode == 2 and "apt-get install wrk" in done.stdout
+        return
+    assert done.returncode == 0, done.stdout + done.stderr
+    runs = results.load(tmp_path)
+    assert (runs["driver"] == "wrk").all()
+    assert sorted(set(runs["target"])) == ["granian", "stage4", "uvicorn"]  # --stages 4 beat the preset's 2-4
+    assert sorted(set(runs["scenario"])) == ["json", "plaintext", "plaintext-pipelined"]
+    assert runs["error"].isna().all() and (runs["requests"] > 0).all()
