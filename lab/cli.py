@@ -15,7 +15,7 @@ from servers import STAGES
 from . import wrk_driver
 from .load import Pinning
 from .measure import DRIVERS
-from .scenario import ScenarioError, load_scenario, parse_duration, resolve, scenario_files
+from .scenario import Scenario, ScenarioError, load_scenario, parse_duration, resolve, scenario_files
 from .targets import PEERS, ablation_targets, external_target, parse_stages, peer_target, stage_target
 
 # --quick: long enough for a few hundred requests per run, short enough for a smoke check.
@@ -61,7 +61,7 @@ def _duration(text: str | None, flag: str) -> float | None:
     return value
 
 
-def _scenarios(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+def _scenarios(args: argparse.Namespace) -> list[Scenario]:
     names = None if args.scenarios is None else [n.strip() for n in args.scenarios.split(",") if n.strip()]
     scenarios = resolve(names)
     duration = _duration(args.duration, "--duration")
@@ -84,11 +84,11 @@ def _add_measure_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--processes", type=int,
                         help="locust processes generating load (default: the scenario's, usually 1)")
     parser.add_argument("--server-cpus", help="CPUs for the server (default: the first allowed)")
-    parser.add_argument("--client-cpus", help="CPUs for locust (default: all the others)")
+    parser.add_argument("--client-cpus", help="CPUs for the load generator (default: all the others)")
     parser.add_argument("--results", type=Path, default=Path("results"), help="results directory (default results/)")
 
 
-def _check_driver(args: argparse.Namespace, scenarios: list) -> None:  # type: ignore[type-arg]
+def _check_driver(args: argparse.Namespace, scenarios: list[Scenario]) -> None:
     if args.driver != wrk_driver.NAME:
         return
     if not wrk_driver.available():
