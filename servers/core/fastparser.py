@@ -31,8 +31,10 @@ class FastRequestParser:
         "_headers",
         "_idle",
         "_keep_alive",
+        "_method",
         "_parser",
         "_url",
+        "_version",
     )
 
     def __init__(self) -> None:
@@ -51,6 +53,8 @@ class FastRequestParser:
         self._body = []
         self._body_bytes = 0
         self._keep_alive = False
+        self._method = b""
+        self._version = b""
         self._dead = False
         self._idle = True
 
@@ -106,9 +110,10 @@ class FastRequestParser:
 
     def on_headers_complete(self) -> None:
         parser = self._parser
-        if parser.get_method() not in KNOWN_METHODS:
+        method = self._method = parser.get_method()
+        if method not in KNOWN_METHODS:
             raise ProtocolError(400, "unknown method")
-        version = parser.get_http_version().encode()
+        version = self._version = parser.get_http_version().encode()
         if version == b"0.9":  # llhttp's reading of a request line without a version
             raise ProtocolError(400, "malformed request line")
         check_version(version)
@@ -121,11 +126,10 @@ class FastRequestParser:
             raise ProtocolError(413, "request body too large")
 
     def on_message_complete(self) -> None:
-        parser = self._parser
         self._events.append(Request(
-            parser.get_method(),
+            self._method,
             self._url,
-            parser.get_http_version().encode(),
+            self._version,
             self._headers,
             b"".join(self._body),
             self._keep_alive,

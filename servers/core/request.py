@@ -63,40 +63,44 @@ def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
     Refusing every ambiguous combination (CL with TE, repeated CL, a coding other than chunked)
     is what keeps request smuggling out: no two parsers can disagree on where a body ends.
     """
-    lengths: list[bytes] = []
-    codings: list[bytes] = []
-    hosts = 0
-    connection = b""
+    # Counters and last values rather than lists: this runs once per request on the hot path.
+    hosts = lengths = codings = 0
+    length = coding = connection = b""
     for name, value in headers:
-        if name == b"content-length":
-            lengths.append(value)
-        elif name == b"transfer-encoding":
-            codings.append(value)
-        elif name == b"host":
+        if name == b"host":
             hosts += 1
+        elif name == b"content-length":
+            lengths += 1
+            length = value
+        elif name == b"transfer-encoding":
+            codings += 1
+            coding = value
         elif name == b"connection":
-            connection = value.lower()
-    if version == b"1.1" and hosts != 1:
-        raise ProtocolError(400, "HTTP/1.1 requires exactly one Host header")
-    if hosts > 1:
-        raise ProtocolError(400, "more than one Host header")
-    if codings and lengths:
-        raise ProtocolError(400, "Content-Length together with Transfer-Encoding")
-    if len(lengths) > 1:
-        raise ProtocolError(400, "repeated Content-Length")
-    chunked = False
-    if codings:
-        if version != b"1.1" or len(codings) > 1 or codings[0].lower() != b"chunked":
-            raise ProtocolError(400, "unsupported Transfer-Encoding")
-        chunked = True
+            connection = value
+    if hosts != 1:
+        if hosts > 1:
+            raise ProtocolError(400, "more than one Host header")
+        if version == b"1.1":
+            raise ProtocolError(400, "HTTP/1.1 requires exactly one Host header")
     content_length = 0
-    if lengths:
-        raw = lengths[0]
-        if not raw.isdigit() or len(raw) > _MAX_CONTENT_LENGTH_DIGITS:
-            raise ProtocolError(400, "invalid Content-Length")
-        content_length = int(raw)
-        if content_length > MAX_BODY_BYTES:
-            raise ProtocolError(413, "request body too large")
-    options = [token.strip() for token in connection.split(b",")] if connection else []
+    chunked = False
+    if codings or lengths:
+        if codings and lengths:
+            raise ProtocolError(400, "Content-Length together with Transfer-Encoding")
+        if lengths > 1:
+            raise ProtocolError(400, "repeated Content-Length")
+        if codings:
+            if version != b"1.1" or codings > 1 or coding.lower() != b"chunked":
+                raise ProtocolError(400, "unsupported Transfer-Encoding")
+            chunked = True
+        else:
+            if not length.isdigit() or len(length) > _MAX_CONTENT_LENGTH_DIGITS:
+                raise ProtocolError(400, "invalid Content-Length")
+            content_length = int(length)
+            if content_length > MAX_BODY_BYTES:
+                raise ProtocolError(413, "request body too large")
+    if not connection:
+        return Framing(content_length, chunked, version == b"1.1")
+    options = [token.strip() for token in connection.lower().split(b",")]
     keep_alive = b"close" not in options if version == b"1.1" else b"keep-alive" in options
     return Framing(content_length, chunked, keep_alive)
