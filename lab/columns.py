@@ -51,6 +51,10 @@ RUN_COLUMNS: dict[str, str] = {
     "latency_p95_us": "95th percentile, µs",
     "latency_p99_us": "99th percentile, µs",
     "latency_p999_us": "99.9th percentile, µs",
+    "latency_corrected_p50_us": "open-loop scenarios (wait = constant_rate): median corrected for coordinated "
+                                "omission (HdrHistogram), µs; empty otherwise",
+    "latency_corrected_p99_us": "the same, 99th percentile, µs",
+    "latency_corrected_p999_us": "the same, 99.9th percentile, µs",
     "load_processes_reporting": "locust processes (or wrk threads) whose tallies were merged",
     "server_cpu_s": "server CPU seconds (user + system, whole process tree) in the window",
     "server_cpu_busy": "server_cpu_s / window / pinned server CPUs, fraction",

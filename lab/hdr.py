@@ -21,7 +21,18 @@ def new(significant_digits: int = SIGNIFICANT_DIGITS) -> HdrHistogram:
 
 
 def record(histogram: HdrHistogram, microseconds: float) -> None:
-    histogram.record_value(min(max(int(microseconds), LOWEST_US), HIGHEST_US))
+    histogram.record_value(_clamp(microseconds))
+
+
+def record_corrected(histogram: HdrHistogram, microseconds: float, interval_us: float) -> None:
+    """Record as a closed loop that meant to send every `interval_us` would have seen it had it
+    not waited: a response k intervals late also stands for the k requests it held back
+    (HdrHistogram's coordinated-omission correction)."""
+    histogram.record_corrected_value(_clamp(microseconds), int(interval_us))
+
+
+def _clamp(microseconds: float) -> int:
+    return min(max(int(microseconds), LOWEST_US), HIGHEST_US)
 
 
 def encode(histogram: HdrHistogram) -> str:
@@ -37,6 +48,18 @@ def merge(encoded: Iterable[str]) -> HdrHistogram:
     for item in encoded:
         total.decode_and_add(item.encode("ascii"))
     return total
+
+
+CORRECTED_PERCENTILES = {"p50": 50.0, "p99": 99.0, "p999": 99.9}
+
+
+def summarize_corrected(histogram: HdrHistogram | None) -> dict[str, float | None]:
+    """The corrected histogram's percentiles, or None throughout when there is none."""
+    empty = histogram is None or histogram.get_total_count() == 0
+    return {
+        f"latency_corrected_{name}_us": None if empty else float(histogram.get_value_at_percentile(p))  # type: ignore[union-attr]
+        for name, p in CORRECTED_PERCENTILES.items()
+    }
 
 
 def summarize(histogram: HdrHistogram) -> dict[str, float | None]:

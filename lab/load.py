@@ -30,7 +30,7 @@ class LoadResult:
     errors: dict[str, int]  # failure message → count
     window_start: float  # wall clock
     window_end: float
-    latency: dict[str, float | None]  # hdr.summarize's keys, µs
+    latency: dict[str, float | None]  # hdr.summarize's and hdr.summarize_corrected's keys, µs
     generator_samples: list[Sample]
     processes: int  # generator processes (or threads, for wrk) whose tallies were merged
     histogram: str | None = None  # encoded HdrHistogram of the window, where the driver has one

@@ -78,6 +78,7 @@ def run(scenario: Scenario, url: str, cpus: frozenset[int], scratch: Path, on_li
 
 def merge(tallies: list[dict[str, Any]], scenario: Scenario, samples: list[Any]) -> LoadResult:
     histogram = hdr.merge(t["histogram"] for t in tallies)
+    corrected = [t["corrected"] for t in tallies if t.get("corrected")]
     errors: dict[str, int] = {}
     for t in tallies:
         for message, count in t["errors"].items():
@@ -89,7 +90,8 @@ def merge(tallies: list[dict[str, Any]], scenario: Scenario, samples: list[Any])
         errors=errors,
         window_start=min(t["window_start"] for t in tallies),
         window_end=max(t["window_end"] for t in tallies),
-        latency=hdr.summarize(histogram),
+        latency={**hdr.summarize(histogram),
+                 **hdr.summarize_corrected(hdr.merge(corrected) if corrected else None)},
         generator_samples=samples,
         processes=len(tallies),
         histogram=hdr.encode(histogram),

@@ -20,7 +20,9 @@ from lab.scenario import RequestSpec, Scenario
 
 SCENARIO = Scenario.from_dict(json.loads(Path(os.environ["QPSLAB_SCENARIO"]).read_text()))
 OUT = Path(os.environ["QPSLAB_OUT"])
-RECORDER = Recorder(SCENARIO.load.warmup, SCENARIO.load.duration)
+_WAIT = SCENARIO.load.wait
+RECORDER = Recorder(SCENARIO.load.warmup, SCENARIO.load.duration,
+                    1e6 / _WAIT.rate if _WAIT.kind == "constant_rate" else None)
 
 
 class _Live:

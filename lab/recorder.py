@@ -22,9 +22,13 @@ MAX_ERROR_KINDS = 20
 
 
 class Recorder:
-    def __init__(self, warmup: float, duration: float) -> None:
+    def __init__(self, warmup: float, duration: float, interval_us: float | None = None) -> None:
         self.warmup = warmup
         self.duration = duration
+        # Open-loop scenarios (a fixed rate per user) also get a coordinated-omission-corrected
+        # histogram: what latency a client that never waits for the server would have seen.
+        self.interval_us = interval_us
+        self.corrected = hdr.new() if interval_us else None
         self.started: float | None = None  # wall-clock time of the first user's start
         self.histogram = hdr.new()
         self.requests = 0
@@ -64,6 +68,8 @@ class Recorder:
                 self.requests += 1
                 self.response_bytes += response_length
                 hdr.record(self.histogram, micros)
+                if self.corrected is not None:
+                    hdr.record_corrected(self.corrected, micros, self.interval_us)  # type: ignore[arg-type]
             else:
                 self.failures += 1
                 if error in self.errors or len(self.errors) < MAX_ERROR_KINDS:
@@ -82,6 +88,7 @@ class Recorder:
             "response_bytes": self.response_bytes,
             "errors": self.errors,
             "histogram": hdr.encode(self.histogram),
+            "corrected": None if self.corrected is None else hdr.encode(self.corrected),
             "seconds": [
                 {"second": s, "requests": b[0], "failures": b[1], **_second_latency(b[2])}
                 for s, b in sorted(self.seconds.items())

@@ -15,6 +15,7 @@ import shutil
 import time
 from pathlib import Path
 
+from . import hdr
 from .load import LiveCallback, LoadResult, RunFailed, wait_sampled
 from .process import spawn
 from .sampler import Sample
@@ -164,8 +165,8 @@ def run(scenario: Scenario, url: str, cpus: frozenset[int], scratch: Path, on_li
         window_end=started + duration,
         # wrk's percentile() answers 0 when its histogram lost the rank (seen at p99.9 under
         # pipelining): no latency is 0 µs, so that is "not known", not a number.
-        latency={key: float(value) if value > 0 else None for key, value in result.items()
-                 if key.startswith("latency_")},
+        latency={**{key: float(value) if value > 0 else None for key, value in result.items()
+                    if key.startswith("latency_")}, **hdr.summarize_corrected(None)},
         generator_samples=samples,
         processes=int(result["threads"]),
     )

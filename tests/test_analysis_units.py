@@ -48,3 +48,21 @@ def test_median_interval() -> None:
     assert median_interval([3.0, 1.0, 2.0]) == (2.0, 1.0, 3.0)
     values = [float(v) for v in range(1, 21)]  # n = 20: the order statistics 6 and 15
     assert median_interval(values) == (10.5, 6.0, 15.0)
+
+
+def test_open_loop_recorder_corrects_for_coordinated_omission() -> None:
+    recorder = Recorder(warmup=0.0, duration=10.0, interval_us=1000.0)
+    recorder.start(0.0)
+    recorder.record(1.0, 10.0, 1, None)  # 10 ms late for a client meant to send every 1 ms
+    result = recorder.result()
+    assert hdr.decode(result["histogram"]).get_total_count() == 1
+    corrected = hdr.decode(result["corrected"])
+    assert corrected.get_total_count() == 10  # 10 ms, 9 ms, … 1 ms: the requests it held back
+    assert corrected.get_min_value() == pytest.approx(1000, rel=1e-2)
+
+
+def test_closed_loop_recorder_has_no_corrected_histogram() -> None:
+    recorder = Recorder(warmup=0.0, duration=10.0)
+    recorder.start(0.0)
+    recorder.record(1.0, 10.0, 1, None)
+    assert recorder.result()["corrected"] is None
