@@ -44,7 +44,16 @@ class Batch:
 
     @property
     def good_runs(self) -> pd.DataFrame:
-        return self.runs[self.runs["error"].isna()] if not self.runs.empty else self.runs
+        """Finished closed-loop runs (a --sweep's open-loop runs are in `sweep_runs`)."""
+        if self.runs.empty:
+            return self.runs
+        return self.runs[self.runs["error"].isna() & self.runs["load_level"].isna()]
+
+    @property
+    def sweep_runs(self) -> pd.DataFrame:
+        if self.runs.empty:
+            return self.runs
+        return self.runs[self.runs["error"].isna() & self.runs["load_level"].notna()]
 
 
 def results_root() -> Path:
@@ -296,6 +305,28 @@ def distribution_figure(batch: Batch, scenario: str) -> Figure:
     ax.set_xlabel("latency (µs, log scale, bins double in width)")
     ax.set_ylabel("share of requests")
     ax.set_title(f"Latency distribution — {scenario}")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def latency_vs_load_figure(batch: Batch, scenario: str) -> Figure:
+    """p99 latency against achieved QPS for each target's --sweep runs (open loop), raw and
+    corrected for coordinated omission; the knee is where a server stops keeping up."""
+    runs = batch.sweep_runs
+    runs = runs[runs["scenario"] == scenario].sort_values("qps")
+    fig = Figure(figsize=(9, 5))
+    ax = fig.subplots()
+    for label in _stage_order(runs):
+        own = runs[runs["target_label"] == label]
+        line = ax.plot(own["qps"], own["latency_p99_us"], marker="o", label=f"{label} p99")[0]
+        ax.plot(own["qps"], own["latency_corrected_p99_us"], marker="x", linestyle="--", color=line.get_color(),
+                label=f"{label} p99, corrected")
+    ax.set_yscale("log")
+    _log_axis(ax.yaxis)
+    ax.set_xlabel("achieved requests per second")
+    ax.set_ylabel("p99 latency (µs, log scale)")
+    ax.set_title(f"Latency versus load — {scenario} (open loop, --sweep)")
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig

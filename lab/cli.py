@@ -118,6 +118,18 @@ def _resolve_defaults(args: argparse.Namespace) -> None:
             setattr(args, option, preset.get(option, default))
 
 
+def _sweep(text: str | None) -> tuple[float, ...]:
+    if not text:
+        return ()
+    try:
+        levels = tuple(float(part) / 100 for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--sweep takes percentages like 50,80,95, got {text!r}") from None
+    if not all(0 < level <= 2 for level in levels):
+        raise UsageError("--sweep levels must be in (0, 200] percent of capacity")
+    return levels
+
+
 def _compare(args: argparse.Namespace, console: Console) -> int:
     from .compare import Plan, run_plan
 
@@ -137,7 +149,11 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
             raise UsageError(str(error)) from None
     scenarios = _scenarios(args)
     _check_driver(args, scenarios)
-    plan = Plan(tuple(targets), tuple(scenarios), args.repeats, _pinning(args, console), args.results, args.driver)
+    sweep = _sweep(args.sweep)
+    if sweep and args.driver == wrk_driver.NAME:
+        raise UsageError("--sweep runs open-loop (a fixed rate), which wrk cannot do; use --driver locust")
+    plan = Plan(tuple(targets), tuple(scenarios), args.repeats, _pinning(args, console), args.results, args.driver,
+                sweep)
     run_plan(plan, console, sys.argv)
     return 0
 
@@ -274,6 +290,9 @@ def parser() -> argparse.ArgumentParser:
                          help="ceiling: stages 2-4 and the peers on plaintext, json and 16-deep pipelining, with wrk")
     compare.add_argument("--with", dest="peers", metavar="PEERS",
                          help=f"also measure other servers on the same scenarios: {', '.join(PEERS)}")
+    compare.add_argument("--sweep", metavar="PERCENTS",
+                         help="after each capacity run, open-loop runs at these % of it, e.g. 50,80,95 "
+                              "(latency versus load; locust)")
     compare.add_argument("--ablation", action="store_true",
                          help="also run stage 4 with each optimization off (--parser core, --no-keep-alive, …)")
     _add_measure_options(compare)

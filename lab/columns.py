@@ -21,6 +21,8 @@ RUN_COLUMNS: dict[str, str] = {
     "client": "locust user class: fast (FastHttpUser) or http (HttpUser)",
     "processes": "locust processes generating load",
     "pipeline": "requests sent at once per connection before reading answers (wrk)",
+    "load_level": "--sweep: the fraction of this target's measured capacity asked for; empty otherwise",
+    "target_rate": "open-loop runs: requests per second the users together meant to send",
     "server_cpus": "CPUs the server was pinned to",
     "client_cpus": "CPUs locust was pinned to",
     "cpu_model": "processor model",

@@ -29,11 +29,15 @@ class Plan:
     pinning: Pinning
     results: Path
     driver: str = "locust"
+    sweep: tuple[float, ...] = ()  # load levels (fractions of measured capacity) to run open-loop
 
-    def runs(self) -> list[tuple[int, Scenario, Target]]:
+    def runs(self) -> list[tuple[int, Scenario, Target, float | None]]:
         """Repeat by repeat, scenario by scenario, every target in turn (0 1 2 … 0 1 2 …), so slow
-        drift of a noisy machine spreads over all targets instead of landing on one."""
-        return [(r, s, t) for r in range(self.repeats) for s in self.scenarios for t in self.targets]
+        drift of a noisy machine spreads over all targets instead of landing on one. With a sweep,
+        each target's capacity run (level None) is followed by its open-loop runs at each level."""
+        levels: tuple[float | None, ...] = (None, *self.sweep)
+        return [(r, s, t, level) for r in range(self.repeats) for s in self.scenarios for t in self.targets
+                for level in levels]
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -50,6 +54,7 @@ def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
         "scenarios": [s.id for s in plan.scenarios],
         "repeats": plan.repeats,
         "driver": plan.driver,
+        "sweep": list(plan.sweep),
         "server_cpus": sorted(plan.pinning.server_cpus),
         "client_cpus": sorted(plan.pinning.client_cpus),
         **environment(),
@@ -61,15 +66,26 @@ def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
     try:
         with progress:
             task = progress.add_task("comparing", total=len(runs), live="")
-            for index, (repeat, scenario, target) in enumerate(runs, 1):
+            capacity: dict[tuple[int, str, str], float] = {}
+            for index, (repeat, scenario, target, level) in enumerate(runs, 1):
                 what = f"{target.label} × {scenario.id}" + (f" (repeat {repeat + 1})" if plan.repeats > 1 else "")
+                key = (repeat, scenario.id, target.label)
+                if level is not None:
+                    what += f" at {level:.0%} of capacity"
+                    if not capacity.get(key):
+                        progress.console.print(f"[red]✗ {escape(what)}: skipped, its capacity run failed[/red]")
+                        progress.advance(task)
+                        continue
                 progress.update(task, description=f"run {index}/{len(runs)}: {what}", live="starting")
 
                 def live(text: str, task_id: int = task) -> None:
                     progress.update(task_id, live=text)  # type: ignore[arg-type]
 
-                result = measure(target, scenario, plan.pinning, batch=batch, repeat=repeat, driver=plan.driver,
-                                 on_live=live)
+                loaded = scenario if level is None else scenario.at_rate(level * capacity[key])
+                result = measure(target, loaded, plan.pinning, batch=batch, repeat=repeat, driver=plan.driver,
+                                 load_level=level, on_live=live)
+                if level is None and not result.row["error"]:
+                    capacity[key] = result.row["qps"]
                 writer.add(result)
                 row = result.row
                 if row["error"]:

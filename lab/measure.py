@@ -59,7 +59,8 @@ def wait_healthy(url: str, alive: Callable[[], bool], timeout: float = HEALTH_TI
 
 
 def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int,
-            driver: str = locust_driver.NAME, on_live: LiveCallback = lambda text: None) -> RunResult:
+            driver: str = locust_driver.NAME, load_level: float | None = None,
+            on_live: LiveCallback = lambda text: None) -> RunResult:
     """Measure one target under one scenario; a failure becomes the row's `error`, not an exception."""
     load = scenario.load
     row: dict[str, Any] = {
@@ -81,6 +82,8 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
         "client": load.client,
         "processes": load.processes,
         "pipeline": load.pipeline,
+        "load_level": load_level,
+        "target_rate": load.wait.rate * load.users if load.wait.kind == "constant_rate" else None,
         "server_cpus": ",".join(map(str, sorted(pinning.server_cpus))),
         "client_cpus": ",".join(map(str, sorted(pinning.client_cpus))),
         **environment(),

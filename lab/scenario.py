@@ -86,6 +86,11 @@ class Scenario:
             load = replace(load, processes=processes)
         return replace(self, load=load)
 
+    def at_rate(self, total_rate: float) -> Scenario:
+        """This scenario as an open loop: its users together ask for `total_rate` requests/s."""
+        wait = Wait("constant_rate", rate=total_rate / self.load.users)
+        return replace(self, load=replace(self.load, wait=wait))
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["requests"] = [{**r, "body": r["body"].decode("latin-1")} for r in data["requests"]]

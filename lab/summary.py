@@ -44,6 +44,11 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     if runs.empty:
         return pd.DataFrame()
     rows = []
+    runs = runs.assign(scenario=[
+        scenario if pd.isna(level) else f"{scenario} @{level:.0%}"
+        for scenario, level in zip(runs["scenario"], runs.get("load_level", pd.Series([None] * len(runs))),
+                                   strict=True)
+    ])
     ok = runs[runs["error"].isna()] if "error" in runs else runs
     for (label, scenario), group in runs.groupby(["target_label", "scenario"], sort=False):
         good = ok[(ok["target_label"] == label) & (ok["scenario"] == scenario)]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lab import analysis
+from lab import analysis, results
 from lab.report import execute, notebook_paths
 from lab.roadmap import roadmap_table
 
@@ -108,3 +108,24 @@ def test_report_page_renders_in_chromium(quick_batch: tuple[pd.DataFrame, str], 
     ).stdout
     assert dom.count("<img") >= MIN_FIGURES["staged-comparison"]
     assert "Staged comparison" in dom
+
+
+def test_sweep_runs_open_loop_levels_and_plots_latency_versus_load(one_user: Path, tmp_path: Path) -> None:
+    done = lab("compare", "--stages", "4", "--scenarios", str(one_user), "--quick", "--sweep", "50",
+               "--results", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    runs = results.load(tmp_path).sort_values("load_level", na_position="first")
+    capacity, half = runs.to_dict("records")
+    assert pd.isna(capacity["load_level"]) and pd.isna(capacity["target_rate"])
+    assert half["load_level"] == 0.5 and half["target_rate"] == pytest.approx(capacity["qps"] / 2)
+    assert 0.3 * capacity["qps"] < half["qps"] < 0.7 * capacity["qps"]  # it asked for half, and got about that
+    assert half["latency_corrected_p99_us"] > 0
+    assert "one-user @50%" in done.stdout
+    notebook = execute(notebook_paths()[[p.stem for p in notebook_paths()].index("staged-comparison")],
+                       runs["batch"].iloc[0], tmp_path)
+    assert errors(notebook) == [] and figures(notebook) >= MIN_FIGURES["staged-comparison"] + 1
+
+
+def test_sweep_is_refused_with_wrk(tmp_path: Path) -> None:
+    done = lab("compare", "--sweep", "50", "--driver", "wrk", "--results", str(tmp_path))
+    assert done.returncode == 2 and ("wrk cannot do" in done.stdout or "apt-get install wrk" in done.stdout)
