@@ -6,6 +6,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pandas as pd
 from rich.console import Console
@@ -42,6 +43,17 @@ class Plan:
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # unwinds through every finally: servers and locust are stopped
+
+
+def _one_line(what: str, row: dict[str, Any]) -> str:
+    """A finished run as one console line: its rate and tail, or why it failed."""
+    if row["error"]:
+        return f"[red]✗ {escape(what)}: {escape(row['error'])}[/red]"
+    note = " [yellow](generator saturated)[/yellow]" if row["bottleneck"] == "generator" else ""
+    if row["failures"]:
+        note += f" [red]({row['failures']:,} failed: {escape(str(row['top_error']))})[/red]"
+    p99 = "–" if row["latency_p99_us"] is None else f"{row['latency_p99_us']:,.0f}"
+    return f"✓ {escape(what)}: {row['qps']:,.0f} req/s, p99 {p99} µs{note}"
 
 
 def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
@@ -87,15 +99,7 @@ def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
                 if level is None and not result.row["error"]:
                     capacity[key] = result.row["qps"]
                 writer.add(result)
-                row = result.row
-                if row["error"]:
-                    progress.console.print(f"[red]✗ {escape(what)}: {escape(row['error'])}[/red]")
-                else:
-                    note = " [yellow](generator saturated)[/yellow]" if row["bottleneck"] == "generator" else ""
-                    if row["failures"]:
-                        note += f" [red]({row['failures']:,} failed: {escape(str(row['top_error']))})[/red]"
-                    p99 = "–" if row["latency_p99_us"] is None else f"{row['latency_p99_us']:,.0f}"
-                    progress.console.print(f"✓ {escape(what)}: {row['qps']:,.0f} req/s, p99 {p99} µs{note}")
+                progress.console.print(_one_line(what, result.row))
                 progress.advance(task)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted: {len(writer.rows)} finished runs kept in {writer.directory}[/yellow]")
