@@ -28,14 +28,17 @@ class UsageError(Exception):
 
 
 def _cpus(text: str, flag: str) -> frozenset[int]:
+    cpus: set[int] = set()
     try:
-        cpus = frozenset(int(part) for part in text.split(",") if part.strip())
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            low, dash, high = part.partition("-")
+            cpus.update(range(int(low), int(high) + 1) if dash else (int(part),))
     except ValueError:
-        raise UsageError(f"{flag} takes CPU numbers like 0 or 0,1, got {text!r}") from None
+        raise UsageError(f"{flag} takes CPU numbers like 0, 0,1 or 0-3, got {text!r}") from None
     available = os.sched_getaffinity(0)
     if not cpus or not cpus <= available:
         raise UsageError(f"{flag} {text}: this process may use CPUs {sorted(available)} only")
-    return cpus
+    return frozenset(cpus)
 
 
 def _pinning(args: argparse.Namespace, console: Console) -> Pinning:
