@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from hdrh.histogram import HdrHistogram
+from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -127,6 +128,16 @@ def spread_table(batch: Batch) -> pd.DataFrame:
 
 # -- figures --------------------------------------------------------------------------------------
 
+def _finish(fig: Figure, ax: Axes, xlabel: str, ylabel: str, title: str) -> Figure:
+    """Every figure's last step: labelled axes (with units), a title, a small legend."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
 def _log_axis(axis: Axis) -> None:
     """Log scale with readable ticks (1, 2, 5 × 10^n as plain numbers, not 10^n alone)."""
     axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
@@ -186,12 +197,8 @@ def speedup_figure(batch: Batch) -> Figure:
     ax.set_yscale("log")
     _log_axis(ax.yaxis)
     ax.set_xticks(table["stage"])
-    ax.set_xlabel("stage")
-    ax.set_ylabel("speedup over stage 0 (×, log scale)")
-    ax.set_title(f"Speedup over the baseline (roadmap baseline: {BASELINE_QPS:.0f} QPS)")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "stage", "speedup over stage 0 (×, log scale)",
+                   f"Speedup over the baseline (roadmap baseline: {BASELINE_QPS:.0f} QPS)")
 
 
 def _histograms(batch: Batch, scenario: str) -> dict[str, HdrHistogram]:
@@ -221,12 +228,7 @@ def percentile_figure(batch: Batch, scenario: str) -> Figure:
     ticks = 1 / (1 - percentiles / 100)
     ax.set_xticks(ticks, [f"{p:g}%" for p in percentiles], rotation=45)
     ax.minorticks_off()
-    ax.set_xlabel("percentile")
-    ax.set_ylabel("latency (µs, log scale)")
-    ax.set_title(f"Latency by percentile — {scenario}")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "percentile", "latency (µs, log scale)", f"Latency by percentile — {scenario}")
 
 
 def cpu_figure(batch: Batch) -> Figure:
@@ -302,12 +304,8 @@ def distribution_figure(batch: Batch, scenario: str) -> Figure:
         ax.step([p[0] for p in points], [p[1] / total for p in points], where="pre", label=label)
     ax.set_xscale("log")
     _log_axis(ax.xaxis)
-    ax.set_xlabel("latency (µs, log scale, bins double in width)")
-    ax.set_ylabel("share of requests")
-    ax.set_title(f"Latency distribution — {scenario}")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "latency (µs, log scale, bins double in width)", "share of requests",
+                   f"Latency distribution — {scenario}")
 
 
 def latency_vs_load_figure(batch: Batch, scenario: str) -> Figure:
@@ -324,9 +322,5 @@ def latency_vs_load_figure(batch: Batch, scenario: str) -> Figure:
                 label=f"{label} p99, corrected")
     ax.set_yscale("log")
     _log_axis(ax.yaxis)
-    ax.set_xlabel("achieved requests per second")
-    ax.set_ylabel("p99 latency (µs, log scale)")
-    ax.set_title(f"Latency versus load — {scenario} (open loop, --sweep)")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "achieved requests per second", "p99 latency (µs, log scale)",
+                   f"Latency versus load — {scenario} (open loop, --sweep)")

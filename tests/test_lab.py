@@ -176,12 +176,18 @@ path = "/plaintext"
 """
 
 
-def test_connections_held_and_memory_per_connection(tmp_path: Path) -> None:
-    scenario = tmp_path / "hold.toml"
-    scenario.write_text(HOLD)
-    done = lab("run", "--stage", "4", "--scenario", str(scenario), "--results", str(tmp_path / "out"))
+def run_text(tmp_path: Path, scenario_text: str, stage: int) -> dict[str, object]:
+    """`lab run` of a scenario given as text against one stage; its single row."""
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(scenario_text)
+    done = lab("run", "--stage", str(stage), "--scenario", str(scenario), "--results", str(tmp_path / "out"))
     assert done.returncode == 0, done.stdout + done.stderr
     (run,) = results.load(tmp_path / "out").to_dict("records")
+    return run
+
+
+def test_connections_held_and_memory_per_connection(tmp_path: Path) -> None:
+    run = run_text(tmp_path, HOLD, 4)
     assert 290 <= run["server_connections_peak"] <= 300  # the server's own gauge, not the client's count
     assert run["server_fds_peak"] >= run["server_connections_peak"]
     assert 0 < run["server_rss_per_connection_bytes"] < 200_000
@@ -200,11 +206,7 @@ path = "/delay/20"
 
 
 def test_open_loop_runs_report_corrected_latency(tmp_path: Path) -> None:
-    scenario = tmp_path / "open.toml"
-    scenario.write_text(OPEN_LOOP)
-    done = lab("run", "--stage", "0", "--scenario", str(scenario), "--results", str(tmp_path / "out"))
-    assert done.returncode == 0, done.stdout + done.stderr
-    (run,) = results.load(tmp_path / "out").to_dict("records")
+    run = run_text(tmp_path, OPEN_LOOP, 0)
     # the correction's arithmetic is tested on the recorder; here: it reaches the row, and only
     # for open-loop scenarios
     corrected = [run[f"latency_corrected_{p}_us"] for p in ("p50", "p99", "p999")]
