@@ -31,6 +31,7 @@ from .response import (
     DateHeader,
     Response,
     assemble_head,
+    closing_head,
     content_fields,
     error_response,
 )
@@ -123,8 +124,7 @@ class HttpConnection:
     def _error(self, error: ProtocolError, now: float) -> Reply:
         self._app.stats.answered(error.status, protocol_error=True)
         response = error_response(error.status, error.reason)
-        fields = content_fields(response.content_type, len(response.body))
-        return Reply(assemble_head(error.status, self._date.at(now), fields, CLOSE_LINE), response.body, 0.0, True)
+        return Reply(closing_head(response, self._date.at(now)), response.body, 0.0, True)
 
     def _answer(self, request: Request, now: float) -> Reply:
         options = self._options

@@ -73,7 +73,11 @@ def error_response(status: int, reason: str, headers: bytes = b"") -> Response:
 OVERLOADED = error_response(503, "server at its connection limit", b"Retry-After: 1\r\n")
 
 
-def encode_closing(response: Response, now_line: bytes) -> bytes:
-    """A whole response that ends its connection (errors and the 503 of an overloaded server)."""
+def closing_head(response: Response, date_line: bytes) -> bytes:
+    """The head of a response that ends its connection (protocol errors, an overloaded server)."""
     fields = content_fields(response.content_type, len(response.body)) + response.headers
-    return assemble_head(response.status, now_line, fields, CLOSE_LINE) + response.body
+    return assemble_head(response.status, date_line, fields, CLOSE_LINE)
+
+
+def encode_closing(response: Response, date_line: bytes) -> bytes:
+    return closing_head(response, date_line) + response.body
