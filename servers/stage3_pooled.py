@@ -117,7 +117,8 @@ class PooledProtocol(asyncio.BufferedProtocol):
             self.deadline = time.monotonic() + self._server.config.request_timeout
         if replies:
             self._send(replies)
-        self._pace()
+        if conn.has_pending:  # rare: a pipeline asked for more than one reply budget
+            self._pace()
 
     def _pace(self) -> None:
         """Requests left unanswered by the connection's reply budget are answered once what was

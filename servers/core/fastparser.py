@@ -68,11 +68,9 @@ class FastRequestParser:
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError as error:
-            if isinstance(error.__context__, _Closed):
-                pass
-            else:
-                    self._fail(error.__context__ if isinstance(error.__context__, ProtocolError)
-                           else ProtocolError(400, str(error)))
+            cause = error.__context__  # what our callback raised
+            if not isinstance(cause, _Closed):
+                self._fail(cause if isinstance(cause, ProtocolError) else ProtocolError(400, str(error)))
         except httptools.HttpParserUpgrade:
             self._fail(ProtocolError(400, "protocol upgrade not supported"))
         except httptools.HttpParserError as error:
