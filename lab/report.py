@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -30,6 +31,12 @@ class _LocalKernelManager(KernelManager):
     @default("transport")
     def _default_transport(self) -> str:
         return "ipc"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        # The sockets' path prefix; jupyter's default is relative, so a killed kernel would
+        # leave socket files in whatever directory `lab report` ran from.
+        return os.path.join(tempfile.gettempdir(), f"qpslab-kernel-{os.getpid()}")
 
 
 def notebook_paths() -> list[Path]:
