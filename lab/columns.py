@@ -62,6 +62,8 @@ RUN_COLUMNS: dict[str, str] = {
     "server_cpu_busy": "server_cpu_s / window / pinned server CPUs, fraction",
     "server_cpu_us_per_request": "server CPU µs per request: ranks servers even when the generator saturates",
     "projected_qps_one_core": "1e6 / server_cpu_us_per_request: QPS of one fully busy server core",
+    "server_system_cpu_share": "fraction of server_cpu_s spent in the kernel (sockets, syscalls): the part of "
+                               "the cost no change to the Python code can lower",
     "server_rss_peak_bytes": "peak resident memory of the server tree in the window, bytes",
     "server_fds_peak": "peak open file descriptors of the server tree in the window (sockets + files)",
     "server_connections_peak": "peak open connections the server itself counted (/stats, read each second)",

@@ -147,6 +147,7 @@ def _fill(row: dict[str, Any], result: LoadResult, server_samples: list[Sample],
         "load_processes_reporting": result.processes,
     })
     server_cpu = cpu_between(server_samples, begin, end)
+    server_system = cpu_between(server_samples, begin, end, "system_s")
     per_request = server_cpu / requests * 1e6 if server_cpu is not None and requests else None
     generator_cpu = cpu_between(result.generator_samples, begin, end)
     generator_busy = None if generator_cpu is None else generator_cpu / window / len(pinning.client_cpus)
@@ -155,6 +156,7 @@ def _fill(row: dict[str, Any], result: LoadResult, server_samples: list[Sample],
         "server_cpu_busy": None if server_cpu is None else server_cpu / window / len(pinning.server_cpus),
         "server_cpu_us_per_request": per_request,
         "projected_qps_one_core": 1e6 / per_request if per_request else None,
+        "server_system_cpu_share": server_system / server_cpu if server_cpu and server_system is not None else None,
         "server_rss_peak_bytes": peak(server_samples, begin, end, "rss"),
         "server_fds_peak": peak(server_samples, begin, end, "fds"),
         "generator_cpu_s": generator_cpu,

@@ -22,6 +22,7 @@ GAUGE_INTERVAL_S = 1.0
 class Sample:
     at: float  # wall clock (time.time())
     cpu_s: float  # user + system CPU seconds of the whole tree so far
+    system_s: float  # of which system (kernel) time
     rss: int  # bytes, whole tree
     fds: int  # open file descriptors of the tree: sockets and files (psutil's per-process socket
     # listing walks the whole /proc/net/tcp, far too slow with tens of thousands in TIME_WAIT)
@@ -37,6 +38,7 @@ def _tree(root: psutil.Process) -> list[psutil.Process]:
 def sample_tree(root: psutil.Process) -> Sample | None:
     """One reading of `root` and its descendants (stage 4's --workers, locust's --processes)."""
     cpu = 0.0
+    system = 0.0
     rss = 0
     fds = 0
     alive = False
@@ -45,12 +47,13 @@ def sample_tree(root: psutil.Process) -> Sample | None:
             with proc.oneshot():
                 times = proc.cpu_times()
                 cpu += times.user + times.system
+                system += times.system
                 rss += proc.memory_info().rss
                 fds += proc.num_fds()
             alive = True
         except psutil.Error:
             continue
-    return Sample(time.time(), cpu, rss, fds) if alive else None
+    return Sample(time.time(), cpu, system, rss, fds) if alive else None
 
 
 class Sampler:
@@ -80,25 +83,26 @@ class Sampler:
                 return
 
 
-def cpu_between(samples: list[Sample], begin: float, end: float) -> float | None:
-    """CPU seconds the tree used between two wall-clock times, interpolated linearly between
-    samples; None when the samples do not cover the window."""
+def cpu_between(samples: list[Sample], begin: float, end: float, field: str = "cpu_s") -> float | None:
+    """CPU seconds (`field`: cpu_s, or system_s for kernel time) the tree used between two
+    wall-clock times, interpolated linearly between samples; None when the samples do not
+    cover the window."""
     if len(samples) < 2 or samples[0].at > begin + SAMPLE_INTERVAL_S or samples[-1].at < end - SAMPLE_INTERVAL_S:
         return None
-    return _cpu_at(samples, end) - _cpu_at(samples, begin)
+    return _cpu_at(samples, end, field) - _cpu_at(samples, begin, field)
 
 
-def _cpu_at(samples: list[Sample], at: float) -> float:
+def _cpu_at(samples: list[Sample], at: float, field: str) -> float:
     times = [s.at for s in samples]
     i = bisect.bisect_left(times, at)
     if i <= 0:
-        return samples[0].cpu_s
+        return float(getattr(samples[0], field))
     if i >= len(samples):
-        return samples[-1].cpu_s
-    before, after = samples[i - 1], samples[i]
-    span = after.at - before.at
-    fraction = 0.0 if span <= 0 else (at - before.at) / span
-    return before.cpu_s + fraction * (after.cpu_s - before.cpu_s)
+        return float(getattr(samples[-1], field))
+    before, after = getattr(samples[i - 1], field), getattr(samples[i], field)
+    span = samples[i].at - samples[i - 1].at
+    fraction = 0.0 if span <= 0 else (at - samples[i - 1].at) / span
+    return float(before + fraction * (after - before))
 
 
 def peak(samples: list[Sample], begin: float, end: float, field: str) -> int | None:

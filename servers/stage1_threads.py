@@ -17,7 +17,7 @@ from types import FrameType
 
 from .blocking import serve_connection
 from .cli import announce, argument_parser, listening_errors, positive_int, server_config
-from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, Stats, encode_closing
+from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, ThreadSafeStats, encode_closing
 from .core.limits import SHUTDOWN_GRACE_S
 
 NAME = "stage1_threads"
@@ -41,7 +41,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 class ThreadPoolServer:
     def __init__(self, listener: socket.socket, threads: int, max_connections: int, timeout: float) -> None:
         self._listener = listener
-        self._stats = Stats()
+        self._stats = ThreadSafeStats()
         self._app = App(self._stats, NAME)
         self._date = DateHeader()
         self._timeout = timeout

@@ -85,6 +85,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
         self._eof = False
         self._writing_paused = False
         self._answering_soon = False
+        self._idle = True  # the connection's idleness after the last read
         self.deadline = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -101,6 +102,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
         self._eof = False
         self._writing_paused = False
         self._answering_soon = False
+        self._idle = True
         self.deadline = time.monotonic() + server.config.request_timeout
         server.live.add(self)
 
@@ -109,16 +111,17 @@ class PooledProtocol(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         conn = self._conn
-        was_idle = conn.idle
         replies = conn.receive(self._buffer[:nbytes], time.time())
-        if conn.idle:
+        idle = conn.idle
+        if idle:
             self.deadline = time.monotonic() + self._server.keepalive_timeout
-        elif was_idle or replies:  # a new request has begun: its own time starts now
+        elif self._idle or replies:  # a new request has begun: its own time starts now
             self.deadline = time.monotonic() + self._server.config.request_timeout
+        self._idle = idle
         if replies:
             self._send(replies)
-        if conn.has_pending:  # rare: a pipeline asked for more than one reply budget
-            self._pace()
+            if conn.has_pending:  # rare: a pipeline asked for more than one reply budget
+                self._pace()
 
     def _pace(self) -> None:
         """Requests left unanswered by the connection's reply budget are answered once what was
@@ -137,6 +140,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
         if transport is None or transport.is_closing():
             return
         replies = self._conn.replies(time.time())
+        self._idle = self._conn.idle
         if replies:
             self._send(replies)
         if self._conn.has_pending:
@@ -150,6 +154,12 @@ class PooledProtocol(asyncio.BufferedProtocol):
             return
         transport = self._transport
         assert transport is not None
+        if len(replies) == 1 and not replies[0].delay:  # the common case, without the loop
+            reply = replies[0]
+            transport.writelines((reply.head, reply.body))
+            if reply.close or (self._eof and self._conn.idle):
+                transport.close()
+            return
         batch = self._server.options.pipelining
         out: list[bytes] = []
         for index, reply in enumerate(replies):

@@ -6,7 +6,7 @@ from .connection import STAGE_0_TO_3, HttpConnection, ProtocolOptions, Reply
 from .errors import ProtocolError
 from .request import Request
 from .response import OVERLOADED, DateHeader, Response, encode_closing
-from .stats import Stats
+from .stats import Stats, ThreadSafeStats
 
 __all__ = [
     "OVERLOADED",
@@ -21,5 +21,6 @@ __all__ = [
     "Response",
     "ResponseCache",
     "Stats",
+    "ThreadSafeStats",
     "encode_closing",
 ]

@@ -64,12 +64,17 @@ class Reply(NamedTuple):
 class HttpConnection:
     """Parse requests from `receive(data, now)` and answer each; stops after a closing reply."""
 
-    __slots__ = ("_app", "_cache", "_date", "_options", "_parser", "_waiting", "closed")
+    __slots__ = ("_app", "_cache", "_date", "_gzip", "_keep_alive", "_parser", "_stats", "_use_cache",
+                 "_waiting", "closed")
 
     def __init__(self, app: App, options: ProtocolOptions, date: DateHeader,
                  cache: ResponseCache | None = None) -> None:
         self._app = app
-        self._options = options
+        self._stats = app.stats
+        # The switches again as plain attributes: they are read for every request.
+        self._keep_alive = options.keep_alive
+        self._gzip = options.gzip
+        self._use_cache = options.cache
         self._parser: RequestParser | FastRequestParser = (
             FastRequestParser() if options.fast_parser else RequestParser()
         )
@@ -107,12 +112,18 @@ class HttpConnection:
 
         A few dozen bytes of pipelined requests can ask for megabytes of answers; the budget lets
         the strategy stop reading and send what it has before answering more."""
-        replies = []
-        budget = REPLY_BUDGET_BYTES
+        replies: list[Reply] = []
         waiting = self._waiting
+        if not waiting:
+            return replies
+        budget = REPLY_BUDGET_BYTES
+        date_line = self._date.at(now)  # once for all the answers to one read
         while waiting and budget > 0:
             event = waiting.popleft()
-            reply = self._error(event, now) if isinstance(event, ProtocolError) else self._answer(event, now)
+            if isinstance(event, ProtocolError):
+                reply = self._error(event, date_line)
+            else:
+                reply = self._answer(event, date_line)
             replies.append(reply)
             budget -= len(reply.head) + len(reply.body)
             if reply.close:
@@ -121,46 +132,44 @@ class HttpConnection:
                 break
         return replies
 
-    def _error(self, error: ProtocolError, now: float) -> Reply:
-        self._app.stats.answered(error.status, protocol_error=True)
+    def _error(self, error: ProtocolError, date_line: bytes) -> Reply:
+        self._stats.protocol_error(error.status)
         response = error_response(error.status, error.reason)
-        return Reply(closing_head(response, self._date.at(now)), response.body, 0.0, True)
+        return Reply(closing_head(response, date_line), response.body, 0.0, True)
 
-    def _answer(self, request: Request, now: float) -> Reply:
-        options = self._options
-        keep_alive = request.keep_alive and options.keep_alive
+    def _answer(self, request: Request, date_line: bytes) -> Reply:
+        keep_alive = request.keep_alive and self._keep_alive
         if keep_alive:
             connection_line = KEEP_ALIVE_LINE if request.version == b"1.0" else b""
         else:
             connection_line = CLOSE_LINE
-        use_gzip = options.gzip and accepts_gzip(request.header(b"accept-encoding"))
-        if options.cache and request.method == b"GET":
+        use_gzip = self._gzip and accepts_gzip(request.header(b"accept-encoding"))
+        if self._use_cache and request.method == b"GET":
             cached = self._cache.get(request.target, use_gzip)
             if cached is not None:
-                return self._representation(request, cached, now, connection_line, not keep_alive)
+                return self._representation(request, cached, date_line, connection_line, not keep_alive)
         response = self._app.handle(request)
-        eligible = options.gzip and should_gzip(response)
-        if response.status == 200 and (eligible or (options.cache and response.cacheable)):
-            representation = represent(response, use_gzip and eligible, eligible,
-                                       options.cache and response.cacheable)
+        eligible = self._gzip and should_gzip(response)
+        cacheable = self._use_cache and response.cacheable
+        if response.status == 200 and (eligible or cacheable):
+            representation = represent(response, use_gzip and eligible, eligible, cacheable)
             if representation.etag:
                 self._cache.put(request.target, use_gzip, representation)
-            return self._representation(request, representation, now, connection_line, not keep_alive)
-        self._app.stats.answered(response.status)
+            return self._representation(request, representation, date_line, connection_line, not keep_alive)
+        self._stats.answered(response.status)
         fields = content_fields(response.content_type, len(response.body)) + response.headers
-        head = assemble_head(response.status, self._date.at(now), fields, connection_line)
+        head = assemble_head(response.status, date_line, fields, connection_line)
         return Reply(head, response.body, response.delay, not keep_alive)
 
-    def _representation(self, request: Request, representation: Representation, now: float,
+    def _representation(self, request: Request, representation: Representation, date_line: bytes,
                         connection_line: bytes, close: bool) -> Reply:
-        date_line = self._date.at(now)
         if representation.etag and etag_matches(request.header(b"if-none-match"), representation.etag):
-            self._app.stats.answered(304)
+            self._stats.answered(304)
             head = assemble_head(304, date_line, not_modified_fields(representation), connection_line)
             return Reply(head, b"", 0.0, close)
-        self._app.stats.answered(200)
-        head = assemble_head(200, date_line, representation.fields, connection_line)
-        return Reply(head, representation.body, 0.0, close)
+        self._stats.answered(200)
+        return Reply(assemble_head(200, date_line, representation.fields, connection_line), representation.body,
+                     0.0, close)
 
 
 __all__ = ["STAGE_0_TO_3", "HttpConnection", "ProtocolOptions", "Reply", "Response"]

@@ -13,6 +13,8 @@ from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_REQU
 from .request import KNOWN_METHODS, Request, check_version, frame
 
 Event = Request | ProtocolError
+# llhttp's version string → the core's; a dict lookup instead of an encode per request.
+_VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
 
 
 class _Closed(Exception):
@@ -87,23 +89,17 @@ class FastRequestParser:
 
     def on_message_begin(self) -> None:
         self._idle = False
-        self._url = b""
-        self._headers = []
-        self._header_bytes = 0
-        self._body = []
-        self._body_bytes = 0
 
     def on_url(self, url: bytes) -> None:
-        self._url += url
-        if len(self._url) > MAX_REQUEST_LINE_BYTES:
+        url = self._url = self._url + url if self._url else url
+        if len(url) > MAX_REQUEST_LINE_BYTES:
             raise ProtocolError(414, "request line too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        # The count is checked once the head is complete: the byte bound already bounds memory.
         self._header_bytes += len(name) + len(value) + 4
         if self._header_bytes > MAX_HEADER_BYTES:
             raise ProtocolError(431, "header section too large")
-        if len(self._headers) >= MAX_HEADER_COUNT:
-            raise ProtocolError(431, "too many header fields")
         self._headers.append((name.lower(), value.rstrip(b" \t")))  # llhttp keeps trailing OWS
 
     def on_headers_complete(self) -> None:
@@ -111,10 +107,16 @@ class FastRequestParser:
         method = self._method = parser.get_method()
         if method not in KNOWN_METHODS:
             raise ProtocolError(400, "unknown method")
-        version = self._version = parser.get_http_version().encode()
-        if version == b"0.9":  # llhttp's reading of a request line without a version
-            raise ProtocolError(400, "malformed request line")
-        check_version(version)
+        http_version = parser.get_http_version()
+        version = _VERSIONS.get(http_version)
+        if version is None:
+            if http_version == "0.9":  # llhttp's reading of a request line without a version
+                raise ProtocolError(400, "malformed request line")
+            check_version(http_version.encode())
+            raise AssertionError(f"check_version let HTTP/{http_version} through")
+        self._version = version
+        if len(self._headers) > MAX_HEADER_COUNT:
+            raise ProtocolError(431, "too many header fields")
         self._keep_alive = frame(version, self._headers).keep_alive
 
     def on_body(self, body: bytes) -> None:
@@ -124,14 +126,22 @@ class FastRequestParser:
             raise ProtocolError(413, "request body too large")
 
     def on_message_complete(self) -> None:
+        body = self._body
         self._events.append(Request(
             self._method,
             self._url,
             self._version,
             self._headers,
-            b"".join(self._body),
+            (body[0] if len(body) == 1 else b"".join(body)) if body else b"",
             self._keep_alive,
         ))
+        # Ready for the next request here rather than in on_message_begin: one callback less.
+        self._url = b""
+        self._headers = []
+        self._header_bytes = 0
+        if body:
+            self._body = []
+            self._body_bytes = 0
         self._idle = True
         if not self._keep_alive:
             # llhttp refuses bytes after a closing request; they are ignored, not an error.
