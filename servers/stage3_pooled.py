@@ -1,9 +1,10 @@
 """Stage 3, memory work: pooled protocol objects that receive into preallocated buffers.
 
 The roadmap's third step, on stage 2's event loop: no StreamReader, no task and no new bytes
-per read. asyncio's BufferedProtocol lets the loop recv_into a buffer we own; each pooled
-protocol keeps its buffer and its HttpConnection across clients, and responses go out as
-(head, body) without joining them. Deadlines are kept as numbers and checked by one sweep a
+per read. asyncio's BufferedProtocol lets the loop recv_into a buffer we own, and since every
+read is parsed before the next one happens, one buffer serves all connections: the parsers copy
+only what they keep. Protocol objects and their HttpConnection are pooled across clients, and
+responses go out as (head, body) without joining them. Deadlines are kept as numbers and checked by one sweep a
 second, instead of a timer armed and cancelled per request.
 """
 
@@ -27,12 +28,9 @@ from .core import (
     Stats,
     encode_closing,
 )
-from .core.limits import KEEPALIVE_TIMEOUT_S
+from .core.limits import KEEPALIVE_TIMEOUT_S, RECV_BYTES
 
 NAME = "stage3_pooled"
-# Receive buffer per connection: a 16-deep pipeline of ordinary requests is ~2 KiB, and longer
-# requests simply take several reads; 64 KiB (stage 2's read size) would quadruple idle memory.
-BUFFER_BYTES = 16 * 1024
 # How often deadlines are checked; a slow client is closed within this much of its timeout.
 SWEEP_INTERVAL_S = 0.5
 
@@ -52,6 +50,9 @@ class PooledServer:
         self.reuse_port = reuse_port  # one of several worker processes on the same port
         self.idle: list[PooledProtocol] = []
         self.live: set[PooledProtocol] = set()
+        # The one receive buffer (see the module's docstring): a per-connection 16 KiB buffer made
+        # stage 3 hold more memory per connection than stage 2's StreamReader (18.9 vs 7.2 KB).
+        self.buffer = memoryview(bytearray(RECV_BYTES))
 
     def protocol(self) -> PooledProtocol:
         return self.idle.pop() if self.idle else PooledProtocol(self)
@@ -78,7 +79,7 @@ class PooledServer:
 class PooledProtocol(asyncio.BufferedProtocol):
     def __init__(self, server: PooledServer) -> None:
         self._server = server
-        self._buffer = memoryview(bytearray(BUFFER_BYTES))
+        self._buffer = server.buffer
         self._conn = HttpConnection(server.app, server.options, server.date, server.cache)
         self._transport: asyncio.Transport | None = None
         self._delayed: list[Reply] | None = None  # replies held back behind a /delay reply

@@ -6,7 +6,6 @@ I/O strategy) and which protocol options are on (stage 4's).
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -80,7 +79,8 @@ class HttpConnection:
         )
         self._date = date
         self._cache = cache if cache is not None else ResponseCache()
-        self._waiting: deque[Request | ProtocolError] = deque()
+        # A list, not a deque: an empty deque holds a 600-byte block, per connection.
+        self._waiting: list[Request | ProtocolError] = []
         self.closed = False
 
     def reset(self) -> None:
@@ -118,8 +118,7 @@ class HttpConnection:
             return replies
         budget = REPLY_BUDGET_BYTES
         date_line = self._date.at(now)  # once for all the answers to one read
-        while waiting and budget > 0:
-            event = waiting.popleft()
+        for event in waiting:
             if isinstance(event, ProtocolError):
                 reply = self._error(event, date_line)
             else:
@@ -129,7 +128,10 @@ class HttpConnection:
             if reply.close:
                 self.closed = True
                 waiting.clear()
+                return replies
+            if budget <= 0:
                 break
+        del waiting[:len(replies)]
         return replies
 
     def _error(self, error: ProtocolError, date_line: bytes) -> Reply:

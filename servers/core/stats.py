@@ -28,8 +28,7 @@ class Stats:
     def opened(self) -> None:
         self._connections += 1
         self._open += 1
-        if self._open > self._peak_open:
-            self._peak_open = self._open
+        self._peak_open = max(self._peak_open, self._open)
 
     def closed(self) -> None:
         self._open -= 1
