@@ -18,6 +18,8 @@ from .measure import DRIVERS
 from .scenario import Scenario, ScenarioError, load_scenario, parse_duration, resolve, scenario_files
 from .targets import PEERS, ablation_targets, external_target, parse_stages, peer_target, stage_target
 
+# locust's own default master port, so that `lab worker --master HOST` needs no port either.
+LOCUST_MASTER_PORT = 5557
 # --quick: long enough for a few hundred requests per run, short enough for a smoke check.
 QUICK_DURATION_S = 2.0
 QUICK_WARMUP_S = 1.0
@@ -72,9 +74,26 @@ def _scenarios(args: argparse.Namespace) -> list[Scenario]:
     if args.quick:
         duration = duration if duration is not None else QUICK_DURATION_S
         warmup = warmup if warmup is not None else QUICK_WARMUP_S
-    if args.processes is not None and args.processes < 1:
-        raise UsageError("--processes must be >= 1")
-    return [s.with_times(duration, warmup, args.processes) for s in scenarios]
+    if args.expect_workers < 0:
+        raise UsageError("--expect-workers must be >= 0")
+    if args.processes is not None and args.processes < (0 if args.expect_workers else 1):
+        raise UsageError("--processes must be >= 1 (or 0 with --expect-workers: all load from other machines)")
+    master_bind = ""
+    if args.expect_workers:
+        if args.driver == wrk_driver.NAME:
+            raise UsageError("--expect-workers needs locust workers; wrk runs on this machine only")
+        host, port = _host_port(args.master_bind, "--master-bind")
+        master_bind = f"{host}:{port}"
+    return [s.with_times(duration, warmup, args.processes, args.expect_workers, master_bind) for s in scenarios]
+
+
+def _host_port(text: str, flag: str) -> tuple[str, int]:
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host, port = text, str(LOCUST_MASTER_PORT)
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"{flag} takes HOST or HOST:PORT, got {text!r}")
+    return host, int(port)
 
 
 def _add_measure_options(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +104,11 @@ def _add_measure_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--driver", choices=sorted(DRIVERS),
                         help="load generator: locust (default) or wrk (native, for ceilings; needs wrk installed)")
     parser.add_argument("--processes", type=int,
-                        help="locust processes generating load (default: the scenario's, usually 1)")
+                        help="locust processes on this machine generating load (default: the scenario's, usually 1)")
+    parser.add_argument("--expect-workers", type=int, default=0, metavar="N",
+                        help="also wait for N locust workers on other machines (`lab worker --master HOST`)")
+    parser.add_argument("--master-bind", default=f"0.0.0.0:{LOCUST_MASTER_PORT}", metavar="HOST[:PORT]",
+                        help=f"where the locust master listens for them (default 0.0.0.0:{LOCUST_MASTER_PORT})")
     parser.add_argument("--server-cpus", help="CPUs for the server (default: the first allowed)")
     parser.add_argument("--client-cpus", help="CPUs for the load generator (default: all the others)")
     parser.add_argument("--results", type=Path, default=Path("results"), help="results directory (default results/)")
@@ -182,6 +205,16 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     plan = Plan((target,), tuple(scenarios), 1, _pinning(args, console), args.results, args.driver)
     run_plan(plan, console, sys.argv)
     return 0
+
+
+def _worker(args: argparse.Namespace, console: Console) -> int:
+    from .locust_driver import serve_worker
+
+    host, port = _host_port(args.master, "--master")
+    if args.processes < 1:
+        raise UsageError("--processes must be >= 1")
+    cpus = _cpus(args.client_cpus, "--client-cpus") if args.client_cpus else frozenset(os.sched_getaffinity(0))
+    return serve_worker(host, port, args.processes, cpus, console.print)
 
 
 def _serve(args: argparse.Namespace, console: Console) -> int:
@@ -313,6 +346,14 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("stage", help="stage number, 0-4")
     serve.add_argument("server_args", nargs=argparse.REMAINDER, help="the server's own flags, e.g. --port 8080")
     serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="lend this machine's CPUs to a `lab compare --expect-workers` "
+                                                "on another machine, run after run, until Ctrl-C")
+    worker.add_argument("--master", required=True, metavar="HOST[:PORT]",
+                        help=f"the machine running lab compare (port default {LOCUST_MASTER_PORT})")
+    worker.add_argument("--processes", type=int, default=1, help="locust processes on this machine (default 1)")
+    worker.add_argument("--client-cpus", help="CPUs for them (default: all allowed)")
+    worker.set_defaults(handler=_worker)
 
     scenarios = commands.add_parser("scenarios", help="list and validate scenarios/*.toml")
     scenarios.set_defaults(handler=_list_scenarios)

@@ -72,7 +72,10 @@ RUN_COLUMNS: dict[str, str] = {
                                        "bytes; only with ≥ 100 connections",
     "generator_cpu_s": "locust CPU seconds in the window",
     "generator_cpu_busy": "generator_cpu_s / window / pinned client CPUs, fraction",
-    "bottleneck": "generator if generator_cpu_busy ≥ 0.90 (its numbers are then a floor), else server",
+    "generator_busiest_process_busy": "CPU share of the busiest locust process in the window, as it measured "
+                                      "itself (covers workers on other machines); empty for wrk",
+    "bottleneck": "generator if generator_cpu_busy or generator_busiest_process_busy ≥ 0.90 (its numbers are "
+                  "then a floor), else server",
     "server_exit_code": "exit code of the server after SIGTERM (0: clean stop)",
 }
 

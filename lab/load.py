@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ class LoadResult:
     latency: dict[str, float | None]  # hdr.summarize's and hdr.summarize_corrected's keys, µs
     generator_samples: list[Sample]
     processes: int  # generator processes (or threads, for wrk) whose tallies were merged
+    busiest_process: float | None = None  # highest CPU share of one generator process, where known
     histogram: str | None = None  # encoded HdrHistogram of the window, where the driver has one
     seconds: list[dict[str, Any]] = field(default_factory=list)  # timeseries rows, where it has them
 
@@ -41,9 +42,10 @@ LiveCallback = Callable[[str], None]  # told what the generator is doing: "8,123
 
 
 def wait_sampled(process: subprocess.Popen[bytes], deadline: float, on_poll: Callable[[], None],
-                 poll_s: float) -> list[Sample]:
-    """Sample a running generator's CPU until it exits (or `deadline`, monotonic), then stop it."""
-    sampler = Sampler(process.pid).start()
+                 poll_s: float, also_sample: Sequence[subprocess.Popen[bytes]] = ()) -> list[Sample]:
+    """Sample a running generator's CPU (with the processes `also_sample`, its helpers) until it
+    exits (or `deadline`, monotonic), then stop it."""
+    sampler = Sampler(process.pid, *(p.pid for p in also_sample)).start()
     try:
         while process.poll() is None:
             if time.monotonic() > deadline:

@@ -11,14 +11,16 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from . import hdr
 from .load import LiveCallback, LoadResult, RunFailed, wait_sampled
-from .process import spawn
-from .scenario import Scenario
+from .process import free_port, spawn, stop
+from .scenario import USER_CLASSES, Load, Scenario
 
 NAME = "locust"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
@@ -29,23 +31,55 @@ SLACK_S = 30.0
 RUN_TAIL_S = 0.5
 # How often the live progress is refreshed while locust runs.
 LIVE_POLL_S = 0.5
+# Seconds a master waits for its workers to connect: local ones need a second or two to import
+# locust; remote ones are started by a person (`lab worker --master HOST:PORT`).
+LOCAL_WORKER_WAIT_S = 30.0
+REMOTE_WORKER_WAIT_S = 300.0
 
 
-def command(scenario: Scenario, url: str) -> list[str]:
+def _locust() -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--skip-log-setup", "--loglevel", "WARNING"]
+
+
+def commands(scenario: Scenario, url: str, master_port: int) -> list[list[str]]:
+    """The locust processes of one run: standalone, or a master and its local workers."""
     load = scenario.load
     argv = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", url,
+        *_locust(), USER_CLASSES[load.client], "--headless", "--host", url,
         "--users", str(load.users), "--spawn-rate", str(load.spawn_rate),
         "--run-time", f"{math.ceil(load.warmup + load.duration + RUN_TAIL_S)}s",
-        "--stop-timeout", "0", "--only-summary", "--loglevel", "WARNING", "--skip-log-setup",
+        "--stop-timeout", "0", "--only-summary",
     ]
-    if load.processes > 1:
-        argv += ["--processes", str(load.processes)]
-    return argv
+    if not load.distributed:
+        return [argv]
+    bind_host = load.master_bind.rpartition(":")[0] if load.expect_workers else "127.0.0.1"
+    argv += ["--master", "--expect-workers", str(load.processes + load.expect_workers),
+             "--expect-workers-max-wait", str(int(_worker_wait(load))),
+             "--master-bind-host", bind_host, "--master-bind-port", str(master_port)]
+    if not load.processes:
+        return [argv]
+    return [argv, worker_command("127.0.0.1", master_port, load.processes)]
+
+
+def worker_command(master_host: str, master_port: int, processes: int) -> list[str]:
+    argv = [*_locust(), "--worker", "--master-host", master_host, "--master-port", str(master_port)]
+    return argv + (["--processes", str(processes)] if processes > 1 else [])
+
+
+def _environment(scratch: Path) -> dict[str, str]:
+    """What the locustfile reads: where to write, and the lab importable from locust's process."""
+    return {**os.environ, "QPSLAB_OUT": str(scratch),
+            "PYTHONPATH": os.pathsep.join([str(LOCUSTFILE.parent.parent), os.environ.get("PYTHONPATH", "")])}
+
+
+def _worker_wait(load: Load) -> float:
+    """Seconds the master waits for its workers: local ones start in seconds, remote ones are
+    started by hand."""
+    return REMOTE_WORKER_WAIT_S if load.expect_workers else LOCAL_WORKER_WAIT_S
 
 
 def _live_text(directory: Path) -> str:
-    """The last full second's request rate, summed over locust's processes."""
+    """The last full second's request rate, summed over locust's local processes."""
     total = 0
     for path in directory.glob("*.live"):
         try:
@@ -56,24 +90,53 @@ def _live_text(directory: Path) -> str:
 
 
 def run(scenario: Scenario, url: str, cpus: frozenset[int], scratch: Path, on_live: LiveCallback) -> LoadResult:
-    """Run locust to completion and merge what each of its processes tallied."""
-    if scenario.load.pipeline > 1:
+    """Run locust to completion and merge what each of its load processes tallied."""
+    load = scenario.load
+    if load.pipeline > 1:
         raise RunFailed("locust cannot pipeline requests; run this scenario with --driver wrk")
     (scratch / "scenario.json").write_text(json.dumps(scenario.to_dict()))
-    env = {**os.environ, "QPSLAB_SCENARIO": str(scratch / "scenario.json"), "QPSLAB_OUT": str(scratch),
-           "PYTHONPATH": os.pathsep.join([str(LOCUSTFILE.parent.parent), os.environ.get("PYTHONPATH", "")])}
+    env = {**_environment(scratch), "QPSLAB_SCENARIO": str(scratch / "scenario.json")}
+    port = int(load.master_bind.rpartition(":")[2]) if load.expect_workers else free_port()
     log_path = scratch / "locust.log"
+    deadline = time.monotonic() + load.warmup + load.duration + SLACK_S
+    if load.distributed:
+        deadline += _worker_wait(load)
     with log_path.open("wb") as log:
-        process = spawn(command(scenario, url), cpus, stdout=log, stderr=log, env=env)
-        deadline = time.monotonic() + scenario.load.warmup + scenario.load.duration + SLACK_S
-        samples = wait_sampled(process, deadline, lambda: on_live(_live_text(scratch)), LIVE_POLL_S)
+        processes = [spawn(argv, cpus, stdout=log, stderr=log, env=env) for argv in commands(scenario, url, port)]
+        try:
+            samples = wait_sampled(processes[0], deadline, lambda: on_live(_live_text(scratch)), LIVE_POLL_S,
+                                   also_sample=processes[1:])
+        finally:
+            for process in processes[1:]:
+                stop(process)
     tallies = [json.loads(p.read_text()) for p in sorted(scratch.glob("*.json")) if p.name != "scenario.json"]
-    # locust's master process (with --processes) starts a test but sends nothing: leave it out.
-    tallies = [t for t in tallies if t["seconds"]]
+    tail = log_path.read_text(errors="replace").strip()[-500:]
     if not tallies:
-        tail = log_path.read_text(errors="replace").strip()[-500:]
-        raise RunFailed(f"locust recorded no request (exit {process.returncode}): {tail}")
+        raise RunFailed(f"locust recorded no request (exit {processes[0].returncode}): {tail}")
+    expected = load.processes + load.expect_workers if load.distributed else 1
+    if len(tallies) != expected:
+        raise RunFailed(f"{len(tallies)} of {expected} locust workers reported a tally: {tail}")
     return merge(tallies, scenario, samples)
+
+
+def serve_worker(master_host: str, master_port: int, processes: int, cpus: frozenset[int],
+                 say: Callable[[str], object]) -> int:
+    """`lab worker`: join a master's runs, one locust worker group per run (the master ends each
+    by telling its workers to quit), until interrupted or a worker fails."""
+    runs = 0
+    with tempfile.TemporaryDirectory(prefix="qpslab-worker-") as scratch:
+        env = _environment(Path(scratch))
+        while True:
+            say(f"waiting for a run from the master at {master_host}:{master_port} ({runs} done)")
+            process = spawn(worker_command(master_host, master_port, processes), cpus, env=env)
+            try:
+                code = process.wait()
+            finally:
+                stop(process)
+            if code != 0:
+                say(f"locust worker exited with code {code}")
+                return code
+            runs += 1
 
 
 def merge(tallies: list[dict[str, Any]], scenario: Scenario, samples: list[Any]) -> LoadResult:
@@ -94,6 +157,7 @@ def merge(tallies: list[dict[str, Any]], scenario: Scenario, samples: list[Any])
                  **hdr.summarize_corrected(hdr.merge(corrected) if corrected else None)},
         generator_samples=samples,
         processes=len(tallies),
+        busiest_process=max((t["cpu_busy"] for t in tallies if t.get("cpu_busy") is not None), default=None),
         histogram=hdr.encode(histogram),
         seconds=_merge_seconds(tallies, scenario),
     )

@@ -1,57 +1,56 @@
-"""The one locustfile: builds a user class from the scenario named in QPSLAB_SCENARIO.
+"""The one locustfile: user classes driven by the scenario the lab hands over.
 
-Runs inside locust's (gevent-patched) processes, never in the lab's own. Each process tallies
-its requests with a Recorder and writes it to QPSLAB_OUT when it quits; the lab merges them.
+Runs inside locust's (gevent-patched) processes, never in the lab's own. Three roles:
+- standalone (one process): reads the scenario from QPSLAB_SCENARIO, tallies its requests with
+  a Recorder and writes the tally to QPSLAB_OUT when it quits;
+- master (several processes, local or on other machines): sends no request; it forwards the
+  scenario to its workers, asks each for its tally when the run stops and writes them to
+  QPSLAB_OUT, with the worker's clock moved onto its own;
+- worker: learns the scenario from the master's first spawn message (locust forwards custom
+  arguments), tallies, and answers the master's request for its tally.
+The tallies travel in locust's own messages, so a worker on another machine is merged exactly
+like a local one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, HttpUser, between, constant, constant_throughput, events
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 
 from lab.recorder import Recorder
-from lab.scenario import RequestSpec, Scenario
+from lab.scenario import USER_CLASSES, RequestSpec, Scenario
 
-SCENARIO = Scenario.from_dict(json.loads(Path(os.environ["QPSLAB_SCENARIO"]).read_text()))
-OUT = Path(os.environ["QPSLAB_OUT"])
-_WAIT = SCENARIO.load.wait
-RECORDER = Recorder(SCENARIO.load.warmup, SCENARIO.load.duration,
-                    1e6 / _WAIT.rate if _WAIT.kind == "constant_rate" else None)
-
-
-class _Live:
-    """Once a second, the requests of the second before, for the lab's progress bar."""
-
-    path = OUT / f"{os.getpid()}.live"
-    second = -1
-
-    @classmethod
-    def update(cls, second: int) -> None:
-        if second != cls.second:
-            cls.second = second
-            cls.path.write_text(json.dumps({"second": second, "requests": RECORDER.seconds.get(second - 1, [0])[0]}))
+OUT = Path(os.environ.get("QPSLAB_OUT", "."))
+# Seconds the master waits for every worker's tally once the run stops; a tally is a few KB.
+TALLY_WAIT_S = 15.0
+_TALLY_REQUEST = "qpslab_tally_request"
+_TALLY = "qpslab_tally"
 
 
-@events.test_start.add_listener
-def _on_start(**_: Any) -> None:
-    RECORDER.start(time.time())
+class _State:
+    recorder: Recorder | None = None
+    live_second = -1
 
 
-@events.request.add_listener
-def _on_request(response_time: float, response_length: int, exception: BaseException | None, **_: Any) -> None:
-    error = None if exception is None else f"{type(exception).__name__}: {exception}"[:200]
-    _Live.update(RECORDER.record(time.time(), response_time, response_length or 0, error))
+class FastScenarioUser(FastHttpUser):
+    """The scenario's requests on locust's FastHttpUser (geventhttpclient); `client = "fast"`."""
 
 
-@events.quitting.add_listener
-def _on_quit(**_: Any) -> None:
-    RECORDER.write(OUT)
+class HttpScenarioUser(HttpUser):
+    """The same on locust's HttpUser (requests); `client = "http"`."""
+
+
+_BY_CLIENT = {client: globals()[name] for client, name in USER_CLASSES.items()}
 
 
 def _task(spec: RequestSpec) -> Callable[[Any], None]:
@@ -69,8 +68,8 @@ def _task(spec: RequestSpec) -> Callable[[Any], None]:
     return send
 
 
-def _wait_time() -> Callable[..., float]:
-    wait = SCENARIO.load.wait
+def _wait_time(scenario: Scenario) -> Callable[..., float]:
+    wait = scenario.load.wait
     if wait.kind == "constant":
         return constant(wait.seconds)
     if wait.kind == "between":
@@ -80,12 +79,115 @@ def _wait_time() -> Callable[..., float]:
     return constant(0)
 
 
-_BASE = FastHttpUser if SCENARIO.load.client == "fast" else HttpUser
-ScenarioUser = type(
-    "ScenarioUser",
-    (_BASE,),
-    {
-        "wait_time": _wait_time(),
-        "tasks": {_task(spec): spec.weight for spec in SCENARIO.requests},
-    },
-)
+def configure(scenario: Scenario) -> None:
+    """Give the scenario's user class its tasks and pacing, and start a fresh tally."""
+    user = _BY_CLIENT[scenario.load.client]
+    user.tasks = [task for spec in scenario.requests for task in [_task(spec)] * spec.weight]
+    user.wait_time = _wait_time(scenario)
+    wait = scenario.load.wait
+    _State.recorder = Recorder(scenario.load.warmup, scenario.load.duration,
+                               1e6 / wait.rate if wait.kind == "constant_rate" else None)
+
+
+if "QPSLAB_SCENARIO" in os.environ:  # standalone and master; a worker waits for its master
+    _SCENARIO_TEXT = Path(os.environ["QPSLAB_SCENARIO"]).read_text()
+    configure(Scenario.from_dict(json.loads(_SCENARIO_TEXT)))
+else:
+    _SCENARIO_TEXT = ""
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser: Any) -> None:
+    parser.add_argument("--qpslab-scenario", default="", help="set by the lab: the scenario, forwarded to workers")
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **_: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        assert environment.parsed_options is not None
+        environment.parsed_options.qpslab_scenario = _SCENARIO_TEXT
+        runner.register_message(_TALLY, _receive_tally)
+    elif isinstance(runner, WorkerRunner):
+        runner.register_message(_TALLY_REQUEST, _send_tally)
+
+
+@events.test_start.add_listener
+def _on_start(environment: Environment, **_: Any) -> None:
+    if isinstance(environment.runner, MasterRunner):
+        return
+    if isinstance(environment.runner, WorkerRunner):
+        options = environment.parsed_options
+        text = getattr(options, "qpslab_scenario", "") if options is not None else ""
+        if not text:
+            sys.exit("qpslab worker: the master sent no scenario (is it a qpslab master?)")
+        configure(Scenario.from_dict(json.loads(text)))
+    assert _State.recorder is not None
+    _State.recorder.start(time.time())
+
+
+@events.request.add_listener
+def _on_request(response_time: float, response_length: int, exception: BaseException | None, **_: Any) -> None:
+    recorder = _State.recorder
+    if recorder is None:
+        return
+    error = None if exception is None else f"{type(exception).__name__}: {exception}"[:200]
+    second = recorder.record(time.time(), response_time, response_length or 0, error)
+    if second != _State.live_second:  # once a second, the second before: the lab's progress line
+        _State.live_second = second
+        times = os.times()
+        recorder.mark_cpu(time.time(), times.user + times.system)
+        live = {"second": second, "requests": recorder.seconds.get(second - 1, [0])[0]}
+        (OUT / f"{os.getpid()}.live").write_text(json.dumps(live))
+
+
+@events.quitting.add_listener
+def _on_quit(environment: Environment, **_: Any) -> None:
+    if not isinstance(environment.runner, MasterRunner | WorkerRunner):
+        assert _State.recorder is not None
+        _State.recorder.write(OUT)
+
+
+# -- tallies across processes and machines ------------------------------------------------------
+
+_received: dict[str, dict[str, Any]] = {}
+
+
+def _send_tally(environment: Environment, msg: Any, **_: Any) -> None:
+    recorder = _State.recorder
+    result = recorder.result() if recorder is not None and recorder.started is not None else None
+    assert environment.runner is not None
+    environment.runner.send_message(_TALLY, {"tally": result, "sent_at": time.time()})
+
+
+def _receive_tally(environment: Environment, msg: Any, **_: Any) -> None:
+    tally = msg.data["tally"]
+    if tally is not None:
+        # The worker's clock may be another machine's: move its times onto the master's (the
+        # error is the message's one-way delay, milliseconds against a window of seconds).
+        offset = time.time() - msg.data["sent_at"]
+        for key in ("started", "window_start", "window_end"):
+            tally[key] += offset
+    _received[msg.node_id] = tally
+
+
+@events.test_stopping.add_listener
+def _collect_tallies(environment: Environment, **_: Any) -> None:
+    """On the master, before the workers are told to quit: ask each for its tally and wait."""
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return
+    workers = [client.id for client in runner.clients.all]
+    runner.send_message(_TALLY_REQUEST)
+    deadline = time.monotonic() + TALLY_WAIT_S
+    while any(w not in _received for w in workers) and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+    for index, worker in enumerate(workers):
+        tally = _received.get(worker)
+        if tally is None:
+            why = "recorded no request" if worker in _received else f"sent no tally within {TALLY_WAIT_S:.0f} s"
+            print(f"qpslab: worker {worker} {why}", file=sys.stderr)
+            continue
+        path = OUT / f"worker-{index}.json"
+        path.with_suffix(".tmp").write_text(json.dumps({**tally, "worker": worker}))
+        os.replace(path.with_suffix(".tmp"), path)

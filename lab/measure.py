@@ -161,8 +161,15 @@ def _fill(row: dict[str, Any], result: LoadResult, server_samples: list[Sample],
         "server_fds_peak": peak(server_samples, begin, end, "fds"),
         "generator_cpu_s": generator_cpu,
         "generator_cpu_busy": generator_busy,
-        "bottleneck": "generator" if generator_busy is not None and generator_busy >= SATURATED_BUSY else "server",
+        "generator_busiest_process_busy": result.busiest_process,
+        "bottleneck": "generator" if _saturated(generator_busy, result.busiest_process) else "server",
     })
+
+
+def _saturated(*busy: float | None) -> bool:
+    """The generator's CPUs as a whole, or any one locust process (single-threaded, and maybe on
+    another machine that the lab cannot sample), near fully busy."""
+    return any(b is not None and b >= SATURATED_BUSY for b in busy)
 
 
 def _fill_connections(row: dict[str, Any], result: LoadResult, server_samples: list[Sample],

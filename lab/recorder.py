@@ -36,6 +36,7 @@ class Recorder:
         self.response_bytes = 0
         self.errors: dict[str, int] = {}
         self.seconds: dict[int, list[Any]] = {}  # second → [requests, failures, histogram]
+        self.cpu_marks: list[tuple[float, float]] = []  # (wall clock, this process's CPU seconds)
 
     def start(self, now: float) -> None:
         if self.started is None:
@@ -76,9 +77,26 @@ class Recorder:
                     self.errors[error] = self.errors.get(error, 0) + 1
         return second
 
+    def mark_cpu(self, now: float, cpu_s: float) -> None:
+        """Note this process's CPU time (about once a second): a locust process runs on one core,
+        so its busy share says whether it, rather than the server, set the pace."""
+        self.cpu_marks.append((now, cpu_s))
+
+    def cpu_busy(self) -> float | None:
+        """CPU seconds per second of this process between its first and last mark in the window."""
+        if self.started is None:
+            return None
+        begin, end = self.window
+        inside = [mark for mark in self.cpu_marks if begin <= mark[0] <= end]
+        if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+            return None
+        (t0, c0), (t1, c1) = inside[0], inside[-1]
+        return (c1 - c0) / (t1 - t0)
+
     def result(self) -> dict[str, Any]:
         begin, end = self.window if self.started is not None else (0.0, 0.0)
         return {
+            "cpu_busy": self.cpu_busy(),
             "pid": os.getpid(),
             "started": self.started,
             "window_start": begin,

@@ -35,14 +35,14 @@ def _tree(root: psutil.Process) -> list[psutil.Process]:
         return [root]
 
 
-def sample_tree(root: psutil.Process) -> Sample | None:
-    """One reading of `root` and its descendants (stage 4's --workers, locust's --processes)."""
+def sample_tree(*roots: psutil.Process) -> Sample | None:
+    """One reading of `roots` and their descendants (stage 4's --workers, locust's processes)."""
     cpu = 0.0
     system = 0.0
     rss = 0
     fds = 0
     alive = False
-    for proc in _tree(root):
+    for proc in [p for root in roots for p in _tree(root)]:
         try:
             with proc.oneshot():
                 times = proc.cpu_times()
@@ -57,13 +57,13 @@ def sample_tree(root: psutil.Process) -> Sample | None:
 
 
 class Sampler:
-    """Samples a process tree in a background thread until stopped."""
+    """Samples one or more process trees, as one, in a background thread until stopped."""
 
-    def __init__(self, pid: int) -> None:
-        self._root = psutil.Process(pid)
+    def __init__(self, *pids: int) -> None:
+        self._roots = [psutil.Process(pid) for pid in pids]
         self.samples: list[Sample] = []
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"sampler-{pid}")
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"sampler-{pids[0]}")
 
     def start(self) -> Sampler:
         self._thread.start()
@@ -76,7 +76,7 @@ class Sampler:
 
     def _run(self) -> None:
         while True:
-            sample = sample_tree(self._root)
+            sample = sample_tree(*self._roots)
             if sample is not None:
                 self.samples.append(sample)
             if self._stop.wait(SAMPLE_INTERVAL_S):

@@ -11,7 +11,10 @@ from typing import Any
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
-CLIENTS = ("fast", "http")  # locust FastHttpUser (geventhttpclient) or HttpUser (requests)
+# The locust client a scenario asks for → the user class lab/locustfile.py defines for it:
+# FastHttpUser (geventhttpclient) or HttpUser (requests).
+USER_CLASSES = {"fast": "FastScenarioUser", "http": "HttpScenarioUser"}
+CLIENTS = tuple(USER_CLASSES)
 # Largest body a scenario may send; the servers refuse bodies over 1 MiB with 413.
 MAX_BODY_SIZE = 1024 * 1024
 # Deepest pipeline a scenario may ask for; TechEmpower's plaintext test uses 16.
@@ -50,8 +53,17 @@ class Load:
     warmup: float  # seconds run before measuring, excluded from every statistic
     wait: Wait = field(default_factory=Wait)
     client: str = "fast"
-    processes: int = 1  # locust processes generating load (each pinned to the client CPUs)
+    processes: int = 1  # local locust processes generating load (each pinned to the client CPUs)
     pipeline: int = 1  # requests sent at once on a connection before reading answers (wrk only)
+    # Set by the command line, never by a scenario file: locust workers on other machines
+    # (`lab worker`) that the run waits for, and the HOST:PORT their master listens on.
+    expect_workers: int = 0
+    master_bind: str = ""
+
+    @property
+    def distributed(self) -> bool:
+        """A locust master and workers, rather than one standalone process."""
+        return self.processes > 1 or self.expect_workers > 0
 
 
 @dataclass(frozen=True)
@@ -75,9 +87,10 @@ class Scenario:
     source: str  # the file's path
     content_hash: str  # sha256 of the file's bytes, recorded with every run
 
-    def with_times(self, duration: float | None, warmup: float | None, processes: int | None = None) -> Scenario:
+    def with_times(self, duration: float | None, warmup: float | None, processes: int | None = None,
+                   expect_workers: int = 0, master_bind: str = "") -> Scenario:
         """This scenario with the command line's overrides (None keeps the file's value)."""
-        load = self.load
+        load = replace(self.load, expect_workers=expect_workers, master_bind=master_bind)
         if duration is not None:
             load = replace(load, duration=duration)
         if warmup is not None:
