@@ -146,7 +146,9 @@ def _log_axis(axis: Axis) -> None:
 
 
 def _stage_order(runs: pd.DataFrame) -> list[str]:
-    return sorted(runs["target_label"].unique(), key=lambda label: (label.split()[0], label))
+    """Stages in order (each followed by its ablations), then peers and external targets."""
+    return sorted(runs["target_label"].unique(),
+                  key=lambda label: (not label.startswith("stage"), label.split()[0], label))
 
 
 def qps_figure(batch: Batch) -> Figure:
@@ -232,16 +234,29 @@ def percentile_figure(batch: Batch, scenario: str) -> Figure:
 
 
 def cpu_figure(batch: Batch) -> Figure:
-    """Server CPU µs per request by target and scenario: ranks servers even when locust saturates."""
-    data = matrix(batch, "server_cpu_us_per_request")
+    """Server CPU µs per request by target and scenario: ranks servers even when locust saturates.
+    The hatched top of each bar is the kernel's share (socket calls, loopback TCP): a floor that
+    no change to the Python code lowers."""
+    total = matrix(batch, "server_cpu_us_per_request")
     fig = Figure(figsize=(10, 5))
     ax = fig.subplots()
-    if not data.empty:
-        data = data.reindex(_stage_order(batch.good_runs))
-        data.plot.bar(ax=ax, rot=20)
+    if not total.empty:
+        total = total.reindex(_stage_order(batch.good_runs))
+        share = matrix(batch, "server_system_cpu_share").reindex(index=total.index, columns=total.columns)
+        positions = np.arange(len(total.index))
+        width = 0.8 / len(total.columns)
+        for column, scenario in enumerate(total.columns):
+            kernel = (total[scenario] * share[scenario]).fillna(0.0)  # batches before the column: no split
+            offset = (column - (len(total.columns) - 1) / 2) * width
+            ax.bar(positions + offset, total[scenario] - kernel, width, color=f"C{column}", label=scenario)
+            ax.bar(positions + offset, kernel, width, bottom=total[scenario] - kernel, color=f"C{column}",
+                   alpha=0.5, hatch="//")
+        ax.bar([0], [0], color="white", edgecolor="grey", hatch="//", label="of which kernel")
+        ax.set_xticks(positions, total.index, rotation=20)
+        ax.legend()
     ax.set_ylabel("server CPU per request (µs)")
     ax.set_xlabel("server")
-    ax.set_title("Server CPU per request (lower is better)")
+    ax.set_title("Server CPU per request (lower is better; hatched: in the kernel)")
     fig.tight_layout()
     return fig
 
