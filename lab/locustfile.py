@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -79,12 +80,25 @@ def _wait_time(scenario: Scenario) -> Callable[..., float]:
     return constant(0)
 
 
+def _random_phase(interval: float) -> Callable[[Any], None]:
+    """An open-loop user's first request at a random point of its interval: locust starts the
+    users of one second in one batch, and at a fixed rate they would stay in step, so that a
+    server at 50% load would see bursts of every user at once and queue them."""
+
+    def on_start(user: Any) -> None:
+        gevent.sleep(random.uniform(0.0, interval))
+
+    return on_start
+
+
 def configure(scenario: Scenario) -> None:
     """Give the scenario's user class its tasks and pacing, and start a fresh tally."""
     user = _BY_CLIENT[scenario.load.client]
     user.tasks = [task for spec in scenario.requests for task in [_task(spec)] * spec.weight]
     user.wait_time = _wait_time(scenario)
     wait = scenario.load.wait
+    if wait.kind == "constant_rate":
+        user.on_start = _random_phase(1.0 / wait.rate)
     _State.recorder = Recorder(scenario.load.warmup, scenario.load.duration,
                                1e6 / wait.rate if wait.kind == "constant_rate" else None)
 
