@@ -16,7 +16,7 @@ from . import wrk_driver
 from .load import Pinning
 from .measure import DRIVERS
 from .scenario import Scenario, ScenarioError, load_scenario, parse_duration, resolve, scenario_files
-from .targets import PEERS, ablation_targets, external_target, parse_stages, peer_target, stage_target
+from .targets import ablation_targets, external_target, parse_stages, peer_names, peer_target, stage_target
 
 # locust's own default master port, so that `lab worker --master HOST` needs no port either.
 LOCUST_MASTER_PORT = 5557
@@ -129,7 +129,7 @@ def _check_driver(args: argparse.Namespace, scenarios: list[Scenario]) -> None:
 PRESETS: dict[str, dict[str, str]] = {
     # The fast stages and the peers at their ceilings: wrk, keep-alive, pipelined.
     "ceiling": {"stages": "2-4", "driver": "wrk", "scenarios": "plaintext,json,plaintext-pipelined",
-                "peers": "uvicorn,granian"},
+                "peers": "uvicorn,granian,stage4-mypyc"},
 }
 
 
@@ -323,9 +323,10 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--scenarios", help="scenario ids or paths, comma-separated (default: the default ones)")
     compare.add_argument("--repeats", type=int, default=1, help="runs per stage and scenario, interleaved (default 1)")
     compare.add_argument("--preset", choices=sorted(PRESETS),
-                         help="ceiling: stages 2-4 and the peers on plaintext, json and 16-deep pipelining, with wrk")
+                         help="ceiling: stages 2-4 and the peers (uvicorn, granian, stage 4 compiled by mypyc) on "
+                              "plaintext, json and 16-deep pipelining, with wrk")
     compare.add_argument("--with", dest="peers", metavar="PEERS",
-                         help=f"also measure other servers on the same scenarios: {', '.join(PEERS)}")
+                         help=f"also measure other servers on the same scenarios: {', '.join(peer_names())}")
     compare.add_argument("--sweep", metavar="PERCENTS",
                          help="after each capacity run, open-loop runs at these % of it, e.g. 50,80,95 "
                               "(latency versus load; locust)")

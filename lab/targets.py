@@ -48,10 +48,22 @@ PEERS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+# Stage 4 itself with its core compiled by mypyc (lab/compiled.py): built on first use.
+COMPILED_PEER = "stage4-mypyc"
+
+
+def peer_names() -> list[str]:
+    return [*PEERS, COMPILED_PEER]
+
+
 def peer_target(name: str) -> Target:
-    """A peer by name; ValueError naming the known ones or the install command."""
+    """A peer by name; ValueError naming the known ones or what to install."""
+    if name == COMPILED_PEER:
+        from .compiled import command
+
+        return Target(name, None, None, command=command())
     if name not in PEERS:
-        raise ValueError(f"unknown peer {name!r} (known: {', '.join(PEERS)})")
+        raise ValueError(f"unknown peer {name!r} (known: {', '.join(peer_names())})")
     argv, install = PEERS[name]
     if importlib.util.find_spec(argv[1]) is None:
         raise ValueError(f"peer {name} is not installed: {install}")

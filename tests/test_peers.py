@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import results
+from lab import compiled, results
 from lab.targets import PEERS, peer_target
 
 from .conftest import lab
@@ -47,6 +47,27 @@ def test_ceiling_preset(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     runs = results.load(tmp_path)
     assert (runs["driver"] == "wrk").all()
-    assert sorted(set(runs["target"])) == ["granian", "stage4", "uvicorn"]  # --stages 4 beat the preset's 2-4
+    # --stages 4 beat the preset's 2-4
+    assert sorted(set(runs["target"])) == ["granian", "stage4", "stage4-mypyc", "uvicorn"]
     assert sorted(set(runs["scenario"])) == ["json", "plaintext", "plaintext-pipelined"]
     assert runs["error"].isna().all() and (runs["requests"] > 0).all()
+
+
+def test_compiled_core_peer_runs_the_compiled_modules(one_user: Path, tmp_path: Path) -> None:
+    done = lab("compare", "--stages", "4", "--with", "stage4-mypyc", "--scenarios", str(one_user), "--quick",
+               "--results", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = results.load(tmp_path).set_index("target").loc["stage4-mypyc"]
+    assert run["verified"] and run["requests"] > 100 and run["failures"] == 0
+    assert run["server_cpu_us_per_request"] > 0
+    # The peer refuses to start on the interpreted core, so a row means the extensions loaded.
+    assert list((compiled.compiled_tree() / "servers" / "core").glob("connection.*.so"))
+
+
+def test_compiled_core_without_a_compiler_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    monkeypatch.setattr(compiled, "CACHE", tmp_path)
+    monkeypatch.setattr(compiled.shutil, "which", lambda name: None)
+    with pytest.raises(compiled.BuildError, match=r"needs a C compiler: .*apt-get install gcc"):
+        compiled.compiled_tree()
+    assert not any(tmp_path.iterdir())
