@@ -16,7 +16,7 @@ from . import wrk_driver
 from .load import Pinning
 from .measure import DRIVERS
 from .scenario import Scenario, ScenarioError, load_scenario, parse_duration, resolve, scenario_files
-from .targets import ablation_targets, external_target, parse_stages, peer_names, peer_target, stage_target
+from .targets import Target, ablation_targets, external_target, parse_stages, peer_names, peer_target, stage_target
 
 # locust's own default master port, so that `lab worker --master HOST` needs no port either.
 LOCUST_MASTER_PORT = 5557
@@ -139,6 +139,8 @@ PRESETTABLE = {"stages": "0-4", "driver": "locust", "scenarios": None, "peers": 
 
 def _resolve_defaults(args: argparse.Namespace) -> None:
     preset = PRESETS[args.preset] if getattr(args, "preset", None) else {}
+    if args.command == "compare" and args.target and args.stages is None:
+        args.stages = ""  # running servers named by --target, instead of the stages
     for option, default in PRESETTABLE.items():
         if hasattr(args, option) and getattr(args, option) is None:
             setattr(args, option, preset.get(option, default))
@@ -162,12 +164,14 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
     if args.repeats < 1:
         raise UsageError("--repeats must be >= 1")
     try:
-        stages = parse_stages(args.stages)
+        stages = parse_stages(args.stages) if args.stages else []
     except ValueError as error:
         raise UsageError(str(error)) from None
-    targets = [stage_target(n) for n in stages]
+    targets = [stage_target(n) for n in stages] + [_external(url) for url in args.target or ()]
     if args.ablation:
         targets += ablation_targets()
+    if not targets and not args.peers:
+        raise UsageError("nothing to measure: give --stages, --target or --with")
     for name in filter(None, (part.strip() for part in (args.peers or "").split(","))):
         try:
             targets.append(peer_target(name))
@@ -190,9 +194,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     if (args.stage is None) == (args.target is None):
         raise UsageError("give exactly one of --stage N or --target URL")
     if args.target is not None:
-        if not args.target.startswith(("http://", "https://")):
-            raise UsageError(f"--target must be a URL like http://127.0.0.1:8080, got {args.target!r}")
-        target = external_target(args.target)
+        target = _external(args.target)
     else:
         try:
             (number,) = parse_stages(args.stage)
@@ -205,6 +207,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     plan = Plan((target,), tuple(scenarios), 1, _pinning(args, console), args.results, args.driver)
     run_plan(plan, console, sys.argv)
     return 0
+
+
+def _external(url: str) -> Target:
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--target must be a URL like http://127.0.0.1:8080, got {url!r}")
+    return external_target(url)
 
 
 def _worker(args: argparse.Namespace, console: Console) -> int:
@@ -321,6 +329,8 @@ def parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="every stage × the scenarios, into one results batch")
     compare.add_argument("--stages", help="stages to run, e.g. 0,1,4 or 0-4 (default 0-4)")
     compare.add_argument("--scenarios", help="scenario ids or paths, comma-separated (default: the default ones)")
+    compare.add_argument("--target", action="append", metavar="URL",
+                         help="a running server to measure (repeatable); replaces the stages unless --stages is given")
     compare.add_argument("--repeats", type=int, default=1, help="runs per stage and scenario, interleaved (default 1)")
     compare.add_argument("--preset", choices=sorted(PRESETS),
                          help="ceiling: stages 2-4 and the peers (uvicorn, granian, stage 4 compiled by mypyc) on "

@@ -85,13 +85,18 @@ def test_run_against_an_external_target(one_user: Path, tmp_path: Path) -> None:
     server = start_server(2)
     try:
         done = lab("run", "--target", server.url, "--scenario", str(one_user), "--duration", "1s", "--warmup", "1s",
-                   "--results", str(tmp_path))
+                   "--results", str(tmp_path / "run"))
+        compared = lab("compare", "--target", server.url, "--scenarios", str(one_user), "--quick",
+                       "--results", str(tmp_path / "compare"))
     finally:
         server.stop()
     assert done.returncode == 0, done.stdout + done.stderr
-    (run,) = results.load(tmp_path).to_dict("records")
+    (run,) = results.load(tmp_path / "run").to_dict("records")
     assert run["target"] == "external" and run["url"] == server.url and run["requests"] > 0
     assert pd.isna(run["server_cpu_us_per_request"])  # the lab did not start it, so cannot sample it
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    (row,) = results.load(tmp_path / "compare").to_dict("records")  # the URL instead of the stages
+    assert row["target"] == "external" and row["url"] == server.url and row["requests"] > 0
 
 
 @pytest.mark.parametrize(("args", "message"), [
