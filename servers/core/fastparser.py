@@ -10,7 +10,7 @@ import httptools
 
 from .errors import ProtocolError
 from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_REQUEST_LINE_BYTES
-from .request import KNOWN_METHODS, Request, check_version, frame
+from .request import KNOWN_METHODS, Request, frame, refuse_version
 
 Event = Request | ProtocolError
 # llhttp's version string → the core's; a dict lookup instead of an encode per request.
@@ -112,8 +112,7 @@ class FastRequestParser:
         if version is None:
             if http_version == "0.9":  # llhttp's reading of a request line without a version
                 raise ProtocolError(400, "malformed request line")
-            check_version(http_version.encode())
-            raise AssertionError(f"check_version let HTTP/{http_version} through")
+            refuse_version(http_version.encode())
         self._version = version
         if len(self._headers) > MAX_HEADER_COUNT:
             raise ProtocolError(431, "too many header fields")

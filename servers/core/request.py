@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from .errors import ProtocolError
 from .limits import MAX_BODY_BYTES
@@ -52,9 +52,14 @@ class Framing(NamedTuple):
 
 def check_version(version: bytes) -> None:
     if version not in SUPPORTED_VERSIONS:
-        if version in UNSUPPORTED_VERSIONS:
-            raise ProtocolError(505, "HTTP version not supported")
-        raise ProtocolError(400, "malformed HTTP version")
+        refuse_version(version)
+
+
+def refuse_version(version: bytes) -> NoReturn:
+    """505 for a real HTTP version we do not speak, 400 for anything else."""
+    if version in UNSUPPORTED_VERSIONS:
+        raise ProtocolError(505, "HTTP version not supported")
+    raise ProtocolError(400, "malformed HTTP version")
 
 
 def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
