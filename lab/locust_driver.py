@@ -35,6 +35,9 @@ LIVE_POLL_S = 0.5
 # locust; remote ones are started by a person (`lab worker --master HOST:PORT`).
 LOCAL_WORKER_WAIT_S = 30.0
 REMOTE_WORKER_WAIT_S = 300.0
+# A `lab worker` whose locust fails sooner than this has a real problem (bad arguments, no
+# locustfile); one that fails later has given up waiting for a master, and is started again.
+WORKER_FAILED_FAST_S = 10.0
 
 
 def _locust() -> list[str]:
@@ -128,15 +131,18 @@ def serve_worker(master_host: str, master_port: int, processes: int, cpus: froze
         env = _environment(Path(scratch))
         while True:
             say(f"waiting for a run from the master at {master_host}:{master_port} ({runs} done)")
+            started = time.monotonic()
             process = spawn(worker_command(master_host, master_port, processes), cpus, env=env)
             try:
                 code = process.wait()
             finally:
                 stop(process)
-            if code != 0:
+            if code == 0:
+                runs += 1
+            elif time.monotonic() - started < WORKER_FAILED_FAST_S:
                 say(f"locust worker exited with code {code}")
                 return code
-            runs += 1
+            # else: locust gives up on an absent master after 5 minutes; keep waiting for one.
 
 
 def merge(tallies: list[dict[str, Any]], scenario: Scenario, samples: list[Any]) -> LoadResult:
