@@ -89,3 +89,11 @@ def test_bad_distribution_flags_exit_2(args: tuple[str, ...], message: str) -> N
     done = lab(*args)
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stdout.replace("\n", " ")
+
+
+def test_a_worker_that_never_joins_fails_the_run(stage4: ServerProcess, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(locust_driver, "REMOTE_WORKER_WAIT_S", 3.0)
+    with pytest.raises(locust_driver.RunFailed, match=r"recorded no request.*Gave up waiting for workers"):
+        locust_driver.run(_scenario(1, expect_workers=1, port=free_port()), stage4.url,
+                          frozenset(os.sched_getaffinity(0)), tmp_path, lambda _: None)
