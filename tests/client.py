@@ -31,8 +31,9 @@ def address(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-def get(path: str, host: str = "t") -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+def get(path: str, host: str = "t", close: bool = False) -> bytes:
+    connection = "Connection: close\r\n" if close else ""
+    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{connection}\r\n".encode()
 
 
 class RawClient:

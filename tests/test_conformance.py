@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from email.utils import parsedate_to_datetime
 
@@ -13,7 +14,7 @@ from servers.core.app import PAYLOAD
 from servers.core.limits import MAX_DELAY_MS, MAX_PAYLOAD_BYTES
 
 from .cases import BAD_REQUESTS
-from .client import Answer, exchange, get
+from .client import READ_TIMEOUT_S, Answer, address, exchange, get
 
 TEXT = "text/plain; charset=utf-8"
 
@@ -60,7 +61,25 @@ def test_route(server: ServerProcess, name: str) -> None:
 
 def test_method_not_allowed_names_allowed_methods(server: ServerProcess) -> None:
     answer = exchange(server.url, b"DELETE /json HTTP/1.1\r\nHost: t\r\n\r\n")
-    assert (answer.status, answer.header("allow")) == (405, "GET")
+    assert (answer.status, answer.header("allow")) == (405, "GET, HEAD")
+
+
+@pytest.mark.parametrize("path", ["/plaintext", "/bytes/5000"])
+def test_head_is_get_without_the_body(server: ServerProcess, path: str) -> None:
+    """HEAD answers with GET's status and fields, Content-Length included, and no body: the next
+    bytes on the connection are the next response (stage 4) or the end of it (stages 0-3)."""
+    get_answer = exchange(server.url, get(path))
+    with socket.create_connection(address(server.url), timeout=READ_TIMEOUT_S) as sock:
+        sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode() + get("/health", close=True))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n"), data[:200]
+    fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    assert fields[b"Content-Length"] == str(len(get_answer.body)).encode()
+    assert fields[b"Content-Type"].decode() == get_answer.header("content-type")
+    assert rest == b"" or (rest.startswith(b"HTTP/1.1 200 OK\r\n") and rest.endswith(b"ok\n")), rest[:200]
 
 
 def test_delay_waits(server: ServerProcess) -> None:

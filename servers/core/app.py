@@ -40,7 +40,9 @@ def _method_not_allowed(allowed: bytes) -> Response:
     return error_response(405, "method not allowed", b"Allow: " + allowed + b"\r\n")
 
 
-GET_ONLY = _method_not_allowed(b"GET")
+# GET routes answer HEAD too (RFC 9110 §9.3.2): the connection sends GET's head without its body.
+READ_METHODS = (b"GET", b"HEAD")
+GET_ONLY = _method_not_allowed(b"GET, HEAD")
 POST_ONLY = _method_not_allowed(b"POST")
 
 
@@ -57,11 +59,11 @@ class App:
         path = request.path
         method = request.method
         if path == b"/plaintext":
-            if method != b"GET":
+            if method not in READ_METHODS:
                 return GET_ONLY
             return Response(200, TEXT, PLAINTEXT_BODY, cacheable=True)
         if path == b"/json":
-            if method != b"GET":
+            if method not in READ_METHODS:
                 return GET_ONLY
             # Serialized per request, as TechEmpower's json test requires.
             return Response(200, JSON, json.dumps({"message": "Hello, World!"}, separators=(",", ":")).encode())
@@ -80,9 +82,9 @@ class App:
                 return ms
             return Response(200, TEXT, PLAINTEXT_BODY, delay=ms / 1000)
         if path == b"/health":
-            return GET_ONLY if method != b"GET" else Response(200, TEXT, HEALTH_BODY)
+            return GET_ONLY if method not in READ_METHODS else Response(200, TEXT, HEALTH_BODY)
         if path == b"/stats":
-            if method != b"GET":
+            if method not in READ_METHODS:
                 return GET_ONLY
             # The pid tells stage 4's --workers apart: each worker counts for itself.
             snapshot = {"server": self.name, "pid": os.getpid(), **self.stats.snapshot()}
@@ -94,7 +96,7 @@ def _bounded_argument(method: bytes, arg: bytes, limit: int, refusal: str) -> in
     """The number at the end of a GET route's path, or the response that refuses it."""
     if not arg.isdigit():
         return NOT_FOUND
-    if method != b"GET":
+    if method not in READ_METHODS:
         return GET_ONLY
     if len(arg) > _MAX_ARG_DIGITS or int(arg) > limit:
         return error_response(400, f"{refusal} {limit}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .app import App
+from .app import READ_METHODS, App
 from .cache import (
     Representation,
     ResponseCache,
@@ -123,6 +123,8 @@ class HttpConnection:
                 reply = self._error(event, date_line)
             else:
                 reply = self._answer(event, date_line)
+                if event.method == b"HEAD":  # GET's head, Content-Length included, without the body
+                    reply = reply._replace(body=b"")
             replies.append(reply)
             budget -= len(reply.head) + len(reply.body)
             if reply.close:
@@ -146,7 +148,7 @@ class HttpConnection:
         else:
             connection_line = CLOSE_LINE
         use_gzip = self._gzip and accepts_gzip(request.header(b"accept-encoding"))
-        if self._use_cache and request.method == b"GET":
+        if self._use_cache and request.method in READ_METHODS:
             cached = self._cache.get(request.target, use_gzip)
             if cached is not None:
                 return self._representation(request, cached, date_line, connection_line, not keep_alive)
