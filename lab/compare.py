@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from . import wrk_driver
 from .environment import environment
 from .load import Pinning
 from .measure import measure
@@ -107,8 +108,25 @@ def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
     finally:
         signal.signal(signal.SIGTERM, previous)
     if writer.rows:
-        console.print(summary_table(summarize(pd.DataFrame(writer.rows)), f"batch {batch}"))
+        runs = pd.DataFrame(writer.rows)
+        console.print(summary_table(summarize(runs), f"batch {batch}"))
+        hint = saturation_hint(runs)
+        if hint:
+            console.print(f"[yellow]{hint}[/yellow]")
     console.print(f"results: {writer.directory}")
     return writer.directory
+
+
+def saturation_hint(runs: pd.DataFrame) -> str | None:
+    """What to do when the load generator, not the servers, set most of the numbers."""
+    locust = runs[runs["driver"] == "locust"]
+    saturated = int((locust["bottleneck"] == "generator").sum())
+    if not saturated or saturated * 2 < len(locust):
+        return None
+    remedy = ("rank them by CPU µs/request, or measure ceilings with --driver wrk (closed-loop scenarios)"
+              if wrk_driver.available() else
+              "rank them by CPU µs/request, or install wrk (apt-get install wrk) and use --driver wrk")
+    return (f"{saturated} of {len(locust)} locust runs were generator-bound: their QPS is what locust could "
+            f"send, not what the server can serve; {remedy}, or add load machines (lab worker).")
 
 

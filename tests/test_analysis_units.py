@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from lab import hdr
+from lab.compare import saturation_hint
 from lab.recorder import Recorder
 from lab.sampler import Sample, cpu_between
 from lab.summary import median_interval
@@ -67,3 +69,13 @@ def test_closed_loop_recorder_has_no_corrected_histogram() -> None:
     recorder.start(0.0)
     recorder.record(1.0, 10.0, 1, None)
     assert recorder.result()["corrected"] is None
+
+
+def test_saturation_hint_when_most_locust_runs_were_generator_bound() -> None:
+    def runs(*bottlenecks: str) -> pd.DataFrame:
+        return pd.DataFrame({"driver": ["locust"] * len(bottlenecks), "bottleneck": list(bottlenecks)})
+
+    assert saturation_hint(runs("server", "server", "generator")) is None
+    hint = saturation_hint(runs("generator", "generator", "server"))
+    assert hint is not None and hint.startswith("2 of 3 locust runs were generator-bound")
+    assert saturation_hint(pd.DataFrame({"driver": ["wrk"], "bottleneck": ["generator"]})) is None
