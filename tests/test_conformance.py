@@ -82,6 +82,25 @@ def test_head_is_get_without_the_body(server: ServerProcess, path: str) -> None:
     assert rest == b"" or (rest.startswith(b"HTTP/1.1 200 OK\r\n") and rest.endswith(b"ok\n")), rest[:200]
 
 
+def test_expect_100_continue_is_answered_before_the_body(server: ServerProcess) -> None:
+    """curl sends `Expect: 100-continue` with bodies over 1 KiB and waits a second for the
+    interim answer; every stage sends it as soon as the head is in."""
+    with socket.create_connection(address(server.url), timeout=READ_TIMEOUT_S) as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
+                     b"Connection: close\r\n\r\n")
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):
+            chunk = sock.recv(4096)
+            assert chunk, interim
+            interim += chunk
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"hello")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"\r\n\r\nhello"), data
+
+
 def test_delay_waits(server: ServerProcess) -> None:
     started = time.monotonic()
     answer = exchange(server.url, get("/delay/200"))

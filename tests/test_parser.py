@@ -12,6 +12,7 @@ from servers.core import ProtocolError, Request
 from servers.core.fastparser import FastRequestParser
 from servers.core.limits import MAX_BODY_BYTES
 from servers.core.parser import RequestParser
+from servers.core.request import ContinueExpected
 
 from .cases import BAD_REQUESTS
 
@@ -37,9 +38,11 @@ EXPECTED = [
 ]
 
 
-def summary(event: Request | ProtocolError) -> object:
+def summary(event: Request | ProtocolError | ContinueExpected) -> object:
     if isinstance(event, ProtocolError):
         return event.status
+    if isinstance(event, ContinueExpected):
+        return "100-continue"
     return (event.method, event.target, event.path, event.version, event.body, event.keep_alive)
 
 
@@ -55,6 +58,26 @@ def feed_in_pieces(parser: Parser, data: bytes, size: int) -> list[object]:
 def test_pipeline_in_any_split(make: Callable[[], Parser], piece: int) -> None:
     # The request after `Connection: close` is ignored: the connection ends with that answer.
     assert feed_in_pieces(make(), PIPELINE, piece) == EXPECTED
+
+
+@pytest.mark.parametrize("make", PARSERS, ids=ids)
+@pytest.mark.parametrize("piece", [1, 7, 1000])
+def test_expect_100_continue_is_an_event_before_the_body(make: Callable[[], Parser], piece: int) -> None:
+    data = (
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello"
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-Continue\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nhi\r\n0\r\n\r\n"
+        b"GET /json HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n\r\n"  # no body to wait for
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: other\r\nContent-Length: 1\r\n\r\nx"  # ignored
+        b"POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\ny"
+    )
+    assert feed_in_pieces(make(), data, piece) == [
+        "100-continue", (b"POST", b"/echo", b"/echo", b"1.1", b"hello", True),
+        "100-continue", (b"POST", b"/echo", b"/echo", b"1.1", b"hi", True),
+        (b"GET", b"/json", b"/json", b"1.1", b"", True),
+        (b"POST", b"/echo", b"/echo", b"1.1", b"x", True),
+        (b"POST", b"/echo", b"/echo", b"1.0", b"y", True),  # an HTTP/1.0 client cannot have meant it
+    ]
 
 
 @pytest.mark.parametrize("make", PARSERS, ids=ids)

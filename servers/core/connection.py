@@ -23,9 +23,10 @@ from .errors import ProtocolError
 from .fastparser import FastRequestParser
 from .limits import REPLY_BUDGET_BYTES
 from .parser import RequestParser
-from .request import Request
+from .request import ContinueExpected, Request
 from .response import (
     CLOSE_LINE,
+    CONTINUE,
     KEEP_ALIVE_LINE,
     DateHeader,
     Response,
@@ -60,6 +61,9 @@ class Reply(NamedTuple):
     close: bool
 
 
+_CONTINUE = Reply(CONTINUE, b"", 0.0, False)
+
+
 class HttpConnection:
     """Parse requests from `receive(data, now)` and answer each; stops after a closing reply."""
 
@@ -80,7 +84,7 @@ class HttpConnection:
         self._date = date
         self._cache = cache if cache is not None else ResponseCache()
         # A list, not a deque: an empty deque holds a 600-byte block, per connection.
-        self._waiting: list[Request | ProtocolError] = []
+        self._waiting: list[Request | ProtocolError | ContinueExpected] = []
         self.closed = False
 
     def reset(self) -> None:
@@ -121,6 +125,8 @@ class HttpConnection:
         for event in waiting:
             if isinstance(event, ProtocolError):
                 reply = self._error(event, date_line)
+            elif isinstance(event, ContinueExpected):
+                reply = _CONTINUE
             else:
                 reply = self._answer(event, date_line)
                 if event.method == b"HEAD":  # GET's head, Content-Length included, without the body

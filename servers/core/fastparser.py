@@ -10,9 +10,9 @@ import httptools
 
 from .errors import ProtocolError
 from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_REQUEST_LINE_BYTES
-from .request import KNOWN_METHODS, Request, frame, refuse_version
+from .request import CONTINUE_EXPECTED, KNOWN_METHODS, ContinueExpected, Request, frame, refuse_version
 
-Event = Request | ProtocolError
+Event = Request | ProtocolError | ContinueExpected
 # llhttp's version string → the core's; a dict lookup instead of an encode per request.
 _VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
 
@@ -116,7 +116,10 @@ class FastRequestParser:
         self._version = version
         if len(self._headers) > MAX_HEADER_COUNT:
             raise ProtocolError(431, "too many header fields")
-        self._keep_alive = frame(version, self._headers).keep_alive
+        framing = frame(version, self._headers)
+        self._keep_alive = framing.keep_alive
+        if framing.expects_continue:
+            self._events.append(CONTINUE_EXPECTED)
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)

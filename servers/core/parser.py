@@ -18,9 +18,9 @@ from .limits import (
     MAX_HEADER_COUNT,
     MAX_REQUEST_LINE_BYTES,
 )
-from .request import KNOWN_METHODS, Request, check_version, frame
+from .request import CONTINUE_EXPECTED, KNOWN_METHODS, ContinueExpected, Request, check_version, frame
 
-Event = Request | ProtocolError
+Event = Request | ProtocolError | ContinueExpected
 
 _TOKEN_CHARS = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _TOKEN = re.compile(_TOKEN_CHARS)
@@ -46,8 +46,8 @@ class RequestParser:
     """
 
     __slots__ = (
-        "_body", "_buf", "_framing_keep_alive", "_head", "_header_bytes", "_headers", "_metadata", "_remaining",
-        "_request_line", "_scan", "_state",
+        "_body", "_buf", "_continue_expected", "_framing_keep_alive", "_head", "_header_bytes", "_headers",
+        "_metadata", "_remaining", "_request_line", "_scan", "_state",
     )
 
     def __init__(self) -> None:
@@ -69,6 +69,7 @@ class RequestParser:
         self._remaining = 0
         self._metadata = 0
         self._framing_keep_alive = False
+        self._continue_expected = False
 
     @property
     def idle(self) -> bool:
@@ -89,12 +90,15 @@ class RequestParser:
             events.append(error)
         return events
 
-    def _next(self) -> Request | None:
+    def _next(self) -> Event | None:
         while True:
             state = self._state
             if state == _HEAD:
                 if not self._read_head():
                     return None
+                if self._continue_expected:
+                    self._continue_expected = False
+                    return CONTINUE_EXPECTED
             elif state == _BODY:
                 return self._read_body()
             elif state == _CHUNK_SIZE_LINE:
@@ -166,6 +170,7 @@ class RequestParser:
         self._headers = []
         self._header_bytes = 0
         self._framing_keep_alive = framing.keep_alive
+        self._continue_expected = framing.expects_continue
         if framing.chunked:
             self._metadata = 0
             self._state = _CHUNK_SIZE_LINE

@@ -48,6 +48,17 @@ class Framing(NamedTuple):
     content_length: int  # 0 when the request has no body or is chunked
     chunked: bool
     keep_alive: bool
+    expects_continue: bool  # `Expect: 100-continue` on an HTTP/1.1 request with a body to come
+
+
+class ContinueExpected:
+    """Parser event: a head asked for `100 Continue` before sending its body (RFC 9110 §10.1.1);
+    curl waits a second for it before sending a body over 1 KiB."""
+
+    __slots__ = ()
+
+
+CONTINUE_EXPECTED = ContinueExpected()
 
 
 def check_version(version: bytes) -> None:
@@ -70,7 +81,7 @@ def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
     """
     # Counters and last values rather than lists: this runs once per request on the hot path.
     hosts = lengths = codings = 0
-    length = coding = connection = b""
+    length = coding = connection = expect = b""
     for name, value in headers:
         if name == b"host":
             hosts += 1
@@ -82,6 +93,8 @@ def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
             coding = value
         elif name == b"connection":
             connection = value
+        elif name == b"expect":
+            expect = value
     if hosts != 1:
         if hosts > 1:
             raise ProtocolError(400, "more than one Host header")
@@ -104,8 +117,11 @@ def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
             content_length = int(length)
             if content_length > MAX_BODY_BYTES:
                 raise ProtocolError(413, "request body too large")
+    # An HTTP/1.0 client cannot have meant it (RFC 9110 §10.1.1); any other expectation is ignored.
+    expects_continue = bool(expect) and version == b"1.1" and (content_length > 0 or chunked) and (
+        expect.lower() == b"100-continue")
     if not connection:
-        return Framing(content_length, chunked, version == b"1.1")
+        return Framing(content_length, chunked, version == b"1.1", expects_continue)
     options = [token.strip() for token in connection.lower().split(b",")]
     keep_alive = b"close" not in options if version == b"1.1" else b"keep-alive" in options
-    return Framing(content_length, chunked, keep_alive)
+    return Framing(content_length, chunked, keep_alive, expects_continue)

@@ -20,6 +20,8 @@ REASONS = {
 STATUS_LINES = {code: b"HTTP/1.1 %d %s\r\n" % (code, reason.encode()) for code, reason in REASONS.items()}
 SERVER_LINE = b"Server: qpslab\r\n"
 CLOSE_LINE = b"Connection: close\r\n"
+# The interim response to `Expect: 100-continue`: send the body now.
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 KEEP_ALIVE_LINE = b"Connection: keep-alive\r\n"  # only HTTP/1.0 clients need to be told
 TEXT = b"text/plain; charset=utf-8"
 JSON = b"application/json"
