@@ -123,14 +123,14 @@ class HttpConnection:
         budget = REPLY_BUDGET_BYTES
         date_line = self._date.at(now)  # once for all the answers to one read
         for event in waiting:
-            if isinstance(event, ProtocolError):
-                reply = self._error(event, date_line)
-            elif isinstance(event, ContinueExpected):
-                reply = _CONTINUE
-            else:
+            if isinstance(event, Request):
                 reply = self._answer(event, date_line)
                 if event.method == b"HEAD":  # GET's head, Content-Length included, without the body
                     reply = reply._replace(body=b"")
+            elif isinstance(event, ProtocolError):
+                reply = self._error(event, date_line)
+            else:
+                reply = _CONTINUE
             replies.append(reply)
             budget -= len(reply.head) + len(reply.body)
             if reply.close:

@@ -118,8 +118,9 @@ def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
             if content_length > MAX_BODY_BYTES:
                 raise ProtocolError(413, "request body too large")
     # An HTTP/1.0 client cannot have meant it (RFC 9110 §10.1.1); any other expectation is ignored.
-    expects_continue = bool(expect) and version == b"1.1" and (content_length > 0 or chunked) and (
-        expect.lower() == b"100-continue")
+    expects_continue = False
+    if expect and version == b"1.1" and (content_length or chunked):
+        expects_continue = expect.lower() == b"100-continue"
     if not connection:
         return Framing(content_length, chunked, version == b"1.1", expects_continue)
     options = [token.strip() for token in connection.lower().split(b",")]
