@@ -164,7 +164,7 @@ def _on_quit(environment: Environment, **_: Any) -> None:
 
 # -- tallies across processes and machines ------------------------------------------------------
 
-_received: dict[str, dict[str, Any]] = {}
+_received: dict[str, dict[str, Any] | None] = {}  # worker id → its tally (None: it recorded nothing)
 
 
 def _send_tally(environment: Environment, msg: Any, **_: Any) -> None:
