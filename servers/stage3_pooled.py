@@ -4,8 +4,8 @@ The roadmap's third step, on stage 2's event loop: no StreamReader, no task and 
 per read. asyncio's BufferedProtocol lets the loop recv_into a buffer we own, and since every
 read is parsed before the next one happens, one buffer serves all connections: the parsers copy
 only what they keep. Protocol objects and their HttpConnection are pooled across clients, and
-responses go out as (head, body) without joining them. Deadlines are kept as numbers and checked by one sweep a
-second, instead of a timer armed and cancelled per request.
+responses go out as (head, body) without joining them. Deadlines are kept as numbers and
+checked by one sweep a second, instead of a timer armed and cancelled per request.
 """
 
 from __future__ import annotations
@@ -86,7 +86,6 @@ class PooledProtocol(asyncio.BufferedProtocol):
         self._eof = False
         self._writing_paused = False
         self._answering_soon = False
-        self._idle = True  # the connection's idleness after the last read
         self.deadline = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -103,7 +102,6 @@ class PooledProtocol(asyncio.BufferedProtocol):
         self._eof = False
         self._writing_paused = False
         self._answering_soon = False
-        self._idle = True
         self.deadline = time.monotonic() + server.config.request_timeout
         server.live.add(self)
 
@@ -112,13 +110,12 @@ class PooledProtocol(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         conn = self._conn
+        was_idle = conn.idle
         replies = conn.receive(self._buffer[:nbytes], time.time())
-        idle = conn.idle
-        if idle:
+        if conn.idle:
             self.deadline = time.monotonic() + self._server.keepalive_timeout
-        elif self._idle or replies:  # a new request has begun: its own time starts now
+        elif was_idle or replies:  # a new request has begun: its own time starts now
             self.deadline = time.monotonic() + self._server.config.request_timeout
-        self._idle = idle
         if replies:
             self._send(replies)
             if conn.has_pending:  # rare: a pipeline asked for more than one reply budget
@@ -141,7 +138,6 @@ class PooledProtocol(asyncio.BufferedProtocol):
         if transport is None or transport.is_closing():
             return
         replies = self._conn.replies(time.time())
-        self._idle = self._conn.idle
         if replies:
             self._send(replies)
         if self._conn.has_pending:
@@ -156,11 +152,15 @@ class PooledProtocol(asyncio.BufferedProtocol):
         transport = self._transport
         assert transport is not None
         if len(replies) == 1 and not replies[0].delay:  # the common case, without the loop
-            reply = replies[0]
-            transport.writelines((reply.head, reply.body))
-            if reply.close or (self._eof and self._conn.idle):
-                transport.close()
-            return
+            transport.writelines((replies[0].head, replies[0].body))
+        else:
+            self._write_all(replies, transport)
+        if self._delayed is None and (replies[-1].close or (self._eof and self._conn.idle)):
+            transport.close()
+
+    def _write_all(self, replies: list[Reply], transport: asyncio.Transport) -> None:
+        """Write replies in order, in one write when pipelining is on; from a /delay reply on,
+        hold them back until its time has passed."""
         batch = self._server.options.pipelining
         out: list[bytes] = []
         for index, reply in enumerate(replies):
@@ -176,8 +176,6 @@ class PooledProtocol(asyncio.BufferedProtocol):
                 break
         if out:
             transport.writelines(out)
-        if self._delayed is None and (replies[-1].close or (self._eof and self._conn.idle)):
-            transport.close()
 
     def _resume(self) -> None:
         waiting = self._delayed
