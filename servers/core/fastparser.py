@@ -134,7 +134,7 @@ class FastRequestParser:
             self._url,
             self._version,
             self._headers,
-            (body[0] if len(body) == 1 else b"".join(body)) if body else b"",
+            b"".join(body),  # returns a lone chunk itself, copies nothing
             self._keep_alive,
         ))
         # Ready for the next request here rather than in on_message_begin: one callback less.
