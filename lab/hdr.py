@@ -20,15 +20,15 @@ def new(significant_digits: int = SIGNIFICANT_DIGITS) -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, significant_digits)
 
 
-def record(histogram: HdrHistogram, microseconds: float) -> None:
-    histogram.record_value(_clamp(microseconds))
+def record(histogram: HdrHistogram, microseconds: float, count: int = 1) -> None:
+    histogram.record_value(_clamp(microseconds), count)
 
 
-def record_corrected(histogram: HdrHistogram, microseconds: float, interval_us: float) -> None:
+def record_corrected(histogram: HdrHistogram, microseconds: float, interval_us: float, count: int = 1) -> None:
     """Record as a closed loop that meant to send every `interval_us` would have seen it had it
     not waited: a response k intervals late also stands for the k requests it held back
     (HdrHistogram's coordinated-omission correction)."""
-    histogram.record_corrected_value(_clamp(microseconds), int(interval_us))
+    histogram.record_corrected_value(_clamp(microseconds), int(interval_us), count)
 
 
 def _clamp(microseconds: float) -> int:
@@ -55,11 +55,12 @@ CORRECTED_PERCENTILES = {"p50": 50.0, "p99": 99.0, "p999": 99.9}
 
 def summarize_corrected(histogram: HdrHistogram | None) -> dict[str, float | None]:
     """The corrected histogram's percentiles, or None throughout when there is none."""
-    empty = histogram is None or histogram.get_total_count() == 0
-    return {
-        f"latency_corrected_{name}_us": None if empty else float(histogram.get_value_at_percentile(p))  # type: ignore[union-attr]
-        for name, p in CORRECTED_PERCENTILES.items()
-    }
+    if histogram is None or histogram.get_total_count() == 0:
+        return {f"latency_corrected_{name}_us": None for name in ("mean", *CORRECTED_PERCENTILES)}
+    summary: dict[str, float | None] = {"latency_corrected_mean_us": float(histogram.get_mean_value())}
+    for name, percentile in CORRECTED_PERCENTILES.items():
+        summary[f"latency_corrected_{name}_us"] = float(histogram.get_value_at_percentile(percentile))
+    return summary
 
 
 def summarize(histogram: HdrHistogram) -> dict[str, float | None]:

@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from dataclasses import dataclass
 
+from lab.ranges import parse_ranges
 from servers import STAGES
 
 
@@ -38,6 +39,8 @@ def ablation_targets() -> list[Target]:
 # Peers: what a user would run instead of stage 4, configured for speed (uvloop, httptools, no
 # access log), one process, serving the same routes (lab/peers/asgi.py).
 PEERS: dict[str, tuple[tuple[str, ...], str]] = {
+    # The floor (lab/peers/minimal.py): one canned answer, no checks; the generator's calibration.
+    "minimal": (("-m", "lab.peers.minimal", "--port", "{port}"), "it ships with the lab"),
     "uvicorn": (("-m", "uvicorn", "lab.peers.asgi:app", "--host", "127.0.0.1", "--port", "{port}",
                  "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"),
                 "pip install -e '.[peers]'  (or: pip install uvicorn)"),
@@ -59,7 +62,7 @@ def peer_names() -> list[str]:
 def peer_target(name: str) -> Target:
     """A peer by name; ValueError naming the known ones or what to install."""
     if name == COMPILED_PEER:
-        from .compiled import command
+        from lab.peers.compiled import command
 
         return Target(name, None, None, command=command())
     if name not in PEERS:
@@ -70,6 +73,12 @@ def peer_target(name: str) -> Target:
     return Target(name, None, None, command=(sys.executable, *argv))
 
 
+def calibration_target() -> Target:
+    """The minimal server (lab/peers/minimal.py), run to measure the load generator's ceiling."""
+    argv, _ = PEERS["minimal"]
+    return Target("calibration", None, None, command=(sys.executable, *argv))
+
+
 def external_target(url: str) -> Target:
     return Target("external", None, None, (), url.rstrip("/"))
 
@@ -77,17 +86,8 @@ def external_target(url: str) -> Target:
 def parse_stages(text: str) -> list[int]:
     """'0,1,4' or '0-4' → [0, 1, 4] / [0, 1, 2, 3, 4]; ValueError names what is wrong."""
     known = {s.number for s in STAGES}
-    numbers: list[int] = []
-    for item in text.split(","):
-        part = item.strip()
-        low, dash, high = part.partition("-")
-        try:
-            span = range(int(low), int(high) + 1) if dash else range(int(part), int(part) + 1)
-        except ValueError:
-            raise ValueError(f"stages must be numbers like 0,1,4 or 0-4, got {text!r}") from None
-        for number in span:
-            if number not in known:
-                raise ValueError(f"unknown stage {number} (stages are {min(known)}-{max(known)})")
-            if number not in numbers:
-                numbers.append(number)
+    numbers = parse_ranges(text, "stages")
+    for number in numbers:
+        if number not in known:
+            raise ValueError(f"unknown stage {number} (stages are {min(known)}-{max(known)})")
     return numbers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
 import socket
@@ -11,13 +12,18 @@ from collections.abc import Awaitable, Callable
 
 import uvloop
 
-from .cli import announce
 from .core import Stats
 from .core.limits import SHUTDOWN_GRACE_S
+from .flags import announce
 
 LOOPS = ("uvloop", "asyncio")
 # How often shutdown looks whether the last connection has closed.
 _SHUTDOWN_POLL_S = 0.02
+
+
+def add_loop_flag(parser: argparse.ArgumentParser) -> None:
+    """`--loop`: uvloop (libuv) or asyncio's own, to measure what uvloop buys."""
+    parser.add_argument("--loop", choices=LOOPS, default="uvloop", help="event loop (default uvloop)")
 
 
 def run(start: Callable[[], Awaitable[asyncio.Server]], stats: Stats, loop: str,

@@ -12,7 +12,7 @@ from .core.limits import RECV_BYTES
 def serve_connection(sock: socket.socket, conn: HttpConnection, stats: Stats, timeout: float | None) -> None:
     """Read, answer, repeat until the connection's closing reply; `timeout` (seconds) bounds the
     whole connection, so a client that dribbles bytes cannot hold a worker (None: no bound)."""
-    stats.opened()
+    stats.connection_opened()
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
         while not conn.closed:
@@ -31,5 +31,5 @@ def serve_connection(sock: socket.socket, conn: HttpConnection, stats: Stats, ti
     except OSError:  # reset by the client, or its time ran out
         return
     finally:
-        stats.closed()
+        stats.connection_closed()
         sock.close()

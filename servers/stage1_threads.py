@@ -16,9 +16,9 @@ import time
 from types import FrameType
 
 from .blocking import serve_connection
-from .cli import announce, argument_parser, listening_errors, positive_int, server_config
 from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, ThreadSafeStats, encode_closing
 from .core.limits import SHUTDOWN_GRACE_S
+from .flags import announce, argument_parser, listening_errors, positive_int, server_config
 
 NAME = "stage1_threads"
 DEFAULT_THREADS = 10  # the roadmap's pool size

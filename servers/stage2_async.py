@@ -12,10 +12,10 @@ import asyncio
 import time
 from functools import partial
 
-from .aio import LOOPS, run
-from .cli import ServerConfig, argument_parser, server_config
+from .aio import add_loop_flag, run
 from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, Stats, encode_closing
 from .core.limits import RECV_BYTES
+from .flags import ServerConfig, argument_parser, server_config
 
 NAME = "stage2_async"
 
@@ -23,7 +23,7 @@ NAME = "stage2_async"
 async def handle(app: App, date: DateHeader, config: ServerConfig,
                  reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     stats = app.stats
-    stats.opened()
+    stats.connection_opened()
     try:
         if stats.open_connections > config.max_connections:
             stats.answered(503)
@@ -44,13 +44,13 @@ async def handle(app: App, date: DateHeader, config: ServerConfig,
     except (TimeoutError, OSError):  # too slow, or gone
         pass
     finally:
-        stats.closed()
+        stats.connection_closed()
         writer.close()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argument_parser(NAME, __doc__.splitlines()[0])
-    parser.add_argument("--loop", choices=LOOPS, default="uvloop", help="event loop (default uvloop)")
+    add_loop_flag(parser)
     args = parser.parse_args(argv)
     config = server_config(args)
     stats = Stats()

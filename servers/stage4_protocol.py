@@ -18,11 +18,11 @@ import socket
 import sys
 from collections.abc import Callable
 
-from .aio import LOOPS, run
-from .cli import argument_parser, positive_float, positive_int, server_config
+from .aio import add_loop_flag, run
 from .core import ProtocolOptions
 from .core.limits import KEEPALIVE_TIMEOUT_S, MAX_CONNECTIONS_STAGE_4
-from .stage3_pooled import PooledServer
+from .flags import argument_parser, positive_float, positive_int, server_config
+from .pooled import PooledServer
 from .workers import serve_workers
 
 NAME = "stage4_protocol"
@@ -40,7 +40,7 @@ def options(args: argparse.Namespace) -> ProtocolOptions:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argument_parser(NAME, __doc__.splitlines()[0], MAX_CONNECTIONS_STAGE_4)
-    parser.add_argument("--loop", choices=LOOPS, default="uvloop", help="event loop (default uvloop)")
+    add_loop_flag(parser)
     parser.add_argument("--parser", choices=("llhttp", "core"), default="llhttp",
                         help="request parser (default llhttp)")
     for switch, what in (("keep-alive", "reuse connections"), ("pipelining", "one write per read batch"),

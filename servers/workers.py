@@ -16,8 +16,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from .cli import announce, listening_errors
 from .core.limits import SHUTDOWN_GRACE_S
+from .flags import announce, listening_errors
 
 _PR_SET_PDEATHSIG = 1
 _SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
-from lab import results
-from lab.process import ServerProcess
+from lab.processes.spawn import ServerProcess
+from lab.store import results
 from servers import STAGES
 
 # In CI the property tests replay the same examples every run (a new failure there would block
@@ -38,6 +38,14 @@ def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     yield proc
     proc.stop()
     assert proc.process is not None and proc.process.returncode == 0, proc.stderr_tail()
+
+
+@pytest.fixture(scope="module")
+def stage4() -> Iterator[ServerProcess]:
+    """Stage 4 alone, with a short keep-alive timeout so that idle-close tests finish quickly."""
+    proc = start_server(4, "--keepalive-timeout", "1")
+    yield proc
+    proc.stop()
 
 
 REPO = Path(__file__).resolve().parent.parent

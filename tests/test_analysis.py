@@ -9,11 +9,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lab import analysis, results
-from lab.report import execute, notebook_paths
-from lab.roadmap import roadmap_table
+from lab import analysis
+from lab.analysis.report import execute, notebook_paths
+from lab.analysis.roadmap import roadmap_table
+from lab.store import results
 
 from .conftest import lab, root_of
+
+# Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
+pytestmark = pytest.mark.system
 
 # Figures each notebook must produce for a batch of one scenario.
 MIN_FIGURES = {"staged-comparison": 4, "latency-and-stability": 2, "scenario-matrix": 3}
@@ -127,7 +131,8 @@ def test_sweep_runs_open_loop_levels_and_plots_latency_versus_load(tmp_path: Pat
     done = lab("compare", "--stages", "4", "--scenarios", str(scenario), "--quick", "--sweep", "50",
                "--results", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
-    runs = results.load(tmp_path).sort_values("load_level", na_position="first")
+    runs = results.load(tmp_path)
+    runs = runs[runs["target"] != "calibration"].sort_values("load_level", na_position="first")
     capacity, half = runs.to_dict("records")
     assert pd.isna(capacity["load_level"]) and pd.isna(capacity["target_rate"])
     assert half["load_level"] == 0.5 and half["target_rate"] == pytest.approx(capacity["qps"] / 2)

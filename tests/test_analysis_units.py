@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from lab import hdr
-from lab.compare import saturation_hint
-from lab.recorder import Recorder
-from lab.sampler import Sample, cpu_between
-from lab.summary import median_interval
+from lab.analysis.summary import median_interval
+from lab.drivers.locust.recorder import Recorder
+from lab.processes.sampler import Sample, cpu_between
+from lab.run.plan import saturation_hint
 
 
 def test_recorder_counts_only_the_measured_window() -> None:
@@ -72,10 +72,14 @@ def test_closed_loop_recorder_has_no_corrected_histogram() -> None:
 
 
 def test_saturation_hint_when_most_locust_runs_were_generator_bound() -> None:
-    def runs(*bottlenecks: str) -> pd.DataFrame:
-        return pd.DataFrame({"driver": ["locust"] * len(bottlenecks), "bottleneck": list(bottlenecks)})
+    def runs(*bottlenecks: str, target: str = "stage4") -> pd.DataFrame:
+        return pd.DataFrame({"driver": ["locust"] * len(bottlenecks), "bottleneck": list(bottlenecks),
+                             "target": [target] * len(bottlenecks)})
 
     assert saturation_hint(runs("server", "server", "generator")) is None
     hint = saturation_hint(runs("generator", "generator", "server"))
     assert hint is not None and hint.startswith("2 of 3 locust runs were generator-bound")
-    assert saturation_hint(pd.DataFrame({"driver": ["wrk"], "bottleneck": ["generator"]})) is None
+    assert saturation_hint(pd.DataFrame({"driver": ["wrk"], "bottleneck": ["generator"], "target": ["x"]})) is None
+    # the generator's calibration is generator-bound by design: it is not a server's number
+    both = pd.concat([runs("server"), runs("generator", "generator", target="calibration")])
+    assert saturation_hint(both) is None

@@ -9,12 +9,15 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from lab.process import ServerProcess
+from lab.processes.spawn import ServerProcess
 from servers.core.app import PAYLOAD
 from servers.core.limits import MAX_DELAY_MS, MAX_PAYLOAD_BYTES
 
 from .cases import BAD_REQUESTS
 from .client import READ_TIMEOUT_S, Answer, address, exchange, get
+
+# Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
+pytestmark = pytest.mark.system
 
 TEXT = "text/plain; charset=utf-8"
 

@@ -8,25 +8,21 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 
-from lab import locust_driver
-from lab.process import ServerProcess, free_port
-from lab.scenario import Scenario, resolve
+from lab.drivers.locust import driver as locust_driver
+from lab.processes.spawn import ServerProcess, free_port
+from lab.scenario import Scenario
+from lab.scenario_file import resolve
 
-from .conftest import REPO, lab, start_server
+from .conftest import REPO, lab
 
-
-@pytest.fixture(scope="module")
-def stage4() -> Iterator[ServerProcess]:
-    server = start_server(4)
-    yield server
-    server.stop()
+# Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
+pytestmark = pytest.mark.system
 
 
 def _scenario(processes: int, expect_workers: int = 0, port: int = 0) -> Scenario:

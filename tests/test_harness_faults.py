@@ -14,9 +14,12 @@ import pandas as pd
 import psutil
 import pytest
 
-from lab import results
+from lab.store import results
 
 from .conftest import REPO, lab
+
+# Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
+pytestmark = pytest.mark.system
 
 
 def _compare(one_user: Path, root: Path, stages: str, duration: str = "3s") -> subprocess.Popen[bytes]:

@@ -14,9 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lab.process import ServerProcess
+from lab.processes.spawn import ServerProcess
 
 from .client import RawClient, address, exchange, get, wait_until
+
+# Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
+pytestmark = pytest.mark.system
 
 ALL = [0, 1, 2, 3, 4]
 

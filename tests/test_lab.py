@@ -13,14 +13,18 @@ import pandas as pd
 import psutil
 import pytest
 
-from lab import results
-from lab.columns import HISTOGRAM_COLUMNS, RUN_COLUMNS, TIMESERIES_COLUMNS
+from lab.store import results
+from lab.store.columns import HISTOGRAM_COLUMNS, RUN_COLUMNS, TIMESERIES_COLUMNS
 
 from .conftest import ONE_USER, REPO, lab, root_of, start_server
+
+# Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
+pytestmark = pytest.mark.system
 
 
 def test_compare_writes_one_row_per_stage(quick_batch: tuple[pd.DataFrame, str]) -> None:
     runs, _ = quick_batch
+    runs = runs[runs["target"] != "calibration"]
     assert sorted(runs["stage"]) == [0, 1, 2, 3, 4]
     assert runs["error"].isna().all(), runs["error"].tolist()
     assert runs["verified"].all()
@@ -32,6 +36,16 @@ def test_compare_writes_one_row_per_stage(quick_batch: tuple[pd.DataFrame, str])
     assert runs["batch"].nunique() == 1 and runs["run_id"].is_unique
     assert (runs["qps"] - runs["requests"] / runs["duration_s"]).abs().max() < 1e-6
     assert (runs["driver"] == "locust").all()
+
+
+def test_compare_first_calibrates_the_generator(quick_batch: tuple[pd.DataFrame, str]) -> None:
+    runs = results.load(root_of(quick_batch))
+    (calibration,) = runs[runs["target"] == "calibration"].to_dict("records")
+    assert calibration["scenario"] == "one-user" and calibration["requests"] > 0 and pd.isna(calibration["error"])
+    assert calibration["started_at"] <= runs["started_at"].min()  # before any stage
+    stages = runs[runs["stage"].notna()]
+    assert (stages["generator_ceiling_qps"] == calibration["qps"]).all()
+    assert stages["generator_ceiling_share"].tolist() == pytest.approx((stages["qps"] / calibration["qps"]).tolist())
 
 
 def test_latency_has_microsecond_precision(quick_batch: tuple[pd.DataFrame, str]) -> None:
@@ -95,8 +109,12 @@ def test_run_against_an_external_target(one_user: Path, tmp_path: Path) -> None:
     assert run["target"] == "external" and run["url"] == server.url and run["requests"] > 0
     assert pd.isna(run["server_cpu_us_per_request"])  # the lab did not start it, so cannot sample it
     assert compared.returncode == 0, compared.stdout + compared.stderr
-    (row,) = results.load(tmp_path / "compare").to_dict("records")  # the URL instead of the stages
+    # the URL instead of the stages, after the generator's calibration on the minimal server
+    calibration, row = results.load(tmp_path / "compare").to_dict("records")
+    assert calibration["target"] == "calibration" and calibration["requests"] > 0
     assert row["target"] == "external" and row["url"] == server.url and row["requests"] > 0
+    assert row["generator_ceiling_qps"] == calibration["qps"]
+    assert row["generator_ceiling_share"] == pytest.approx(row["qps"] / calibration["qps"])
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -210,9 +228,20 @@ path = "/delay/20"
 """
 
 
-def test_open_loop_runs_report_corrected_latency(tmp_path: Path) -> None:
+def test_open_loop_latency_from_due_times_shows_the_schedule_slipping(tmp_path: Path) -> None:
+    """The raw client keeps its own schedule: asked 4x what stage 0 serves, each user falls
+    further behind, and latency counted from the due time grows with the run (about 0.8 s per
+    second of run here), while the service time of each request stays near 20 ms."""
     run = run_text(tmp_path, OPEN_LOOP, 0)
-    # the correction's arithmetic is tested on the recorder; here: it reaches the row, and only
-    # for open-loop scenarios
+    assert run["client"] == "raw"
+    assert run["latency_p50_us"] < 200_000  # service time: the 20 ms delay, plus waiting for stage 0
+    assert run["latency_corrected_p50_us"] > 500_000
+    assert run["latency_corrected_p50_us"] < run["latency_corrected_p99_us"] <= run["latency_corrected_p999_us"]
+    assert run["qps"] < 0.5 * run["target_rate"]  # the server, not the schedule, set the rate
+
+
+def test_open_loop_of_locust_clients_is_corrected_by_hdrhistogram(tmp_path: Path) -> None:
+    run = run_text(tmp_path, OPEN_LOOP.replace("[load]", "[load]\nclient = \"fast\""), 0)
+    # the correction's arithmetic is tested on the recorder; here: it reaches the row
     corrected = [run[f"latency_corrected_{p}_us"] for p in ("p50", "p99", "p999")]
     assert corrected == sorted(corrected) and corrected[0] > 1_000 and corrected[-1] <= run["latency_max_us"] * 1.01

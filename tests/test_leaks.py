@@ -13,6 +13,9 @@ import pytest
 from .client import RawClient, address, exchange, get
 from .conftest import start_server
 
+# Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
+pytestmark = pytest.mark.system
+
 REQUESTS = (get("/plaintext"), get("/json"), get("/bytes/4096"),
             b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 512\r\n\r\n" + b"e" * 512)
 CLIENTS = 4

@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from lab import compiled, results
+from lab.peers import compiled
+from lab.store import results
 from lab.targets import PEERS, peer_target
 
 from .conftest import lab
+
+# Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
+pytestmark = pytest.mark.system
 
 
 def test_peers_run_in_the_same_batch(one_user: Path, tmp_path: Path) -> None:
@@ -18,7 +22,7 @@ def test_peers_run_in_the_same_batch(one_user: Path, tmp_path: Path) -> None:
                "--results", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     runs = results.load(tmp_path).set_index("target")
-    assert set(runs.index) == {"stage4", "uvicorn", "granian"}
+    assert set(runs.index) == {"calibration", "stage4", "uvicorn", "granian"}
     for peer in ("uvicorn", "granian"):
         run = runs.loc[peer]
         assert run["error"] is None or run["error"] != run["error"], run["error"]
@@ -48,7 +52,7 @@ def test_ceiling_preset(tmp_path: Path) -> None:
     runs = results.load(tmp_path)
     assert (runs["driver"] == "wrk").all()
     # --stages 4 beat the preset's 2-4
-    assert sorted(set(runs["target"])) == ["granian", "stage4", "stage4-mypyc", "uvicorn"]
+    assert sorted(set(runs["target"])) == ["calibration", "granian", "stage4", "stage4-mypyc", "uvicorn"]
     assert sorted(set(runs["scenario"])) == ["json", "plaintext", "plaintext-pipelined"]
     assert runs["error"].isna().all() and (runs["requests"] > 0).all()
 

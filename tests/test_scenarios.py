@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.scenario import ScenarioError, load_scenario, parse_duration, resolve, scenario_files
+from lab.scenario import parse_duration
+from lab.scenario_file import ScenarioError, load_scenario, resolve, scenario_files
 
 VALID = """
 description = "ok"
@@ -59,7 +60,13 @@ def test_a_user_adds_a_scenario_by_dropping_a_file(tmp_path: Path) -> None:
     (VALID.replace('path = "/plaintext"', 'path = "/x"\nexpect_status = 42'), "request[0].expect_status"),
     (VALID.replace('duration = "1s"', 'duration = "1s"\nwait = "sometimes"'), "load.wait: must be \"none\""),
     (VALID.replace('duration = "1s"', 'duration = "1s"\nwait = { between = ["2s", "1s"] }'), "lower bound is above"),
-    (VALID.replace('duration = "1s"', 'duration = "1s"\nclient = "curl"'), "load.client: must be one of fast, http"),
+    (VALID.replace('duration = "1s"', 'duration = "1s"\nclient = "curl"'), "load.client: must be one of raw, fas"),
+    (VALID.replace('duration = "1s"', 'duration = "1s"\ntimeout = "0s"'), "load.timeout: must be > 0"),
+    (VALID.replace('duration = "1s"', 'duration = "1s"\narrivals = "bursty"'), "load.arrivals: must be one of"),
+    (VALID.replace('duration = "1s"', 'duration = "1s"\narrivals = "poisson"'), "only applies to an open loop"),
+    (VALID.replace('duration = "1s"', 'duration = "1s"\nclient = "fast"\npipeline = 4'), 'needs client = "raw"'),
+    (VALID.replace('duration = "1s"', 'duration = "1s"\nclient = "http"\nwait = { constant_rate = 5 }\n'
+                   'arrivals = "poisson"'), 'arrivals: needs client = "raw"'),
     (VALID + "[[request]]\npath = \"/plaintext\"\n", "two requests share a name"),
     ("description = \n", "not valid TOML"),
     (VALID.replace('description = "ok"', ""), "custom.toml: description: is required"),

@@ -9,25 +9,20 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from lab.process import ServerProcess
+from lab.processes.spawn import ServerProcess
 from servers import STAGES
 from servers.core.app import PAYLOAD
 
 from .client import RawClient, address, exchange, get
 from .conftest import start_server
 
+# Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
+pytestmark = pytest.mark.system
+
 GZIP_GET = b"GET /bytes/4000 HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip, deflate\r\n\r\n"
-
-
-@pytest.fixture(scope="module")
-def stage4() -> Iterator[ServerProcess]:
-    proc = start_server(4, "--keepalive-timeout", "1")
-    yield proc
-    proc.stop()
 
 
 def pipeline_of(count: int) -> bytes:

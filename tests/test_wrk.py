@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from lab import results
+from lab.store import results
 
 from .conftest import REPO, lab
+
+# Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
+pytestmark = pytest.mark.system
 
 needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
 

@@ -25,12 +25,12 @@ class Stats:
         self.answered(status)
         self._protocol_errors += 1
 
-    def opened(self) -> None:
+    def connection_opened(self) -> None:
         self._connections += 1
         self._open += 1
         self._peak_open = max(self._peak_open, self._open)
 
-    def closed(self) -> None:
+    def connection_closed(self) -> None:
         self._open -= 1
 
     @property
@@ -67,13 +67,13 @@ class ThreadSafeStats(Stats):
             Stats.answered(self, status)
             self._protocol_errors += 1
 
-    def opened(self) -> None:
+    def connection_opened(self) -> None:
         with self._lock:
-            super().opened()
+            super().connection_opened()
 
-    def closed(self) -> None:
+    def connection_closed(self) -> None:
         with self._lock:
-            super().closed()
+            super().connection_closed()
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:

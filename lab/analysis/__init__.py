@@ -1,0 +1,24 @@
+"""Tables and figures for the notebooks and `lab report`: one batch, measured next to the roadmap.
+
+Notebooks stay thin (open a batch, call these, explain), so the same figures serve both; they
+import this package as `a` and use the names below.
+"""
+
+from lab.analysis.batch import BATCH_ENV, NO_RESULTS, RESULTS_ENV, Batch, open_batch, results_root
+from lab.analysis.figures import (
+    cpu_figure,
+    distribution_figure,
+    heatmap_figure,
+    latency_vs_load_figure,
+    percentile_figure,
+    qps_figure,
+    speedup_figure,
+    timeseries_figure,
+)
+from lab.analysis.tables import criteria_table, matrix, spread_table, stage_table
+
+__all__ = [
+    "BATCH_ENV", "NO_RESULTS", "RESULTS_ENV", "Batch", "cpu_figure", "criteria_table", "distribution_figure",
+    "heatmap_figure", "latency_vs_load_figure", "matrix", "open_batch", "percentile_figure", "qps_figure",
+    "results_root", "speedup_figure", "spread_table", "stage_table", "timeseries_figure",
+]

@@ -1,0 +1,68 @@
+"""One batch as the notebooks and `lab report` see it: its three tables, and which runs count."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from lab.paths import DEFAULT_RESULTS, REPO
+from lab.store import results
+
+CALIBRATION = "calibration"  # the target name of the runs measuring the generator's ceiling
+
+NO_RESULTS = "No results yet: run `lab compare` (or `make compare`), then run this notebook again."
+BATCH_ENV = "QPSLAB_BATCH"  # which batch the notebooks and `lab report` show
+RESULTS_ENV = "QPSLAB_RESULTS"  # where the batches live (default results/ at the repository root)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch's three tables; empty frames when there is nothing to show."""
+
+    name: str | None
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame
+    histograms: pd.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        return bool(self.runs.empty)
+
+    @property
+    def good_runs(self) -> pd.DataFrame:
+        """Finished runs of the servers measured (a --sweep's open-loop runs are in `sweep_runs`,
+        the generator's calibration in `calibration_runs`)."""
+        if self.runs.empty:
+            return self.runs
+        runs = self.runs
+        return runs[runs["error"].isna() & runs["load_level"].isna() & (runs["target"] != CALIBRATION)]
+
+    @property
+    def calibration_runs(self) -> pd.DataFrame:
+        if self.runs.empty:
+            return self.runs
+        return self.runs[self.runs["error"].isna() & (self.runs["target"] == CALIBRATION)]
+
+    @property
+    def sweep_runs(self) -> pd.DataFrame:
+        if self.runs.empty:
+            return self.runs
+        return self.runs[self.runs["error"].isna() & self.runs["load_level"].notna()]
+
+
+def results_root() -> Path:
+    return Path(os.environ.get(RESULTS_ENV, REPO / DEFAULT_RESULTS))
+
+
+def open_batch(name: str | None = None, root: Path | None = None) -> Batch:
+    """The named batch, else $QPSLAB_BATCH, else the newest; an empty Batch if there is none."""
+    root = root or results_root()
+    name = name or os.environ.get(BATCH_ENV) or results.latest_batch(root)
+    if name is None:
+        empty = pd.DataFrame()
+        return Batch(None, empty, empty, empty)
+    return Batch(name, results.load(root, name), results.load_timeseries(root, name),
+                 results.load_histograms(root, name))

@@ -1,0 +1,67 @@
+"""The roadmap's baseline table and verification criteria, as data (from shared/design.md).
+
+The roadmap (a Zig server's optimization plan) reports absolute QPS on its own machine; the
+lab compares speedups over stage 0, which transfer across machines and languages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+BASELINE_QPS = 459.0  # the roadmap's measured serial server
+
+
+@dataclass(frozen=True)
+class RoadmapStage:
+    stage: int
+    focus: str
+    qps_target: float
+    qps_achieved: float | None  # what the roadmap reports having reached, where it does
+    mean_latency_ms: float  # target (stage 0: measured); "< x" in the roadmap
+    connections: int  # concurrent connections target ("1,000+" → 1000)
+    memory_change: float  # fraction vs baseline: -0.5 is "-50%"
+
+
+ROADMAP = (
+    RoadmapStage(0, "serial, one connection at a time", 459.0, 459.0, 2.18, 1, 0.0),
+    RoadmapStage(1, "thread pool of 10, connection limit, backpressure", 5_000.0, 7_877.0, 1.0, 1_000, 0.0),
+    RoadmapStage(2, "async I/O on an event loop, timeouts", 20_000.0, None, 0.5, 500, 0.0),
+    RoadmapStage(3, "object pools, buffer reuse, preallocation", 50_000.0, None, 0.3, 1_000, -0.5),
+    RoadmapStage(4, "fast parser, keep-alive, pipelining, compression, caching", 100_000.0, None, 0.2, 5_000, -0.7),
+)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    metric: str  # a column of runs.parquet
+    kind: str  # "at least" (QPS, connections: more is better) or "latency" (less is better)
+    threshold: float
+    text: str
+
+
+# The roadmap's verification criteria for the final stage. Latency is judged from open-loop runs
+# (a fixed rate the server can hold), counted from when each request was due.
+CRITERIA = (
+    Criterion("qps", "at least", 100_000.0, "QPS > 100,000"),
+    Criterion("latency_corrected_mean_us", "latency", 200.0, "mean latency < 0.2 ms"),
+    Criterion("latency_corrected_p99_us", "latency", 1_000.0, "p99 latency < 1 ms"),
+    Criterion("server_connections_peak", "at least", 5_000.0, "> 5,000 concurrent connections"),
+)
+
+# QPS the roadmap quotes for other runtimes ("Node.js 10k, Go 20k, Tokio 100k+").
+INDUSTRY_QPS = {"Node.js": 10_000.0, "Go": 20_000.0, "Tokio": 100_000.0}
+
+
+def roadmap_table() -> pd.DataFrame:
+    """One row per stage, with the roadmap's speedup over its baseline (17x, 44x, 109x, 218x)."""
+    frame = pd.DataFrame([asdict(s) for s in ROADMAP])
+    best = frame["qps_achieved"].fillna(frame["qps_target"])
+    frame["speedup_target"] = frame["qps_target"] / BASELINE_QPS
+    frame["speedup_reported"] = best / BASELINE_QPS
+    return frame
+
+
+def roadmap_stage(stage: int | None) -> RoadmapStage | None:
+    return next((entry for entry in ROADMAP if entry.stage == stage), None)

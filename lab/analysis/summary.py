@@ -1,0 +1,128 @@
+"""From runs to what a reader wants: medians with intervals, speedups, verdicts; rich tables."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+from rich.markup import escape
+from rich.table import Table
+
+from lab.analysis.roadmap import BASELINE_QPS, roadmap_stage
+from lab.analysis.verdicts import Speedup, speedup
+
+SUMMARY_METRICS = ("qps", "latency_p50_us", "latency_p99_us", "server_cpu_us_per_request")
+
+
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Median and a distribution-free interval for it from order statistics (binomial).
+
+    With fewer than 6 values no pair of order statistics reaches 95%, and the interval is
+    [min, max] (for n = 5 its coverage is 93.75%; for n = 1 it is the single value)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    median = float(pd.Series(ordered).median())
+    alpha = 1.0 - confidence
+    # [x_(K), x_(n-K+1)] (1-based) covers the median with probability 1 - 2 P(B <= K-1), B ~
+    # Binomial(n, 1/2); K is the largest with P(B <= K-1) <= alpha/2, so its 0-based index is K-1.
+    low_index = 0
+    cumulative = 0.0
+    for k in range(n):
+        cumulative += math.comb(n, k) / 2**n
+        if cumulative > alpha / 2:
+            break
+        low_index = k
+    low_index = min(low_index, (n - 1) // 2)
+    return median, float(ordered[low_index]), float(ordered[n - 1 - low_index])
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (target, scenario): run counts, median and interval of SUMMARY_METRICS, speedup
+    of the median QPS over stage 0's in the same scenario, the roadmap's target, verdicts."""
+    if runs.empty:
+        return pd.DataFrame()
+    rows = []
+    runs = runs.assign(scenario=[
+        scenario if pd.isna(level) else f"{scenario} @{level:.0%}"
+        for scenario, level in zip(runs["scenario"], runs.get("load_level", pd.Series([None] * len(runs))),
+                                   strict=True)
+    ])
+    ok = runs[runs["error"].isna()] if "error" in runs else runs
+    for (label, scenario), group in runs.groupby(["target_label", "scenario"], sort=False):
+        good = ok[(ok["target_label"] == label) & (ok["scenario"] == scenario)]
+        row: dict[str, object] = {
+            "target": label,
+            "stage": group["stage"].iloc[0],
+            "scenario": scenario,
+            "runs": len(group),
+            "failed_runs": len(group) - len(good),
+            "error": None if good.shape[0] else str(group["error"].dropna().iloc[-1]),
+        }
+        for metric in SUMMARY_METRICS:
+            values = [float(v) for v in good.get(metric, pd.Series(dtype=float)).dropna()]
+            median, low, high = median_interval(values)
+            row[metric] = median
+            row[f"{metric}_low"] = low
+            row[f"{metric}_high"] = high
+        generator_bound = int((good.get("bottleneck", pd.Series(dtype=str)) == "generator").sum())
+        row["generator_bound_runs"] = generator_bound
+        row["bottleneck"] = ("generator" if generator_bound * 2 > len(good) else "server") if len(good) else None
+        row["failures"] = int(good["failures"].sum()) if "failures" in good else 0
+        row["verified"] = bool(good["verified"].all()) if "verified" in good and len(good) else None
+        roadmap = roadmap_stage(None if pd.isna(row["stage"]) else int(row["stage"]))  # type: ignore[call-overload]
+        row["roadmap_qps"] = roadmap.qps_target if roadmap else None
+        # The roadmap's own speedup: from what it reports achieving where it does, else its target.
+        row["roadmap_speedup"] = (roadmap.qps_achieved or roadmap.qps_target) / BASELINE_QPS if roadmap else None
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    baseline = frame[frame["target"] == "stage0"].drop_duplicates("scenario").set_index("scenario")
+    ratios = [
+        speedup(qps, bound == "generator", baseline["qps"].get(scenario),
+                baseline["bottleneck"].get(scenario) == "generator")
+        for qps, bound, scenario in zip(frame["qps"], frame["bottleneck"], frame["scenario"], strict=True)
+    ]
+    # Only a ratio of two server-bound rates is a speedup; a generator-bound stage's is a floor.
+    frame["speedup"] = [math.nan if r.value is None else r.value for r in ratios]
+    frame["speedup_is_floor"] = [r.floor for r in ratios]
+    return frame
+
+
+def _number(value: object, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
+
+
+def _with_interval(row: pd.Series, metric: str, digits: int = 0) -> str:
+    text = _number(row[metric], digits)
+    if row["runs"] - row["failed_runs"] > 1 and not math.isnan(row[f"{metric}_low"]):
+        text += f" [{_number(row[f'{metric}_low'], digits)}–{_number(row[f'{metric}_high'], digits)}]"
+    return text
+
+
+def summary_table(summary: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column, justify in (("stage / target", "left"), ("scenario", "left"), ("QPS", "right"),
+                            ("p50 µs", "right"), ("p99 µs", "right"), ("CPU µs/req", "right"),
+                            ("speedup", "right"), ("roadmap", "right"), ("bottleneck", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for _, row in summary.iterrows():
+        if isinstance(row["error"], str):
+            table.add_row(row["target"], row["scenario"], f"[red]failed: {escape(row['error'][:60])}[/red]",
+                          "", "", "", "", "", "")
+            continue
+        roadmap = "–" if pd.isna(row["roadmap_qps"]) else f"{row['roadmap_qps']:,.0f} ({row['roadmap_speedup']:.0f}x)"
+        bottleneck = row["bottleneck"] or "–"
+        if bottleneck == "generator":
+            bottleneck = "[yellow]generator (saturated)[/yellow]"
+        ratio = Speedup(None if math.isnan(row["speedup"]) else row["speedup"], bool(row["speedup_is_floor"]))
+        unverified = row["verified"] is not None and not pd.isna(row["verified"]) and not bool(row["verified"])
+        target = row["target"] + (" [red](unverified)[/red]" if unverified else "")
+        qps = ("≥ " if row["bottleneck"] == "generator" else "") + _with_interval(row, "qps")
+        table.add_row(target, row["scenario"], qps,
+                      _with_interval(row, "latency_p50_us", 1), _with_interval(row, "latency_p99_us", 1),
+                      _with_interval(row, "server_cpu_us_per_request", 1), ratio.text(), roadmap, bottleneck)
+    return table

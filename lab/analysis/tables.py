@@ -1,0 +1,67 @@
+"""The notebooks' tables: one batch, measured next to the roadmap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lab.analysis.batch import Batch
+from lab.analysis.roadmap import CRITERIA, roadmap_table
+from lab.analysis.summary import summarize
+from lab.analysis.verdicts import judge, speedup
+
+
+def stage_table(batch: Batch, scenario: str) -> pd.DataFrame:
+    """Measured vs roadmap per stage for one scenario (medians over repeats)."""
+    runs = batch.good_runs
+    runs = runs[(runs["scenario"] == scenario) & runs["stage"].notna()]
+    if runs.empty:
+        return pd.DataFrame()
+    measured = runs.groupby("stage").agg(
+        runs=("run_id", "count"),
+        qps=("qps", "median"),
+        latency_mean_ms=("latency_mean_us", lambda s: s.median() / 1000),
+        latency_p99_ms=("latency_p99_us", lambda s: s.median() / 1000),
+        cpu_us_per_request=("server_cpu_us_per_request", "median"),
+        peak_rss_mib=("server_rss_peak_bytes", lambda s: s.median() / 2**20),
+        generator_bound=("bottleneck", lambda s: int((s == "generator").sum())),
+    )
+    measured.index = measured.index.astype(int)
+    # A stage is generator-bound here when most of its runs were: its QPS is then a floor.
+    bound = measured["generator_bound"] * 2 > measured["runs"]
+    base = measured["qps"].get(0, np.nan)
+    base_bound = bool(bound.get(0, False))
+    ratios = [speedup(qps, bool(b), base, base_bound) for qps, b in zip(measured["qps"], bound, strict=True)]
+    measured["speedup"] = [r.value if r.value is not None and not r.floor else np.nan for r in ratios]
+    measured["speedup_at_least"] = [r.value if r.floor else np.nan for r in ratios]
+    base_rss = measured["peak_rss_mib"].get(0, np.nan)
+    measured["memory_change"] = measured["peak_rss_mib"] / base_rss - 1
+    roadmap = roadmap_table().set_index("stage")[["qps_target", "speedup_reported", "mean_latency_ms", "memory_change"]]
+    roadmap.columns = ["roadmap_qps", "roadmap_speedup", "roadmap_mean_ms", "roadmap_memory_change"]
+    return measured.join(roadmap, how="left").reset_index()
+
+
+def criteria_table(batch: Batch) -> pd.DataFrame:
+    """The roadmap's verification criteria for each stage, judged only from evidence that can
+    judge them (lab.analysis.verdicts): pass, fail, or not measured here and how to measure it."""
+    runs = batch.good_runs
+    rows = []
+    for stage, group in runs[runs["stage"].notna()].groupby("stage"):
+        for criterion in CRITERIA:
+            verdict = judge(criterion, int(stage), group)
+            rows.append({"stage": int(stage), "criterion": criterion.text, "verdict": verdict.verdict,
+                         "value": verdict.value, "evidence": verdict.evidence, "how": verdict.how})
+    return pd.DataFrame(rows)
+
+
+def matrix(batch: Batch, metric: str) -> pd.DataFrame:
+    """target × scenario medians of one metric (the heat maps' data)."""
+    runs = batch.good_runs
+    if runs.empty:
+        return pd.DataFrame()
+    return runs.pivot_table(index="target_label", columns="scenario", values=metric, aggfunc="median")
+
+
+def spread_table(batch: Batch) -> pd.DataFrame:
+    """Per target and scenario: medians and 95% intervals across repeats (lab.analysis.summary)."""
+    return summarize(batch.runs)

@@ -1,0 +1,106 @@
+"""`lab compare`: every target × every scenario × repeats, interleaved, into one results batch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+from lab.cli import options
+from lab.cli.options import UsageError
+from lab.run.plan import Plan, run_plan
+from lab.targets import Target, ablation_targets, external_target, parse_stages, peer_names, peer_target, stage_target
+
+# `--preset NAME`: a named set of options; a flag given explicitly wins over the preset's.
+PRESETS: dict[str, dict[str, str]] = {
+    # The fast stages and the peers at their ceilings: wrk, keep-alive, pipelined.
+    "ceiling": {"stages": "2-4", "driver": "wrk", "scenarios": "plaintext,json,plaintext-pipelined",
+                "peers": "uvicorn,granian,stage4-mypyc"},
+}
+# What those options are without a preset (None: the scenario files marked default; no peers).
+DEFAULTS: dict[str, str | None] = {"stages": "0-4", "driver": "locust", "scenarios": None, "peers": None}
+
+
+def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("compare", help="every stage × the scenarios, into one results batch")
+    parser.add_argument("--stages", help="stages to run, e.g. 0,1,4 or 0-4 (default 0-4)")
+    parser.add_argument("--scenarios", help="scenario ids or paths, comma-separated (default: the default ones)")
+    parser.add_argument("--target", action="append", metavar="URL",
+                        help="a running server to measure (repeatable); replaces the stages unless --stages is given")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per stage and scenario, interleaved (default 1)")
+    parser.add_argument("--preset", choices=sorted(PRESETS),
+                        help="ceiling: stages 2-4 and the peers (uvicorn, granian, stage 4 compiled by mypyc) on "
+                             "plaintext, json and 16-deep pipelining, with wrk")
+    parser.add_argument("--with", dest="peers", metavar="PEERS",
+                        help=f"also measure other servers on the same scenarios: {', '.join(peer_names())}")
+    parser.add_argument("--sweep", metavar="PERCENTS",
+                        help="after each capacity run, open-loop runs at these %% of it, e.g. 50,80,95 "
+                             "(latency versus load; locust)")
+    parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
+                        help="first measure the load generator's ceiling on each closed-loop scenario against "
+                             "the minimal server (default on; a few seconds per scenario)")
+    parser.add_argument("--ablation", action="store_true",
+                        help="also run stage 4 with each optimization off (--parser core, --no-keep-alive, …)")
+    options.add_measure_options(parser)
+    parser.set_defaults(handler=handle)
+
+
+def chosen(args: argparse.Namespace, option: str) -> str | None:
+    """An option's value: the flag's, else the preset's, else its default."""
+    given: str | None = getattr(args, option)
+    if given is not None:
+        return given
+    if option == "stages" and args.target:
+        return ""  # running servers named by --target, instead of the stages
+    preset = PRESETS[args.preset] if args.preset else {}
+    return preset.get(option, DEFAULTS[option])
+
+
+def sweep_levels(text: str | None) -> tuple[float, ...]:
+    if not text:
+        return ()
+    try:
+        levels = tuple(float(part) / 100 for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--sweep takes percentages like 50,80,95, got {text!r}") from None
+    if not all(0 < level <= 2 for level in levels):
+        raise UsageError("--sweep levels must be in (0, 200] percent of capacity")
+    return levels
+
+
+def external(url: str) -> Target:
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--target must be a URL like http://127.0.0.1:8080, got {url!r}")
+    return external_target(url)
+
+
+def handle(args: argparse.Namespace, console: Console) -> int:
+    if args.repeats < 1:
+        raise UsageError("--repeats must be >= 1")
+    stages_text = chosen(args, "stages")
+    try:
+        stages = parse_stages(stages_text) if stages_text else []
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    targets = [stage_target(n) for n in stages] + [external(url) for url in args.target or ()]
+    if args.ablation:
+        targets += ablation_targets()
+    peers = chosen(args, "peers")
+    if not targets and not peers:
+        raise UsageError("nothing to measure: give --stages, --target or --with")
+    for name in filter(None, (part.strip() for part in (peers or "").split(","))):
+        try:
+            targets.append(peer_target(name))
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    driver = chosen(args, "driver")
+    assert driver is not None
+    sweep = sweep_levels(args.sweep)
+    if sweep and driver != "locust":
+        raise UsageError("--sweep runs open-loop (a fixed rate), which wrk cannot do; use --driver locust")
+    scenarios = options.scenarios(args, chosen(args, "scenarios"), driver)
+    plan = Plan(tuple(targets), tuple(scenarios), args.repeats, options.pinning(args, console), args.results, driver,
+                sweep, args.calibrate)
+    run_plan(plan, console, sys.argv)
+    return 0

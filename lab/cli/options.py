@@ -1,0 +1,142 @@
+"""What several commands share: the flags of a measured run, and the parsers of their values.
+
+Each parser turns text into a value or raises UsageError (exit 2) with what was expected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from rich.console import Console
+
+from lab.drivers import wrk
+from lab.drivers.base import Pinning
+from lab.paths import DEFAULT_RESULTS
+from lab.ranges import parse_ranges
+from lab.run.measure import DRIVERS
+from lab.scenario import Scenario, parse_duration
+from lab.scenario_file import resolve
+
+# locust's own default master port, so that `lab worker --master HOST` needs no port either.
+LOCUST_MASTER_PORT = 5557
+# --quick: long enough for a few hundred requests per run, short enough for a smoke check.
+QUICK_DURATION_S = 2.0
+QUICK_WARMUP_S = 1.0
+
+
+class UsageError(Exception):
+    """Bad input on the command line; exit code 2."""
+
+
+def cpus(text: str, flag: str) -> frozenset[int]:
+    try:
+        chosen = frozenset(parse_ranges(text, flag))
+    except ValueError as error:
+        raise UsageError(f"{flag} takes CPU numbers like 0, 0,1 or 0-3: {error}") from None
+    available = os.sched_getaffinity(0)
+    if not chosen <= available:
+        raise UsageError(f"{flag} {text}: this process may use CPUs {sorted(available)} only")
+    return chosen
+
+
+def pinning(args: argparse.Namespace, console: Console) -> Pinning:
+    """--server-cpus and --client-cpus; by default the first allowed CPU serves, the rest load."""
+    available = sorted(os.sched_getaffinity(0))
+    server = args.server_cpus if args.server_cpus is not None else str(available[0])
+    client = args.client_cpus if args.client_cpus is not None else ",".join(map(str, available[1:])) or server
+    chosen = Pinning(cpus(server, "--server-cpus"), cpus(client, "--client-cpus"))
+    shared = chosen.server_cpus & chosen.client_cpus
+    if shared:
+        console.print(f"[yellow]warning: server and load generator share CPUs {sorted(shared)}; "
+                      "they compete for them[/yellow]")
+    return chosen
+
+
+def duration(text: str | None, flag: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = parse_duration(text, flag)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if flag == "--duration" and value <= 0:
+        raise UsageError("--duration must be > 0")
+    return value
+
+
+def host_port(text: str, flag: str) -> tuple[str, int]:
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host, port = text, str(LOCUST_MASTER_PORT)
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"{flag} takes HOST or HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def scenarios(args: argparse.Namespace, names_text: str | None, driver: str) -> list[Scenario]:
+    """The named scenarios (None: the default ones) with the command line's overrides."""
+    names = None if names_text is None else [n.strip() for n in names_text.split(",") if n.strip()]
+    chosen = resolve(names)
+    if names is None and driver == wrk.NAME:
+        # The default set includes what only locust can run (the open-loop latency scenario).
+        chosen = [s for s in chosen if wrk.expressible(s) is None]
+    measured = duration(args.duration, "--duration")
+    warmup = duration(args.warmup, "--warmup")
+    if args.quick:
+        measured = measured if measured is not None else QUICK_DURATION_S
+        warmup = warmup if warmup is not None else QUICK_WARMUP_S
+    if args.expect_workers < 0:
+        raise UsageError("--expect-workers must be >= 0")
+    if args.processes is not None and args.processes < (0 if args.expect_workers else 1):
+        raise UsageError("--processes must be >= 1 (or 0 with --expect-workers: all load from other machines)")
+    master_bind = ""
+    if args.expect_workers:
+        if driver == wrk.NAME:
+            raise UsageError("--expect-workers needs locust workers; wrk runs on this machine only")
+        host, port = host_port(args.master_bind, "--master-bind")
+        master_bind = f"{host}:{port}"
+    chosen = [s.with_times(measured, warmup, args.processes, args.expect_workers, master_bind) for s in chosen]
+    check_driver(driver, chosen)
+    return chosen
+
+
+def check_driver(driver: str, chosen: list[Scenario]) -> None:
+    if driver != wrk.NAME:
+        return
+    if not wrk.available():
+        raise UsageError(wrk.INSTALL_HINT)
+    for scenario in chosen:
+        reason = wrk.expressible(scenario)
+        if reason is not None:
+            raise UsageError(f"scenario {scenario.id} cannot run on wrk: {reason}")
+
+
+def add_measure_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--duration", help="measured time per run, e.g. 10s (default: the scenario's)")
+    parser.add_argument("--warmup", help="unmeasured time before it, e.g. 2s (default: the scenario's)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"short runs for a smoke check ({QUICK_DURATION_S:.0f}s + {QUICK_WARMUP_S:.0f}s warm-up)")
+    parser.add_argument("--driver", choices=sorted(DRIVERS),
+                        help="load generator: locust (default) or wrk (native, for ceilings; needs wrk installed)")
+    parser.add_argument("--processes", type=int,
+                        help="locust processes on this machine generating load (default: the scenario's, usually 1)")
+    parser.add_argument("--expect-workers", type=int, default=0, metavar="N",
+                        help="also wait for N locust workers on other machines (`lab worker --master HOST`)")
+    parser.add_argument("--master-bind", default=f"0.0.0.0:{LOCUST_MASTER_PORT}", metavar="HOST[:PORT]",
+                        help=f"where the locust master listens for them (default 0.0.0.0:{LOCUST_MASTER_PORT})")
+    parser.add_argument("--server-cpus", help="CPUs for the server (default: the first allowed)")
+    parser.add_argument("--client-cpus", help="CPUs for the load generator (default: all the others)")
+    add_results_option(parser)
+
+
+def add_batch_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """A batch id (what it is for: `what`) and where the batches are."""
+    parser.add_argument("batch", nargs="?", help=what)
+    add_results_option(parser)
+
+
+def add_results_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS,
+                        help=f"results directory (default {DEFAULT_RESULTS}/)")

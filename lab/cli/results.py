@@ -1,0 +1,32 @@
+"""`lab results [BATCH]`: list the batches, or summarize one."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from lab.analysis.listings import batches_table
+from lab.analysis.summary import summarize, summary_table
+from lab.cli import options
+from lab.cli.options import UsageError
+from lab.store.results import load
+
+
+def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("results", help="list batches, or summarize one")
+    options.add_batch_options(parser, "batch id to summarize")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace, console: Console) -> int:
+    if args.batch is None:
+        table = batches_table(args.results)
+        console.print(table if table is not None else f"no results under {args.results}/ yet: run `lab compare`")
+        return 0
+    try:
+        runs = load(args.results, args.batch)
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
+    console.print(summary_table(summarize(runs), f"batch {args.batch}"))
+    return 0

@@ -1,0 +1,171 @@
+"""What each load-generator process records: its own clock-free tally of one run.
+
+Pure and gevent-free so it can be tested alone; lab/locustfile.py feeds it locust's request
+events. Latencies go into an HdrHistogram in µs (locust's own stats round anything under
+100 ms to whole milliseconds, useless here); only requests that complete inside the measured
+window count, so the warm-up shapes nothing but the time series.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from lab import hdr
+from lab.paths import write_atomically
+
+# Distinct failure messages kept per process; the rest are only counted.
+MAX_ERROR_KINDS = 20
+
+
+class Recorder:
+    """One process's tally. A request costs two list appends here; its latency reaches the
+    histograms once a second, as counts per distinct µs value (loopback latencies repeat: a
+    second of 50k requests holds a few hundred distinct values), so recording stays below a
+    microsecond a request, which the raw client needs (it makes ~15 µs requests)."""
+
+    def __init__(self, warmup: float, duration: float, interval_us: float | None = None) -> None:
+        self.warmup = warmup
+        self.duration = duration
+        # Open-loop scenarios (a fixed rate per user) also get a coordinated-omission-corrected
+        # histogram: what latency a client that never waits for the server would have seen.
+        self.interval_us = interval_us
+        self.corrected = hdr.new() if interval_us else None
+        self.started: float | None = None  # wall-clock time of the first user's start
+        self.histogram = hdr.new()
+        self.requests = 0
+        self.failures = 0
+        self.response_bytes = 0
+        self.errors: dict[str, int] = {}
+        self.seconds: dict[int, list[Any]] = {}  # second → [requests, failures, histogram]
+        self.cpu_marks: list[tuple[float, float]] = []  # (wall clock, this process's CPU seconds)
+        self._second = -1  # the second whose latencies are still in the lists below
+        self._second_us: list[int] = []  # its successes' latencies, µs
+        self._window_us: list[int] = []  # those of them inside the measured window
+        self._scheduled_us: list[int] = []  # open loop: latency from when each was due, µs
+        self._begin = self._end = 0.0
+        self.user_classes: list[str] = []  # the locust user classes this process ran
+
+    def start(self, now: float) -> None:
+        if self.started is None:
+            self.started = now
+            self._begin, self._end = self.window
+
+    @property
+    def window(self) -> tuple[float, float]:
+        assert self.started is not None
+        begin = self.started + self.warmup
+        return begin, begin + self.duration
+
+    def record(self, now: float, response_time_ms: float, response_length: int, error: str | None,
+               scheduled_ms: float | None = None) -> int:
+        """Tally one finished request; returns its second since the start (for live output).
+        `scheduled_ms`: its latency from when it was due (open loop), if the client kept a
+        schedule; otherwise an open loop's histogram is corrected from the interval."""
+        if self.started is None:
+            self.start(now)
+        second = int(now - self.started)  # type: ignore[operator]
+        if second != self._second:
+            self._flush()
+            self._second = second
+        bucket = self.seconds.get(second)
+        if bucket is None:
+            bucket = self.seconds[second] = [0, 0, hdr.new(hdr.SECOND_SIGNIFICANT_DIGITS)]
+        bucket[0] += 1
+        micros = int(response_time_ms * 1000.0)
+        inside = self._begin <= now < self._end
+        if error is not None:
+            bucket[1] += 1
+            if inside:
+                self.failures += 1
+                if error in self.errors or len(self.errors) < MAX_ERROR_KINDS:
+                    self.errors[error] = self.errors.get(error, 0) + 1
+            return second
+        self._second_us.append(micros)
+        if inside:
+            self.requests += 1
+            self.response_bytes += response_length
+            self._window_us.append(micros)
+            if scheduled_ms is not None:
+                self._scheduled_us.append(int(scheduled_ms * 1000.0))
+        return second
+
+    def _flush(self) -> None:
+        """Move the held latencies into the histograms, one call per distinct value."""
+        if self._second_us:
+            histogram = self.seconds[self._second][2]
+            for value, count in Counter(self._second_us).items():
+                hdr.record(histogram, value, count)
+            self._second_us = []
+        if self._window_us:
+            corrected = None if self._scheduled_us else self.corrected
+            for value, count in Counter(self._window_us).items():
+                hdr.record(self.histogram, value, count)
+                if corrected is not None:
+                    hdr.record_corrected(corrected, value, self.interval_us, count)  # type: ignore[arg-type]
+            self._window_us = []
+        if self._scheduled_us:
+            if self.corrected is None:
+                self.corrected = hdr.new()
+            for value, count in Counter(self._scheduled_us).items():
+                hdr.record(self.corrected, value, count)
+            self._scheduled_us = []
+
+    def mark_cpu(self, now: float, cpu_s: float) -> None:
+        """Note this process's CPU time (about once a second): a locust process runs on one core,
+        so its busy share says whether it, rather than the server, set the pace."""
+        self.cpu_marks.append((now, cpu_s))
+
+    def cpu_busy(self) -> float | None:
+        """CPU seconds per second of this process between its first and last mark in the window."""
+        if self.started is None:
+            return None
+        begin, end = self.window
+        inside = [mark for mark in self.cpu_marks if begin <= mark[0] <= end]
+        if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+            return None
+        (t0, c0), (t1, c1) = inside[0], inside[-1]
+        return (c1 - c0) / (t1 - t0)
+
+    def result(self) -> dict[str, Any]:
+        self._flush()
+        begin, end = self.window if self.started is not None else (0.0, 0.0)
+        return {
+            "cpu_busy": self.cpu_busy(),
+            "pid": os.getpid(),
+            "user_classes": self.user_classes,
+            "started": self.started,
+            "window_start": begin,
+            "window_end": end,
+            "requests": self.requests,
+            "failures": self.failures,
+            "response_bytes": self.response_bytes,
+            "errors": self.errors,
+            "histogram": hdr.encode(self.histogram),
+            "corrected": None if self.corrected is None else hdr.encode(self.corrected),
+            "seconds": [
+                {"second": s, "requests": b[0], "failures": b[1], **_second_latency(b[2])}
+                for s, b in sorted(self.seconds.items())
+            ],
+        }
+
+    def write(self, directory: Path) -> Path:
+        """Atomically write this process's result as <pid>.json in `directory`."""
+        path = directory / f"{os.getpid()}.json"
+        write_atomically(path, json.dumps(self.result()))
+        return path
+
+
+def _second_latency(histogram: HdrHistogram) -> dict[str, float | None]:
+    if histogram.get_total_count() == 0:
+        return {"latency_p50_us": None, "latency_p99_us": None, "latency_max_us": None}
+    return {
+        "latency_p50_us": float(histogram.get_value_at_percentile(50.0)),
+        "latency_p99_us": float(histogram.get_value_at_percentile(99.0)),
+        "latency_max_us": float(histogram.get_max_value()),
+    }

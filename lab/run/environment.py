@@ -1,0 +1,57 @@
+"""Facts about the machine and software that every run row records."""
+
+from __future__ import annotations
+
+import functools
+import platform
+import socket
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import psutil
+
+from lab.paths import REPO
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out + ("-dirty" if dirty else "")
+
+
+@functools.cache
+def environment() -> dict[str, str | int]:
+    return {
+        "cpu_model": _cpu_model(),
+        "cpu_count": psutil.cpu_count(logical=True) or 0,
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "python_version": platform.python_version(),
+        "locust_version": _version("locust"),
+        "uvloop_version": _version("uvloop"),
+        "httptools_version": _version("httptools"),
+        "git_commit": _git_commit(),
+    }

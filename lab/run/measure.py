@@ -1,0 +1,193 @@
+"""One measured run: start the target, verify it, load it, sample it, stop it, make the row."""
+
+from __future__ import annotations
+
+import http.client
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lab.drivers import wrk as wrk_driver
+from lab.drivers.base import LiveCallback, LoadResult, Pinning, RunFailed
+from lab.drivers.locust import driver as locust_driver
+from lab.processes.sampler import Sample, Sampler, cpu_between, peak
+from lab.processes.spawn import ProcessError, ServerProcess
+from lab.run.environment import environment
+from lab.run.gauge import GaugePoller
+from lab.run.probe import ask
+from lab.run.verify import verify
+from lab.scenario import Scenario
+from lab.store.results import RunResult
+from lab.targets import Target
+
+DRIVERS: dict[str, Callable[[Scenario, str, frozenset[int], Path, LiveCallback], LoadResult]] = {
+    locust_driver.NAME: locust_driver.run,
+    wrk_driver.NAME: wrk_driver.run,
+}
+# A load generator busier than this (fraction of its pinned CPUs) limited the run, not the server.
+SATURATED_BUSY = 0.90
+# Fewer held connections than this make memory per connection a number dominated by noise.
+MIN_CONNECTIONS_FOR_PER_CONNECTION = 100
+# Seconds the target gets to answer /health after it says it is listening.
+HEALTH_TIMEOUT_S = 10.0
+
+def wait_healthy(url: str, alive: Callable[[], bool], timeout: float = HEALTH_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RunFailed("server exited before answering /health")
+        try:
+            status = ask(url, "/health", timeout=1.0).status
+            if status == 200:
+                return
+            last = f"status {status}"
+        except (OSError, http.client.HTTPException) as error:
+            last = str(error) or type(error).__name__
+        time.sleep(0.05)
+    raise RunFailed(f"/health did not answer 200 within {timeout:.0f} s ({last})")
+
+
+def run_row(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int, driver: str,
+            load_level: float | None) -> dict[str, Any]:
+    """What a run is, before anything is measured: its place in the batch, the target, the load
+    asked for, the pinning and the machine."""
+    load = scenario.load
+    return {
+        "batch": batch,
+        "run_id": uuid.uuid4().hex[:12],
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "repeat": repeat,
+        "target": target.name,
+        "target_label": target.label,
+        "stage": target.stage,
+        "server_args": " ".join(target.args),
+        "scenario": scenario.id,
+        "scenario_hash": scenario.content_hash,
+        "driver": driver,
+        "users": load.users,
+        "spawn_rate": load.spawn_rate,
+        "duration_s": load.duration,
+        "warmup_s": load.warmup,
+        "client": load.client,
+        "processes": load.processes,
+        "pipeline": load.pipeline,
+        "load_level": load_level,
+        "target_rate": load.wait.rate * load.users if load.wait.kind == "constant_rate" else None,
+        "server_cpus": ",".join(map(str, sorted(pinning.server_cpus))),
+        "client_cpus": ",".join(map(str, sorted(pinning.client_cpus))),
+        **environment(),
+        "error": None,
+    }
+
+
+def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int,
+            driver: str = locust_driver.NAME, load_level: float | None = None,
+            on_live: LiveCallback = lambda text: None) -> RunResult:
+    """Measure one target under one scenario; a failure becomes the row's `error`, not an exception."""
+    row = run_row(target, scenario, pinning, batch=batch, repeat=repeat, driver=driver, load_level=load_level)
+    server = None
+    if target.module is not None or target.command:
+        server = ServerProcess(target.module or "", target.args, pinning.server_cpus, target.command or None)
+    result: LoadResult | None = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="qpslab-") as scratch:
+            url = _start(server, target)
+            row["url"] = url
+            problems = verify(url, scenario)
+            row["verified"] = not problems
+            row["verify_problems"] = "; ".join(problems) or None
+            sampler = Sampler(server.pid).start() if server is not None else None
+            gauge = GaugePoller(url).start() if target.stage is not None else None  # qpslab's /stats
+            try:
+                result = DRIVERS[driver](scenario, url, pinning.client_cpus, Path(scratch), on_live)
+            finally:
+                server_samples = sampler.stop() if sampler is not None else []
+                held = gauge.stop() if gauge is not None else []
+            if server is not None and not server.alive():
+                assert server.process is not None
+                raise RunFailed(f"server died during the run (exit {server.process.returncode}): "
+                                f"{server.stderr_tail()}")
+            _fill(row, result, server_samples, pinning)
+            _fill_connections(row, result, server_samples, held)
+    except (RunFailed, ProcessError, OSError) as error:
+        row["error"] = str(error) or type(error).__name__
+        result = None
+    finally:
+        if server is not None:
+            row["server_exit_code"] = server.stop()
+    if result is None:
+        return RunResult(row, [], None)
+    seconds = [{**second, "run_id": row["run_id"]} for second in result.seconds]
+    return RunResult(row, seconds, result.histogram)
+
+
+def _start(server: ServerProcess | None, target: Target) -> str:
+    """The URL to load: the started server's once it answers /health, or the target's own."""
+    if server is None:
+        assert target.url is not None
+        return target.url
+    url = server.start()
+    wait_healthy(url, server.alive)
+    return url
+
+
+def _fill(row: dict[str, Any], result: LoadResult, server_samples: list[Sample], pinning: Pinning) -> None:
+    """The row's measurements: counts and latency from the driver, CPU and memory from samples."""
+    begin, end = result.window_start, result.window_end
+    window = end - begin
+    requests = result.requests
+    attempts = requests + result.failures
+    row.update({
+        "requests": requests,
+        "failures": result.failures,
+        "failure_ratio": result.failures / attempts if attempts else None,
+        "top_error": max(result.errors, key=result.errors.__getitem__) if result.errors else None,
+        "qps": requests / window,
+        "bytes_per_s": result.response_bytes / window,
+        **result.latency,
+        "load_processes_reporting": result.processes,
+    })
+    server_cpu = cpu_between(server_samples, begin, end)
+    server_system = cpu_between(server_samples, begin, end, "system_s")
+    per_request = server_cpu / requests * 1e6 if server_cpu is not None and requests else None
+    generator_cpu = cpu_between(result.generator_samples, begin, end)
+    generator_busy = None if generator_cpu is None else generator_cpu / window / len(pinning.client_cpus)
+    row.update({
+        "server_cpu_s": server_cpu,
+        "server_cpu_busy": None if server_cpu is None else server_cpu / window / len(pinning.server_cpus),
+        "server_cpu_us_per_request": per_request,
+        "projected_qps_one_core": 1e6 / per_request if per_request else None,
+        "server_system_cpu_share": server_system / server_cpu if server_cpu and server_system is not None else None,
+        "server_rss_peak_bytes": peak(server_samples, begin, end, "rss"),
+        "server_fds_peak": peak(server_samples, begin, end, "fds"),
+        "generator_cpu_s": generator_cpu,
+        "generator_cpu_busy": generator_busy,
+        "generator_busiest_process_busy": result.busiest_process,
+        "bottleneck": "generator" if _saturated(generator_busy, result.busiest_process) else "server",
+    })
+
+
+def _saturated(*busy: float | None) -> bool:
+    """The generator's CPUs as a whole, or any one locust process (single-threaded, and maybe on
+    another machine that the lab cannot sample), near fully busy."""
+    return any(b is not None and b >= SATURATED_BUSY for b in busy)
+
+
+def _fill_connections(row: dict[str, Any], result: LoadResult, server_samples: list[Sample],
+                      held: list[tuple[float, int]]) -> None:
+    """Connections the server itself counted as open, and what each cost in resident memory."""
+    in_window = [count for at, count in held if result.window_start <= at <= result.window_end]
+    connections = max(in_window) if in_window else None
+    idle = server_samples[0].rss if server_samples else None
+    row["server_connections_peak"] = connections
+    row["server_rss_idle_bytes"] = idle
+    row["server_rss_per_connection_bytes"] = (
+        (row["server_rss_peak_bytes"] - idle) / connections
+        if connections and connections >= MIN_CONNECTIONS_FOR_PER_CONNECTION and idle is not None
+        and row["server_rss_peak_bytes"] is not None else None
+    )

@@ -1,0 +1,159 @@
+"""The staged comparison: every target × every scenario × repeats, interleaved, into one batch."""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lab.analysis.summary import summarize, summary_table
+from lab.drivers import wrk as wrk_driver
+from lab.drivers.base import Pinning
+from lab.run.environment import environment
+from lab.run.measure import measure
+from lab.scenario import Scenario
+from lab.store.results import BatchWriter, new_batch_id
+from lab.targets import Target, calibration_target
+
+# Seconds a calibration run measures (after CALIBRATION_WARMUP_S): a ceiling, not a study.
+CALIBRATION_DURATION_S = 3.0
+CALIBRATION_WARMUP_S = 1.0
+# The generator's ceiling: the scenario's load against a server that costs next to nothing
+# (lab/peers/minimal.py), so that whatever limits the rate is the generator.
+CALIBRATION = calibration_target()
+
+
+@dataclass(frozen=True)
+class Plan:
+    targets: tuple[Target, ...]
+    scenarios: tuple[Scenario, ...]
+    repeats: int
+    pinning: Pinning
+    results: Path
+    driver: str = "locust"
+    sweep: tuple[float, ...] = ()  # load levels (fractions of measured capacity) to run open-loop
+    calibrate: bool = False  # first measure the generator's ceiling on each closed-loop scenario
+
+    def runs(self) -> list[tuple[int, Scenario, Target, float | None]]:
+        """Calibration first, then repeat by repeat, scenario by scenario, every target in turn
+        (0 1 2 … 0 1 2 …), so slow drift of a noisy machine spreads over all targets instead of
+        landing on one. With a sweep, each target's capacity run (level None) is followed by its
+        open-loop runs at each level."""
+        calibration = [(0, _calibration_load(s), CALIBRATION, None) for s in self.scenarios
+                       if self.calibrate and s.load.wait.kind == "none"]
+        levels: tuple[float | None, ...] = (None, *self.sweep)
+        return calibration + [(r, s, t, level) for r in range(self.repeats) for s in self.scenarios
+                              for t in self.targets for level in levels]
+
+
+def _calibration_load(scenario: Scenario) -> Scenario:
+    return scenario.with_times(min(scenario.load.duration, CALIBRATION_DURATION_S),
+                               min(scenario.load.warmup, CALIBRATION_WARMUP_S), scenario.load.processes,
+                               scenario.load.expect_workers, scenario.load.master_bind)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # unwinds through every finally: servers and locust are stopped
+
+
+def _one_line(what: str, row: dict[str, Any]) -> str:
+    """A finished run as one console line: its rate and tail, or why it failed."""
+    if row["error"]:
+        return f"[red]✗ {escape(what)}: {escape(row['error'])}[/red]"
+    note = " [yellow](generator saturated)[/yellow]" if row["bottleneck"] == "generator" else ""
+    if row["failures"]:
+        note += f" [red]({row['failures']:,} failed: {escape(str(row['top_error']))})[/red]"
+    p99 = "–" if row["latency_p99_us"] is None else f"{row['latency_p99_us']:,.0f}"
+    return f"✓ {escape(what)}: {row['qps']:,.0f} req/s, p99 {p99} µs{note}"
+
+
+def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
+    """Run the plan, writing after each run; Ctrl-C or SIGTERM keeps what finished."""
+    batch = new_batch_id()
+    writer = BatchWriter(plan.results, batch, {
+        "batch": batch,
+        "command": argv,
+        "targets": [t.label for t in plan.targets],
+        "scenarios": [s.id for s in plan.scenarios],
+        "repeats": plan.repeats,
+        "driver": plan.driver,
+        "sweep": list(plan.sweep),
+        "calibrate": plan.calibrate,
+        "server_cpus": sorted(plan.pinning.server_cpus),
+        "client_cpus": sorted(plan.pinning.client_cpus),
+        **environment(),
+    })
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    runs = plan.runs()
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.fields[live]}"), console=console, transient=False)
+    try:
+        with progress:
+            task = progress.add_task("comparing", total=len(runs), live="")
+            capacity: dict[tuple[int, str, str], float] = {}
+            ceilings: dict[str, float] = {}  # scenario → the generator's calibrated req/s
+            for index, (repeat, scenario, target, level) in enumerate(runs, 1):
+                what = f"{target.label} × {scenario.id}" + (f" (repeat {repeat + 1})" if plan.repeats > 1 else "")
+                key = (repeat, scenario.id, target.label)
+                if level is not None:
+                    what += f" at {level:.0%} of capacity"
+                    if not capacity.get(key):
+                        progress.console.print(f"[red]✗ {escape(what)}: skipped, its capacity run failed[/red]")
+                        progress.advance(task)
+                        continue
+                progress.update(task, description=f"run {index}/{len(runs)}: {what}", live="starting")
+
+                def live(text: str, task_id: int = task) -> None:
+                    progress.update(task_id, live=text)  # type: ignore[arg-type]
+
+                loaded = scenario if level is None else scenario.at_rate(level * capacity[key])
+                result = measure(target, loaded, plan.pinning, batch=batch, repeat=repeat, driver=plan.driver,
+                                 load_level=level, on_live=live)
+                row = result.row
+                if target is CALIBRATION:
+                    if not row["error"]:
+                        ceilings[scenario.id] = row["qps"]
+                elif scenario.id in ceilings:
+                    row["generator_ceiling_qps"] = ceilings[scenario.id]
+                    if not row["error"]:
+                        row["generator_ceiling_share"] = row["qps"] / ceilings[scenario.id]
+                if level is None and not row["error"]:
+                    capacity[key] = row["qps"]
+                writer.add(result)
+                progress.console.print(_one_line(what, result.row))
+                progress.advance(task)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted: {len(writer.rows)} finished runs kept in {writer.directory}[/yellow]")
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if writer.rows:
+        runs = pd.DataFrame(writer.rows)
+        console.print(summary_table(summarize(runs), f"batch {batch}"))
+        hint = saturation_hint(runs)
+        if hint:
+            console.print(f"[yellow]{hint}[/yellow]")
+    console.print(f"results: {writer.directory}")
+    return writer.directory
+
+
+def saturation_hint(runs: pd.DataFrame) -> str | None:
+    """What to do when the load generator, not the servers, set most of the numbers."""
+    locust = runs[(runs["driver"] == "locust") & (runs["target"] != CALIBRATION.name)]
+    saturated = int((locust["bottleneck"] == "generator").sum())
+    if not saturated or saturated * 2 < len(locust):
+        return None
+    remedy = ("rank them by CPU µs/request, or measure ceilings with --driver wrk (closed-loop scenarios)"
+              if wrk_driver.available() else
+              "rank them by CPU µs/request, or install wrk (apt-get install wrk) and use --driver wrk")
+    return (f"{saturated} of {len(locust)} locust runs were generator-bound: their QPS is what locust could "
+            f"send, not what the server can serve; {remedy}, or add load machines (lab worker).")
+
+

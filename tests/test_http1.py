@@ -1,0 +1,145 @@
+"""The raw client's response framing (lab/drivers/http1.py), in memory: every way a response
+can end, at every split, and every way it can be broken."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.drivers.http1 import MAX_HEAD_BYTES, Response, ResponseError, ResponseReader, encode_request
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"
+CHUNKED = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"3;name=\"a;b\"\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-Trailer: 1\r\nX-Other: 2\r\n\r\n")
+CLOSE_DELIMITED = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end"
+
+
+def read(data: bytes, piece: int, requests: int = 1, head_only: bool = False, eof: bool = False) -> list[Response]:
+    reader = ResponseReader()
+    for _ in range(requests):
+        reader.sent(head_only)
+    done = []
+    for start in range(0, len(data), piece):
+        done += reader.feed(data[start:start + piece])
+    if eof:
+        done += reader.eof()
+    return done
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 7, 1000])
+def test_content_length(piece: int) -> None:
+    assert read(OK, piece) == [Response(200, 5, False)]
+
+
+@pytest.mark.parametrize("piece", range(1, len(CHUNKED) + 1))
+def test_chunked_with_extensions_and_trailers_at_every_split(piece: int) -> None:
+    assert read(CHUNKED, piece) == [Response(200, 19, False)]
+
+
+@pytest.mark.parametrize("piece", [1, 5, 1000])
+def test_close_delimited_ends_at_eof(piece: int) -> None:
+    assert read(CLOSE_DELIMITED, piece) == []  # not over until the server closes
+    assert read(CLOSE_DELIMITED, piece, eof=True) == [Response(200, len(b"until the end"), True)]
+
+
+def test_pipelined_responses_in_one_read() -> None:
+    data = OK + CHUNKED + OK
+    assert read(data, len(data), requests=3) == [Response(200, 5, False), Response(200, 19, False),
+                                                 Response(200, 5, False)]
+
+
+@pytest.mark.parametrize("piece", [1, 1000])
+def test_interim_100_continue_is_skipped(piece: int) -> None:
+    data = b"HTTP/1.1 100 Continue\r\n\r\n" + b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + OK
+    assert read(data, piece) == [Response(200, 5, False)]
+
+
+def test_head_response_has_no_body_whatever_its_length_says() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n"
+    reader = ResponseReader()
+    reader.sent(head_only=True)
+    reader.sent()
+    assert reader.feed(head + OK) == [Response(200, 0, False), Response(200, 5, False)]
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_204_and_304_have_no_body(status: int) -> None:
+    data = b"HTTP/1.1 %d X\r\nContent-Length: 10\r\nETag: \"a\"\r\n\r\n" % status
+    assert read(data + OK, 1000, requests=2) == [Response(status, 0, False), Response(200, 5, False)]
+
+
+@pytest.mark.parametrize(("head", "close"), [
+    (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", True),
+    (b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive, Close\r\nContent-Length: 0\r\n\r\n", True),
+    (b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", True),
+    (b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n", False),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", False),
+])
+def test_whether_the_connection_may_be_reused(head: bytes, close: bool) -> None:
+    assert read(head, 1000)[0].close is close
+
+
+def test_transfer_encoding_overrides_content_length() -> None:
+    data = CHUNKED.replace(b"chunked\r\n", b"chunked\r\nContent-Length: 3\r\n", 1)
+    assert read(data, 1000) == [Response(200, 19, False)]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"HTTP/1.1 2000 OK\r\n\r\n", "bad status line"),
+    (b"garbage\r\n\r\n", "bad status line"),
+    (b"HTTP/2 200 OK\r\n\r\n", "bad status line"),
+    (b"HTTP/1.1 099 Low\r\n\r\n", "bad status"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\nhello", "bad Content-Length"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", "two different Content-Length"),
+    (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "bad header line"),
+    (b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", "bad header line"),
+    (b"HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n", "bad header line"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "does not end in chunked"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk-size line"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", "not followed by CRLF"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1" * 17 + b"\r\n", "bad chunk-size line"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nno colon\r\n\r\n", "bad trailer line"),
+    (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", "101 Switching Protocols"),
+    (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\nextra", "bytes after a response"),
+    (b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * MAX_HEAD_BYTES, f"over {MAX_HEAD_BYTES} bytes"),
+])
+def test_malformed_responses_are_errors(data: bytes, message: str) -> None:
+    with pytest.raises(ResponseError, match=message):
+        read(data, len(data))
+
+
+def test_a_response_nobody_asked_for_is_an_error() -> None:
+    reader = ResponseReader()
+    with pytest.raises(ResponseError, match="nobody asked for"):
+        reader.feed(OK)
+
+
+@pytest.mark.parametrize("cut", [5, len(OK) - 3])
+def test_closed_mid_response_is_an_error(cut: int) -> None:
+    reader = ResponseReader()
+    reader.sent()
+    assert reader.feed(OK[:cut]) == []
+    with pytest.raises(ResponseError, match="in the middle of a response"):
+        reader.eof()
+
+
+def test_closed_between_responses_is_not_an_error() -> None:
+    reader = ResponseReader()
+    reader.sent()
+    assert reader.feed(OK) == [Response(200, 5, False)]
+    assert reader.eof() == [] and reader.awaiting == 0
+
+
+def test_a_head_learned_once_is_not_trusted_for_other_bytes() -> None:
+    assert read(OK, 1000) == [Response(200, 5, False)]
+    bad = OK.replace(b"Content-Length: 5", b"Content-Length: x")
+    with pytest.raises(ResponseError):
+        read(bad, 1000)
+
+
+def test_encode_request_adds_host_and_content_length() -> None:
+    assert encode_request("GET", "/p", "h:1", (), b"") == b"GET /p HTTP/1.1\r\nHost: h:1\r\n\r\n"
+    assert encode_request("POST", "/echo", "h", (("X-A", "1"),), b"abc") == (
+        b"POST /echo HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nContent-Length: 3\r\n\r\nabc")
+    assert encode_request("GET", "/", "h", (("Host", "other"),), b"") == b"GET / HTTP/1.1\r\nHost: other\r\n\r\n"
+    assert encode_request("POST", "/echo", "h", (), b"") == (
+        b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n")
