@@ -31,6 +31,15 @@ CALIBRATION = calibration_target()
 
 
 @dataclass(frozen=True)
+class PlannedRun:
+    repeat: int
+    scenario: Scenario
+    target: Target
+    driver: str
+    level: float | None = None  # a --sweep's fraction of this target's measured capacity
+
+
+@dataclass(frozen=True)
 class Plan:
     targets: tuple[Target, ...]
     scenarios: tuple[Scenario, ...]
@@ -41,19 +50,26 @@ class Plan:
     sweep: tuple[float, ...] = ()  # load levels (fractions of measured capacity) to run open-loop
     calibrate: bool = False  # first measure the generator's ceiling on each closed-loop scenario
 
-    def runs(self) -> list[tuple[int, Scenario, Target, float | None]]:
+    def runs(self) -> list[PlannedRun]:
         """Calibration first, then repeat by repeat, scenario by scenario, every target in turn
         (0 1 2 … 0 1 2 …), so slow drift of a noisy machine spreads over all targets instead of
         landing on one. With a sweep, each target's capacity run (level None) is followed by its
         open-loop runs at each level."""
-        calibration = [(0, _calibration_load(s), CALIBRATION, None) for s in self.scenarios
+        calibration = [PlannedRun(0, calibration_load(s), CALIBRATION, self.driver) for s in self.scenarios
                        if self.calibrate and s.load.wait.kind == "none"]
         levels: tuple[float | None, ...] = (None, *self.sweep)
-        return calibration + [(r, s, t, level) for r in range(self.repeats) for s in self.scenarios
-                              for t in self.targets for level in levels]
+        return calibration + [PlannedRun(r, s, t, self.driver, level) for r in range(self.repeats)
+                              for s in self.scenarios for t in self.targets for level in levels]
+
+    def info(self) -> dict[str, Any]:
+        """What batch.json records of the plan."""
+        return {"targets": [t.label for t in self.targets], "scenarios": [s.id for s in self.scenarios],
+                "repeats": self.repeats, "driver": self.driver, "sweep": list(self.sweep),
+                "calibrate": self.calibrate}
 
 
-def _calibration_load(scenario: Scenario) -> Scenario:
+def calibration_load(scenario: Scenario) -> Scenario:
+    """The scenario, shortened: a ceiling is a few seconds' work, not a study."""
     return scenario.with_times(min(scenario.load.duration, CALIBRATION_DURATION_S),
                                min(scenario.load.warmup, CALIBRATION_WARMUP_S), scenario.load.processes,
                                scenario.load.expect_workers, scenario.load.master_bind)
@@ -75,33 +91,33 @@ def _one_line(what: str, row: dict[str, Any]) -> str:
 
 
 def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
-    """Run the plan, writing after each run; Ctrl-C or SIGTERM keeps what finished."""
+    """Run the plan into a new batch; Ctrl-C or SIGTERM keeps what finished."""
+    return run_batch(plan.runs(), plan.pinning, plan.results, plan.info(), console=console, argv=argv)
+
+
+def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[str, Any], *, console: Console,
+              argv: list[str]) -> Path:
+    """Measure `runs` in order into a new batch under `root`, writing after each run, then print
+    the summary; Ctrl-C or SIGTERM keeps what finished."""
     batch = new_batch_id()
-    writer = BatchWriter(plan.results, batch, {
-        "batch": batch,
-        "command": argv,
-        "targets": [t.label for t in plan.targets],
-        "scenarios": [s.id for s in plan.scenarios],
-        "repeats": plan.repeats,
-        "driver": plan.driver,
-        "sweep": list(plan.sweep),
-        "calibrate": plan.calibrate,
-        "server_cpus": sorted(plan.pinning.server_cpus),
-        "client_cpus": sorted(plan.pinning.client_cpus),
+    writer = BatchWriter(root, batch, {
+        "batch": batch, "command": argv, **info,
+        "server_cpus": sorted(pinning.server_cpus), "client_cpus": sorted(pinning.client_cpus),
         **environment(),
     })
+    repeated = any(run.repeat for run in runs)
     previous = signal.signal(signal.SIGTERM, _terminate)
-    runs = plan.runs()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("{task.fields[live]}"), console=console, transient=False)
     try:
         with progress:
             task = progress.add_task("comparing", total=len(runs), live="")
             capacity: dict[tuple[int, str, str], float] = {}
-            ceilings: dict[str, float] = {}  # scenario → the generator's calibrated req/s
-            for index, (repeat, scenario, target, level) in enumerate(runs, 1):
-                what = f"{target.label} × {scenario.id}" + (f" (repeat {repeat + 1})" if plan.repeats > 1 else "")
-                key = (repeat, scenario.id, target.label)
+            ceilings: dict[tuple[str, str], float] = {}  # (scenario, driver) → the generator's calibrated req/s
+            for index, run in enumerate(runs, 1):
+                scenario, target, level = run.scenario, run.target, run.level
+                what = f"{target.label} × {scenario.id}" + (f" (repeat {run.repeat + 1})" if repeated else "")
+                key = (run.repeat, scenario.id, target.label)
                 if level is not None:
                     what += f" at {level:.0%} of capacity"
                     if not capacity.get(key):
@@ -114,20 +130,21 @@ def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
                     progress.update(task_id, live=text)  # type: ignore[arg-type]
 
                 loaded = scenario if level is None else scenario.at_rate(level * capacity[key])
-                result = measure(target, loaded, plan.pinning, batch=batch, repeat=repeat, driver=plan.driver,
+                result = measure(target, loaded, pinning, batch=batch, repeat=run.repeat, driver=run.driver,
                                  load_level=level, on_live=live)
                 row = result.row
-                if target is CALIBRATION:
+                ceiling_key = (scenario.id, run.driver)
+                if target.name == CALIBRATION.name:
                     if not row["error"]:
-                        ceilings[scenario.id] = row["qps"]
-                elif scenario.id in ceilings:
-                    row["generator_ceiling_qps"] = ceilings[scenario.id]
+                        ceilings[ceiling_key] = row["qps"]
+                elif ceiling_key in ceilings:
+                    row["generator_ceiling_qps"] = ceilings[ceiling_key]
                     if not row["error"]:
-                        row["generator_ceiling_share"] = row["qps"] / ceilings[scenario.id]
+                        row["generator_ceiling_share"] = row["qps"] / ceilings[ceiling_key]
                 if level is None and not row["error"]:
                     capacity[key] = row["qps"]
                 writer.add(result)
-                progress.console.print(_one_line(what, result.row))
+                progress.console.print(_one_line(what, row))
                 progress.advance(task)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted: {len(writer.rows)} finished runs kept in {writer.directory}[/yellow]")
@@ -135,9 +152,9 @@ def run_plan(plan: Plan, console: Console, argv: list[str]) -> Path:
     finally:
         signal.signal(signal.SIGTERM, previous)
     if writer.rows:
-        runs = pd.DataFrame(writer.rows)
-        console.print(summary_table(summarize(runs), f"batch {batch}"))
-        hint = saturation_hint(runs)
+        frame = pd.DataFrame(writer.rows)
+        console.print(summary_table(summarize(frame), f"batch {batch}"))
+        hint = saturation_hint(frame)
         if hint:
             console.print(f"[yellow]{hint}[/yellow]")
     console.print(f"results: {writer.directory}")

@@ -1,0 +1,37 @@
+"""The load generators' own ceilings on this machine: each client against the minimal server.
+
+The same scenario (plaintext unless told otherwise) run by locust's raw, fast and http clients
+and by wrk (when installed), with many users (throughput: who keeps up) and with one (latency:
+what each adds to a request), against lab/peers/minimal.py, which costs next to nothing, so
+whatever limits a run is its generator. Interleaved like any comparison, one batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from lab.drivers import wrk
+from lab.run.plan import CALIBRATION, PlannedRun
+from lab.scenario import Scenario
+
+# Which generators, as (client, driver); wrk ignores the client.
+LOCUST_CLIENTS = ("raw", "fast", "http")
+# Many users measure a generator's throughput, one its latency (compare `wrk -t1 -c1`).
+USERS = (50, 1)
+
+
+def generators() -> list[tuple[str, str]]:
+    pairs = [(client, "locust") for client in LOCUST_CLIENTS]
+    return pairs + ([("raw", wrk.NAME)] if wrk.available() else [])
+
+
+def variant(scenario: Scenario, client: str, driver: str, users: int) -> Scenario:
+    name = client if driver == "locust" else driver
+    load = replace(scenario.load, users=users, spawn_rate=float(users), client=client)
+    return replace(scenario, id=f"{scenario.id} · {name} · {users} user{'s' if users > 1 else ''}", load=load)
+
+
+def calibration_runs(scenario: Scenario, repeats: int, users: tuple[int, ...] = USERS) -> list[PlannedRun]:
+    """Repeat by repeat, every user count × every generator (interleaved against drift)."""
+    return [PlannedRun(repeat, variant(scenario, client, driver, count), CALIBRATION, driver)
+            for repeat in range(repeats) for count in users for client, driver in generators()]
