@@ -85,11 +85,3 @@ def test_the_loader_skips_a_damaged_batch_and_names_it(one_user: Path, tmp_path:
     with pytest.warns(UserWarning, match="20000101T000000Z-dead"):
         runs = results.load(tmp_path)
     assert len(runs) == 1 and runs["stage"].iloc[0] == 4
-
-
-def test_lab_notebook_without_jupyter_names_the_install_command() -> None:
-    done = lab("notebook")
-    if done.returncode == 0:
-        pytest.skip("JupyterLab is installed here")
-    assert "pip install -e '.[notebook]'" in done.stdout.replace("\n", "")
-    assert "Traceback" not in done.stdout + done.stderr

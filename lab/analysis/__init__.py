@@ -15,10 +15,10 @@ from lab.analysis.figures import (
     speedup_figure,
     timeseries_figure,
 )
-from lab.analysis.tables import criteria_table, matrix, spread_table, stage_table
+from lab.analysis.tables import calibration_table, criteria_table, matrix, spread_table, stage_table
 
 __all__ = [
-    "BATCH_ENV", "NO_RESULTS", "RESULTS_ENV", "Batch", "cpu_figure", "criteria_table", "distribution_figure",
-    "heatmap_figure", "latency_vs_load_figure", "matrix", "open_batch", "percentile_figure", "qps_figure",
-    "results_root", "speedup_figure", "spread_table", "stage_table", "timeseries_figure",
+    "BATCH_ENV", "NO_RESULTS", "RESULTS_ENV", "Batch", "calibration_table", "cpu_figure", "criteria_table",
+    "distribution_figure", "heatmap_figure", "latency_vs_load_figure", "matrix", "open_batch", "percentile_figure",
+    "qps_figure", "results_root", "speedup_figure", "spread_table", "stage_table", "timeseries_figure",
 ]

@@ -58,6 +58,9 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             "stage": group["stage"].iloc[0],
             "scenario": scenario,
             "runs": len(group),
+            # A rate the scenario asked for (open loop) is no measure of speed; the calibration
+            # measures the generator: neither has a speedup.
+            "comparable": bool(group["target_rate"].isna().all() and (group["target"] != "calibration").all()),
             "failed_runs": len(group) - len(good),
             "error": None if good.shape[0] else str(group["error"].dropna().iloc[-1]),
         }
@@ -81,8 +84,9 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     baseline = frame[frame["target"] == "stage0"].drop_duplicates("scenario").set_index("scenario")
     ratios = [
         speedup(qps, bound == "generator", baseline["qps"].get(scenario),
-                baseline["bottleneck"].get(scenario) == "generator")
-        for qps, bound, scenario in zip(frame["qps"], frame["bottleneck"], frame["scenario"], strict=True)
+                baseline["bottleneck"].get(scenario) == "generator") if comparable else Speedup(None, False)
+        for qps, bound, scenario, comparable in zip(frame["qps"], frame["bottleneck"], frame["scenario"],
+                                                    frame["comparable"], strict=True)
     ]
     # Only a ratio of two server-bound rates is a speedup; a generator-bound stage's is a floor.
     frame["speedup"] = [math.nan if r.value is None else r.value for r in ratios]

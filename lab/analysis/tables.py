@@ -54,6 +54,21 @@ def criteria_table(batch: Batch) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def calibration_table(batch: Batch) -> pd.DataFrame:
+    """The load generator's ceiling per scenario (its runs against the minimal server), and how
+    near each stage came to it: a stage at its ceiling measured the generator."""
+    calibration = batch.calibration_runs
+    if calibration.empty:
+        return pd.DataFrame({"note": ["no calibration in this batch (lab compare --no-calibrate, or an older batch)"]})
+    ceiling = calibration.groupby(["scenario", "driver", "client"], as_index=False).agg(
+        ceiling_qps=("qps", "median"), generator_cpu_busy=("generator_cpu_busy", "median"))
+    runs = batch.good_runs
+    near = runs[runs["generator_ceiling_share"].notna()].pivot_table(
+        index="scenario", columns="target_label", values="generator_ceiling_share", aggfunc="median")
+    near.columns = [f"{label} / ceiling" for label in near.columns]
+    return ceiling.merge(near, left_on="scenario", right_index=True, how="left").round(2)
+
+
 def matrix(batch: Batch, metric: str) -> pd.DataFrame:
     """target × scenario medians of one metric (the heat maps' data)."""
     runs = batch.good_runs

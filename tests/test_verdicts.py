@@ -1,0 +1,115 @@
+"""No verdict from a floor: speedups and the roadmap's criteria judged only from evidence that can
+judge them (lab.analysis.verdicts, summary, tables), on synthetic runs, in memory."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from lab.analysis.batch import Batch
+from lab.analysis.roadmap import CRITERIA
+from lab.analysis.summary import summarize
+from lab.analysis.tables import criteria_table, stage_table
+from lab.analysis.verdicts import FAIL, NOT_MEASURED, PASS, judge, speedup
+from lab.store.columns import RUN_COLUMNS
+
+QPS, MEAN, P99, CONNECTIONS = CRITERIA
+
+
+def run(stage: int | None, qps: float, bottleneck: str = "server", scenario: str = "plaintext", **more: object
+        ) -> dict[str, object]:
+    row: dict[str, object] = dict.fromkeys(RUN_COLUMNS)
+    target = "calibration" if stage is None else f"stage{stage}"
+    row.update(run_id=f"{target}-{scenario}-{qps}", batch="b", target=target, target_label=target, stage=stage,
+               scenario=scenario, qps=qps, bottleneck=bottleneck, users=50, failures=0, verified=True, repeat=0)
+    row.update(more)
+    return row
+
+
+def frame(*rows: dict[str, object]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=list(RUN_COLUMNS))
+
+
+def test_a_speedup_needs_two_server_bound_rates() -> None:
+    assert speedup(9_000.0, False, 450.0, False).value == pytest.approx(20.0)
+    floor = speedup(9_000.0, True, 450.0, False)
+    assert floor.floor and floor.value == pytest.approx(20.0) and floor.text() == "≥ 20.00x"
+    assert speedup(9_000.0, False, 450.0, True).value is None  # a floor in the denominator bounds nothing
+    assert speedup(9_000.0, False, None, False).text() == "–"
+
+
+def test_summary_gives_no_speedup_from_a_generator_bound_baseline() -> None:
+    runs = frame(run(0, 4_000.0, "generator"), run(4, 40_000.0, "generator"),
+                 run(0, 450.0, scenario="io-wait"), run(2, 7_000.0, "generator", scenario="io-wait"),
+                 run(4, 20_000.0, scenario="io-wait"))
+    summary = summarize(runs).set_index(["target", "scenario"])
+    assert math.isnan(summary.loc[("stage4", "plaintext"), "speedup"])  # stage 0 was a floor too
+    assert summary.loc[("stage4", "io-wait"), "speedup"] == pytest.approx(20_000 / 450)
+    assert not summary.loc[("stage4", "io-wait"), "speedup_is_floor"]
+    assert summary.loc[("stage2", "io-wait"), "speedup_is_floor"]
+
+
+def test_open_loop_and_calibration_rows_have_no_speedup() -> None:
+    runs = frame(run(0, 1_000.0, scenario="latency", target_rate=1_000.0),
+                 run(4, 1_000.0, scenario="latency", target_rate=1_000.0),
+                 run(0, 450.0), run(None, 40_000.0, "generator"))
+    summary = summarize(runs).set_index(["target", "scenario"])
+    assert math.isnan(summary.loc[("stage4", "latency"), "speedup"])
+    assert math.isnan(summary.loc[("calibration", "plaintext"), "speedup"])
+
+
+def test_stage_table_splits_measured_speedups_from_floors() -> None:
+    batch = Batch("b", frame(run(0, 450.0), run(1, 4_500.0), run(4, 40_000.0, "generator")), pd.DataFrame(),
+                  pd.DataFrame())
+    table = stage_table(batch, "plaintext").set_index("stage")
+    assert table.loc[1, "speedup"] == pytest.approx(10.0) and math.isnan(table.loc[1, "speedup_at_least"])
+    assert math.isnan(table.loc[4, "speedup"]) and table.loc[4, "speedup_at_least"] == pytest.approx(40_000 / 450)
+
+
+@pytest.mark.parametrize(("runs", "verdict", "value"), [
+    ([run(4, 120_000.0)], PASS, 120_000.0),
+    ([run(4, 60_000.0, "generator")], NOT_MEASURED, 60_000.0),  # a floor below the line proves nothing
+    ([run(4, 120_000.0, "generator")], PASS, 120_000.0),  # a floor above it does
+    ([run(4, 60_000.0)], FAIL, 60_000.0),
+    ([run(4, 60_000.0), run(4, 90_000.0, "generator", scenario="json")], NOT_MEASURED, 90_000.0),
+    ([run(4, 1_000.0, scenario="latency", target_rate=1_000.0)], NOT_MEASURED, None),  # asked, not pushed
+])
+def test_qps_criterion(runs: list[dict[str, object]], verdict: str, value: float | None) -> None:
+    judged = judge(QPS, 4, frame(*runs))
+    assert (judged.verdict, judged.value) == (verdict, value)
+    assert ("lab compare --driver wrk --stages 4" in judged.how) == (verdict == NOT_MEASURED)
+
+
+def test_latency_criteria_only_from_open_loop_runs_that_held_their_rate() -> None:
+    closed = run(4, 40_000.0, latency_corrected_mean_us=150.0, latency_corrected_p99_us=500.0)
+    assert judge(MEAN, 4, frame(closed)).verdict == NOT_MEASURED  # no target_rate: a closed loop
+    held = run(4, 998.0, scenario="latency", target_rate=1_000.0, latency_corrected_mean_us=150.0,
+               latency_corrected_p99_us=1_500.0)
+    assert judge(MEAN, 4, frame(held)).verdict == PASS
+    assert judge(P99, 4, frame(held)).verdict == FAIL
+    behind = {**held, "qps": 700.0}  # the server fell behind: its latency is a queue's
+    assert judge(MEAN, 4, frame(behind)).verdict == NOT_MEASURED
+    assert "--scenarios latency" in judge(MEAN, 4, frame(behind)).how
+
+
+def test_connections_need_a_run_that_offered_enough() -> None:
+    few = run(4, 900.0, scenario="hold-1000", users=1_000, server_connections_peak=1_000.0)
+    assert judge(CONNECTIONS, 4, frame(few)).verdict == NOT_MEASURED
+    many = run(4, 900.0, scenario="hold-5000", users=5_000, server_connections_peak=4_000.0)
+    assert judge(CONNECTIONS, 4, frame(many)).verdict == NOT_MEASURED  # users <= the line: cannot cross it
+    enough = run(4, 900.0, scenario="hold-6000", users=6_000, server_connections_peak=4_000.0)
+    assert judge(CONNECTIONS, 4, frame(enough)).verdict == FAIL
+    held = run(4, 900.0, scenario="hold-6000", users=6_000, server_connections_peak=5_990.0)
+    assert judge(CONNECTIONS, 4, frame(held)).verdict == PASS
+
+
+def test_criteria_table_leaves_out_calibration_and_names_how_to_measure() -> None:
+    batch = Batch("b", frame(run(None, 200_000.0, "generator"), run(4, 45_000.0, "generator")), pd.DataFrame(),
+                  pd.DataFrame())
+    table = criteria_table(batch)
+    assert set(table["stage"]) == {4}
+    qps = table[table["criterion"] == QPS.text].iloc[0]
+    assert qps["verdict"] == NOT_MEASURED and qps["value"] == 45_000.0 and "a floor" in qps["evidence"]
+    assert (table["verdict"] != FAIL).all()  # nothing here was server-bound evidence of failure
