@@ -24,6 +24,10 @@ CLIENTS = tuple(USER_CLASSES)
 MAX_BODY_SIZE = 1024 * 1024
 # Deepest pipeline a scenario may ask for; TechEmpower's plaintext test uses 16.
 MAX_PIPELINE = 256
+# Slow clients a scenario may hold beside its load: one process's sockets, under the usual
+# 65,536-descriptor hard limit with room for the rest.
+MAX_SLOW_CLIENTS = 20_000
+SLOW_KINDS = ("header", "body", "reader")  # what they are slow at: see lab/drivers/slow_clients.py
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -58,6 +62,8 @@ class Load:
     pipeline: int = 1  # requests sent at once on a connection before reading answers (raw, wrk)
     timeout: float = DEFAULT_TIMEOUT_S  # seconds one exchange may take (raw client)
     arrivals: str = "uniform"  # open loop (raw client): uniform or poisson
+    slow_clients: int = 0  # hostile connections held beside the load (lab/drivers/slow_clients.py)
+    slow_kind: str = "header"  # header, body or reader: what they are slow at
     # Set by the command line, never by a scenario file: locust workers on other machines
     # (`lab worker`) that the run waits for, and the HOST:PORT their master listens on.
     expect_workers: int = 0

@@ -15,7 +15,9 @@ from lab.scenario import (
     DEFAULT_TIMEOUT_S,
     MAX_BODY_SIZE,
     MAX_PIPELINE,
+    MAX_SLOW_CLIENTS,
     METHODS,
+    SLOW_KINDS,
     Load,
     RequestSpec,
     Scenario,
@@ -108,7 +110,7 @@ def _load(path: Path, table: Any) -> Load:
         raise ScenarioError(f"{path}: load: must be a table ([load])")
     fields = _Fields(path, table, "load.")
     fields.check_unknown({"users", "spawn_rate", "duration", "warmup", "wait", "client", "processes", "pipeline",
-                          "timeout", "arrivals"})
+                          "timeout", "arrivals", "slow_clients", "slow_kind"})
     users = fields.take("users", int)
     if users < 1:
         raise fields.fail("users", "must be >= 1")
@@ -143,8 +145,14 @@ def _load(path: Path, table: Any) -> Load:
             raise fields.fail("arrivals", f"needs client = \"raw\" (locust's {client} client keeps no schedule)")
     if arrivals != "uniform" and wait.kind != "constant_rate":
         raise fields.fail("arrivals", "only applies to an open loop: wait = { constant_rate = N }")
+    slow_clients = fields.take("slow_clients", int, 0)
+    if not 0 <= slow_clients <= MAX_SLOW_CLIENTS:
+        raise fields.fail("slow_clients", f"must be 0..{MAX_SLOW_CLIENTS}")
+    slow_kind = fields.take("slow_kind", str, "header")
+    if slow_kind not in SLOW_KINDS:
+        raise fields.fail("slow_kind", f"must be one of {', '.join(SLOW_KINDS)}")
     return Load(users, spawn_rate, duration, warmup, wait, client, processes, pipeline, timeout=timeout,
-                arrivals=arrivals)
+                arrivals=arrivals, slow_clients=slow_clients, slow_kind=slow_kind)
 
 
 def _request(path: Path, index: int, table: Any) -> RequestSpec:

@@ -10,12 +10,19 @@ from .core.limits import RECV_BYTES
 
 
 def serve_connection(sock: socket.socket, conn: HttpConnection, stats: Stats, timeout: float | None) -> None:
-    """Read, answer, repeat until the connection's closing reply; `timeout` (seconds) bounds the
-    whole connection, so a client that dribbles bytes cannot hold a worker (None: no bound)."""
-    stats.connection_opened()
+    """Answer what `conn` has already parsed, then read, answer, repeat until the connection's
+    closing reply; `timeout` (seconds) bounds the whole connection, so a client that dribbles
+    bytes cannot hold a worker (None: no bound). Closes the socket and counts it closed."""
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        while not conn.closed:
+        replies = conn.replies(time.time())  # what stage 1's acceptor gathered before
+        while True:
+            for reply in replies:
+                if reply.delay:
+                    time.sleep(reply.delay)
+                sock.sendall(reply.head + reply.body)
+            if conn.closed:
+                return
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -24,10 +31,7 @@ def serve_connection(sock: socket.socket, conn: HttpConnection, stats: Stats, ti
             data = sock.recv(RECV_BYTES)
             if not data:
                 return
-            for reply in conn.receive(data, time.time()):
-                if reply.delay:
-                    time.sleep(reply.delay)
-                sock.sendall(reply.head + reply.body)
+            replies = conn.receive(data, time.time())
     except OSError:  # reset by the client, or its time ran out
         return
     finally:

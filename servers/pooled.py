@@ -5,6 +5,11 @@ parsed before the next one happens, one buffer serves all connections: the parse
 what they keep. Protocol objects and their HttpConnection are pooled across clients, and
 responses go out as (head, body) without joining them. Deadlines are kept as numbers and
 checked by one sweep a second, instead of a timer armed and cancelled per request.
+
+Slow clients (slowloris): at the connection limit a new client displaces the connection that has
+made the least progress (core/admission.py) rather than being refused, so clients that trickle
+their request, or stop reading their answers, cannot hold the limit until their timeout; once
+the limit is half full the time a request (or an idle wait) may take shrinks, to 1 s when full.
 """
 
 from __future__ import annotations
@@ -24,11 +29,9 @@ from .core import (
     Stats,
     encode_closing,
 )
-from .core.limits import KEEPALIVE_TIMEOUT_S, RECV_BYTES
+from .core.admission import Admission, allowed_time
+from .core.limits import KEEPALIVE_TIMEOUT_S, RECV_BYTES, SWEEP_INTERVAL_S
 from .flags import ServerConfig
-
-# How often deadlines are checked; a slow client is closed within this much of its timeout.
-SWEEP_INTERVAL_S = 0.5
 
 
 class PooledServer:
@@ -46,6 +49,7 @@ class PooledServer:
         self.reuse_port = reuse_port  # one of several worker processes on the same port
         self.idle: list[PooledProtocol] = []
         self.live: set[PooledProtocol] = set()
+        self.admission: Admission[PooledProtocol] = Admission()
         # The one receive buffer (see the module's docstring): a per-connection 16 KiB buffer made
         # stage 3 hold more memory per connection than stage 2's StreamReader (18.9 vs 7.2 KB).
         self.buffer = memoryview(bytearray(RECV_BYTES))
@@ -55,6 +59,7 @@ class PooledServer:
 
     def release(self, protocol: PooledProtocol) -> None:
         self.live.discard(protocol)
+        self.admission.closed(protocol)
         # Keep as many idle protocols as may ever be live; beyond that they are garbage.
         if len(self.idle) < self.config.max_connections:
             self.idle.append(protocol)
@@ -69,6 +74,10 @@ class PooledServer:
         now = time.monotonic()
         for protocol in [p for p in self.live if p.deadline <= now]:
             protocol.expire()
+        allowed = allowed_time(self.config.request_timeout, self.stats.open_connections, self.config.max_connections)
+        if allowed < self.config.request_timeout:  # crowded: slow requests and idle waits go first
+            for protocol in self.admission.overdue(now, allowed):
+                protocol.expire()
         loop.call_later(SWEEP_INTERVAL_S, self._sweep, loop)
 
 
@@ -89,17 +98,22 @@ class PooledProtocol(asyncio.BufferedProtocol):
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         server.stats.connection_opened()
         if server.stats.open_connections > server.config.max_connections:
-            server.stats.answered(503)
-            self._transport.write(encode_closing(OVERLOADED, server.date.at(time.time())))
-            self._transport.close()
-            return
+            victim = server.admission.victim()
+            if victim is None:  # every connection is being served: refuse this one
+                server.stats.answered(503)
+                self._transport.write(encode_closing(OVERLOADED, server.date.at(time.time())))
+                self._transport.close()
+                return
+            victim.expire()
         self._conn.reset()
         self._delayed = None
         self._eof = False
         self._writing_paused = False
         self._answering_soon = False
-        self.deadline = time.monotonic() + server.config.request_timeout
+        now = time.monotonic()
+        self.deadline = now + server.config.request_timeout
         server.live.add(self)
+        server.admission.began(self, now)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._buffer
@@ -109,9 +123,13 @@ class PooledProtocol(asyncio.BufferedProtocol):
         was_idle = conn.idle
         replies = conn.receive(self._buffer[:nbytes], time.time())
         if conn.idle:
-            self.deadline = time.monotonic() + self._server.keepalive_timeout
+            now = time.monotonic()
+            self.deadline = now + self._server.keepalive_timeout
+            self._server.admission.began(self, now)
         elif was_idle or replies:  # a new request has begun: its own time starts now
-            self.deadline = time.monotonic() + self._server.config.request_timeout
+            now = time.monotonic()
+            self.deadline = now + self._server.config.request_timeout
+            self._server.admission.began(self, now)
         if replies:
             self._send(replies)
             if conn.has_pending:  # rare: a pipeline asked for more than one reply budget
@@ -162,6 +180,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
         for index, reply in enumerate(replies):
             if reply.delay:
                 self._delayed = replies[index:]
+                self._server.admission.held(self)
                 asyncio.get_running_loop().call_later(reply.delay, self._resume)
                 break
             if batch:
@@ -178,6 +197,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
         if waiting is None or self._transport is None or self._transport.is_closing():
             return
         self._delayed = None
+        self._server.admission.began(self, time.monotonic())
         self._send([waiting[0]._replace(delay=0.0), *waiting[1:]])
         self._pace()
 

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         announce(listener)
         while True:
             sock, _ = listener.accept()
+            stats.connection_opened()
             serve_connection(sock, HttpConnection(app, STAGE_0_TO_3, date), stats, timeout=None)
 
 

@@ -1,14 +1,25 @@
 """Stage 1, real concurrency: an acceptor thread feeding a fixed pool of workers.
 
-The roadmap's first step: a pool of 10 workers (`--threads`), a bounded queue of accepted
-connections, and backpressure: when `--max-connections` are queued or in service, a new client
-gets 503 with Retry-After at once instead of waiting unseen in the backlog.
+The roadmap's first step: a pool of 10 workers (`--threads`), a connection limit, and
+backpressure: when `--max-connections` are open, a new client gets 503 with Retry-After at once
+instead of waiting unseen in the backlog.
+
+Defended against slow clients (slowloris): a worker blocked on a client that trickles its
+request is a worker lost, and ten of them stop the pool. So the acceptor, on non-blocking
+sockets and one selector, gathers each request (parsed by the core as it arrives) and hands a
+connection to a worker only when there is something to answer, like an HTTP accept filter. At
+the limit a new client displaces the connection that has made the least progress
+(core/admission.py), and a request still arriving after `--request-timeout` (shrinking to 1 s
+as the limit fills) is dropped. Not
+covered: a client that stops reading its answer holds the worker writing to it until
+`--request-timeout`, and so does a body trickled after `Expect: 100-continue`.
 """
 
 from __future__ import annotations
 
 import collections
 import queue
+import selectors
 import signal
 import socket
 import threading
@@ -17,13 +28,14 @@ from types import FrameType
 
 from .blocking import serve_connection
 from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, ThreadSafeStats, encode_closing
-from .core.limits import SHUTDOWN_GRACE_S
+from .core.admission import Admission, allowed_time
+from .core.limits import RECV_BYTES, SHUTDOWN_GRACE_S
 from .flags import announce, argument_parser, listening_errors, positive_int, server_config
 
 NAME = "stage1_threads"
 DEFAULT_THREADS = 10  # the roadmap's pool size
 LISTEN_BACKLOG = 1024
-# How often the acceptor wakes without a client, to close refused sockets and notice a stop.
+# How often the acceptor wakes without a client, to close refused sockets and late requests.
 ACCEPT_POLL_S = 0.25
 # A refused client's socket stays half-closed this long so that its request, arriving after our
 # 503, is not answered with a reset that would destroy the 503 before the client reads it.
@@ -45,34 +57,98 @@ class ThreadPoolServer:
         self._app = App(self._stats, NAME)
         self._date = DateHeader()
         self._timeout = timeout
-        # Connections in service are at most `threads`; the queue holds the rest of the limit.
-        self._queue: queue.Queue[socket.socket] = queue.Queue(maxsize=max(1, max_connections - threads))
+        self._max_connections = max_connections
+        # Connections whose request is complete, for the workers; never more than the limit.
+        self._queue: queue.Queue[tuple[socket.socket, HttpConnection]] = queue.Queue()
+        # Connections whose request is still arriving, with the time they must be complete by.
+        self._gathering: dict[socket.socket, tuple[HttpConnection, float]] = {}
+        self._admission: Admission[socket.socket] = Admission()
+        self._selector = selectors.DefaultSelector()
         self._refused: collections.deque[tuple[float, socket.socket]] = collections.deque()
         self._workers = [threading.Thread(target=self._work, daemon=True, name=f"worker-{i}") for i in range(threads)]
 
     def serve_forever(self) -> None:
         for worker in self._workers:
             worker.start()
-        self._listener.settimeout(ACCEPT_POLL_S)
+        self._listener.setblocking(False)
+        self._selector.register(self._listener, selectors.EVENT_READ)
+        next_sweep = 0.0
         while True:
-            self._close_refused(time.monotonic())
+            now = time.monotonic()
+            if now >= next_sweep:  # not on every wake-up: a sweep looks at every gathering socket
+                self._close_refused(now)
+                self._drop_late(now)
+                next_sweep = now + ACCEPT_POLL_S
+            for key, _ in self._selector.select(ACCEPT_POLL_S):
+                if key.fileobj is self._listener:
+                    self._accept()
+                else:
+                    self._gather(key.fileobj)  # type: ignore[arg-type]
+
+    def _accept(self) -> None:
+        while True:
             try:
                 sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            sock.settimeout(None)
-            try:
-                self._queue.put_nowait(sock)
-            except queue.Full:
-                self._refuse(sock)
+            except (BlockingIOError, InterruptedError):
+                return
+            self._stats.connection_opened()
+            if self._stats.open_connections > self._max_connections:
+                victim = self._admission.victim()
+                if victim is None:  # every connection is being served: refuse this one
+                    self._refuse(sock)
+                    continue
+                self._drop(victim)
+            sock.setblocking(False)
+            self._gathering[sock] = (HttpConnection(self._app, STAGE_0_TO_3, self._date),
+                                     time.monotonic() + self._timeout)
+            self._admission.began(sock, time.monotonic())
+            self._selector.register(sock, selectors.EVENT_READ)
+
+    def _gather(self, sock: socket.socket) -> None:
+        """Read what arrived; once the core has something to answer, hand the connection over."""
+        conn, _ = self._gathering[sock]
+        try:
+            data = sock.recv(RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(sock)
+            return
+        if conn.parse(data):
+            self._forget(sock)
+            sock.setblocking(True)
+            self._queue.put((sock, conn))
+
+    def _forget(self, sock: socket.socket) -> None:
+        self._selector.unregister(sock)
+        del self._gathering[sock]
+        self._admission.closed(sock)
+
+    def _drop(self, sock: socket.socket) -> None:
+        """Close a connection whose request was still arriving (displaced, late, or gone)."""
+        self._forget(sock)
+        self._stats.connection_closed()
+        sock.close()
+
+    def _drop_late(self, now: float) -> None:
+        """Requests past their timeout, and, when crowded, those slower than the shrunk time."""
+        for sock in [s for s, (_, deadline) in self._gathering.items() if deadline <= now]:
+            self._drop(sock)
+        allowed = allowed_time(self._timeout, self._stats.open_connections, self._max_connections)
+        if allowed < self._timeout:
+            for sock in self._admission.overdue(now, allowed):
+                self._drop(sock)
 
     def _work(self) -> None:
         while True:
-            sock = self._queue.get()
-            serve_connection(sock, HttpConnection(self._app, STAGE_0_TO_3, self._date), self._stats, self._timeout)
+            sock, conn = self._queue.get()
+            serve_connection(sock, conn, self._stats, self._timeout)
 
     def _refuse(self, sock: socket.socket) -> None:
         self._stats.answered(503)
+        self._stats.connection_closed()  # its place is free at once; the socket only lingers
         try:
             sock.setblocking(False)
             sock.send(encode_closing(OVERLOADED, self._date.at(time.time())))

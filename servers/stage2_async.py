@@ -4,32 +4,55 @@ The roadmap's second step: an event loop (libuv, via uvloop; `--loop asyncio` me
 uvloop buys), a deadline for each request, a concurrency limit, and write backpressure
 through drain(). Bytes still flow through StreamReader's buffer and a new bytes per read;
 stage 3 removes those copies.
+
+Defended against slow clients (slowloris): at the connection limit a new client displaces the
+connection that has made the least progress (core/admission.py) instead of being refused, so
+clients that trickle their request, or never read their answer, cannot hold the limit against
+everyone else until their timeout; 503 only when every connection is being served. And once
+the limit is half full, the time a request may take shrinks (to 1 s when full), so a crowded
+server closes slow clients even when no newcomer needs their place.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from functools import partial
 
 from .aio import add_loop_flag, run
 from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, Stats, encode_closing
-from .core.limits import RECV_BYTES
+from .core.admission import Admission, allowed_time
+from .core.limits import RECV_BYTES, SWEEP_INTERVAL_S
 from .flags import ServerConfig, argument_parser, server_config
 
 NAME = "stage2_async"
 
 
-async def handle(app: App, date: DateHeader, config: ServerConfig,
-                 reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+@dataclass(frozen=True)
+class Shared:
+    """What all connections share."""
+
+    app: App
+    date: DateHeader
+    config: ServerConfig
+    admission: Admission[asyncio.StreamWriter]
+
+
+async def handle(shared: Shared, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    app, date, config, admission = shared.app, shared.date, shared.config, shared.admission
     stats = app.stats
     stats.connection_opened()
     try:
         if stats.open_connections > config.max_connections:
-            stats.answered(503)
-            writer.write(encode_closing(OVERLOADED, date.at(time.time())))
-            await writer.drain()
-            return
+            victim = admission.victim()
+            if victim is None:  # every connection is being served: refuse this one
+                stats.answered(503)
+                writer.write(encode_closing(OVERLOADED, date.at(time.time())))
+                await writer.drain()
+                return
+            victim.transport.abort()  # its task sees the reset and ends
+        admission.began(writer, time.monotonic())
         conn = HttpConnection(app, STAGE_0_TO_3, date)
         async with asyncio.timeout(config.request_timeout):
             while not conn.closed:
@@ -38,14 +61,34 @@ async def handle(app: App, date: DateHeader, config: ServerConfig,
                     return
                 for reply in conn.receive(data, time.time()):
                     if reply.delay:
+                        admission.held(writer)
                         await asyncio.sleep(reply.delay)
+                        admission.began(writer, time.monotonic())
                     writer.write(reply.head + reply.body)
                     await writer.drain()
-    except (TimeoutError, OSError):  # too slow, or gone
+    except (TimeoutError, OSError):  # too slow, displaced, or gone
         pass
     finally:
+        admission.closed(writer)
         stats.connection_closed()
         writer.close()
+
+
+def sweep(shared: Shared, loop: asyncio.AbstractEventLoop) -> None:
+    """When crowded, close the connections whose request has taken longer than the shrunk time."""
+    stats, config = shared.app.stats, shared.config
+    allowed = allowed_time(config.request_timeout, stats.open_connections, config.max_connections)
+    if allowed < config.request_timeout:
+        for writer in shared.admission.overdue(time.monotonic(), allowed):
+            writer.transport.abort()
+    loop.call_later(SWEEP_INTERVAL_S, sweep, shared, loop)
+
+
+async def start(shared: Shared) -> asyncio.Server:
+    loop = asyncio.get_running_loop()
+    loop.call_later(SWEEP_INTERVAL_S, sweep, shared, loop)
+    config = shared.config
+    return await asyncio.start_server(partial(handle, shared), config.host, config.port)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,8 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = server_config(args)
     stats = Stats()
-    handler = partial(handle, App(stats, NAME), DateHeader(), config)
-    run(lambda: asyncio.start_server(handler, config.host, config.port), stats, args.loop)
+    shared = Shared(App(stats, NAME), DateHeader(), config, Admission())
+    run(partial(start, shared), stats, args.loop)
 
 
 if __name__ == "__main__":

@@ -159,15 +159,18 @@ def test_stage1_full_queue_answers_503_at_once() -> None:
 
 
 @pytest.mark.parametrize("stage", [2, 3, 4])
-def test_async_stages_answer_503_beyond_max_connections(stage: int) -> None:
+def test_async_stages_answer_503_when_every_connection_is_being_served(stage: int) -> None:
     proc = start_server(stage, "--max-connections", "2")
     held = [RawClient(proc.url) for _ in range(2)]
     try:
         for client in held:
-            client.send(b"GET /plaintext HTTP/1.1\r\n")  # incomplete: holds its connection
+            client.send(get("/delay/500"))  # complete: the server itself holds the answer (< the 1 s timeout)
         time.sleep(0.2)
         refused = exchange(proc.url, get("/plaintext"))
         assert (refused.status, refused.header("retry-after")) == (503, "1")
+        for client in held:  # neither was displaced for the newcomer
+            answer = client.read()
+            assert answer is not None and answer.status == 200
     finally:
         for client in held:
             client.close()
@@ -175,6 +178,24 @@ def test_async_stages_answer_503_beyond_max_connections(stage: int) -> None:
         time.sleep(0.2)
         assert exchange(proc.url, get("/health")).status == 200
     finally:
+        proc.stop()
+
+
+@pytest.mark.parametrize("stage", [1, 2, 3, 4])
+def test_at_the_limit_a_newcomer_displaces_the_oldest_incomplete_request(stage: int) -> None:
+    proc = start_server(stage, "--max-connections", "2", "--request-timeout", "30")
+    slow = [RawClient(proc.url) for _ in range(2)]
+    try:
+        for client in slow:
+            client.send(b"GET /plaintext HTTP/1.1\r\n")  # incomplete: holds its connection
+            time.sleep(0.1)  # the first is the older
+        answer = exchange(proc.url, get("/plaintext"))
+        assert answer.status == 200
+        assert slow[0].closed_by_server(2.0)  # the oldest made room
+        assert not slow[1].closed_by_server(0.3)  # the other keeps its place
+    finally:
+        for client in slow:
+            client.close()
         proc.stop()
 
 

@@ -92,7 +92,7 @@ class ServerProcess:
         if self.port:
             self.url = f"http://127.0.0.1:{self.port}"
             return self.url
-        line = _read_line(self.process.stdout, timeout)
+        line = first_line(self.process.stdout, timeout)
         match = _LISTENING.match(line)
         if match is None:
             self.stop()
@@ -132,7 +132,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _read_line(stream: IO[bytes], timeout: float) -> str:
+def first_line(stream: IO[bytes], timeout: float) -> str:
     """The first line of a child's stdout, or what arrived before `timeout` or its exit."""
     deadline = time.monotonic() + timeout
     data = b""

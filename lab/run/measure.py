@@ -16,6 +16,7 @@ from lab.drivers.base import LiveCallback, LoadResult, Pinning, RunFailed
 from lab.drivers.locust import driver as locust_driver
 from lab.processes.sampler import Sample, Sampler, cpu_between, peak
 from lab.processes.spawn import ProcessError, ServerProcess
+from lab.run.crowd import slow_crowd
 from lab.run.environment import environment
 from lab.run.gauge import GaugePoller
 from lab.run.probe import ask
@@ -78,6 +79,8 @@ def run_row(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
         "pipeline": load.pipeline,
         "load_level": load_level,
         "target_rate": load.wait.rate * load.users if load.wait.kind == "constant_rate" else None,
+        "slow_clients": load.slow_clients,
+        "slow_kind": load.slow_kind if load.slow_clients else None,
         "server_cpus": ",".join(map(str, sorted(pinning.server_cpus))),
         "client_cpus": ",".join(map(str, sorted(pinning.client_cpus))),
         **environment(),
@@ -101,13 +104,16 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
             problems = verify(url, scenario)
             row["verified"] = not problems
             row["verify_problems"] = "; ".join(problems) or None
-            sampler = Sampler(server.pid).start() if server is not None else None
-            gauge = GaugePoller(url).start() if target.stage is not None else None  # qpslab's /stats
-            try:
-                result = DRIVERS[driver](scenario, url, pinning.client_cpus, Path(scratch), on_live)
-            finally:
-                server_samples = sampler.stop() if sampler is not None else []
-                held = gauge.stop() if gauge is not None else []
+            with slow_crowd(scenario.load, url, pinning.client_cpus, Path(scratch)) as slow:
+                sampler = Sampler(server.pid).start() if server is not None else None
+                gauge = GaugePoller(url).start() if target.stage is not None else None  # qpslab's /stats
+                try:
+                    result = DRIVERS[driver](scenario, url, pinning.client_cpus, Path(scratch), on_live)
+                finally:
+                    server_samples = sampler.stop() if sampler is not None else []
+                    held = gauge.stop() if gauge is not None else []
+            row["slow_clients_opened"] = slow.get("opened")
+            row["slow_clients_closed_by_server"] = slow.get("closed_by_server")
             if server is not None and not server.alive():
                 assert server.process is not None
                 raise RunFailed(f"server died during the run (exit {server.process.returncode}): "

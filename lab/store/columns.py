@@ -24,6 +24,12 @@ RUN_COLUMNS: dict[str, str] = {
     "pipeline": "requests sent at once per connection before reading answers (wrk)",
     "load_level": "--sweep: the fraction of this target's measured capacity asked for; empty otherwise",
     "target_rate": "open-loop runs: requests per second the users together meant to send",
+    "slow_clients": "hostile connections held beside the load ([load] slow_clients; 0: none)",
+    "slow_kind": "what they were slow at: header (a request head trickled), body (a body trickled), reader (never "
+                 "reads its large answers)",
+    "slow_clients_opened": "slow clients that got a connection",
+    "slow_clients_closed_by_server": "slow clients whose connection the server closed during the run (a defence "
+                                     "at work, or a timeout)",
     "server_cpus": "CPUs the server was pinned to",
     "client_cpus": "CPUs locust was pinned to",
     "cpu_model": "processor model",

@@ -104,6 +104,13 @@ class HttpConnection:
         """Parsed requests not answered yet, held back by the reply budget (see `replies`)."""
         return bool(self._waiting)
 
+    def parse(self, data: bytes | bytearray | memoryview) -> bool:
+        """Parse `data` without answering; True once something waits for an answer (`replies`).
+        Stage 1's acceptor gathers a request this way before a worker thread answers it."""
+        if not self.closed:
+            self._waiting.extend(self._parser.feed(data))
+        return bool(self._waiting)
+
     def receive(self, data: bytes | bytearray | memoryview, now: float) -> list[Reply]:
         """Parse `data` and answer what it completes, up to the reply budget."""
         if self.closed:

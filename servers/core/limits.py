@@ -25,6 +25,15 @@ RECV_BYTES = 64 * 1024
 REPLY_BUDGET_BYTES = 256 * 1024
 # Seconds a client may take to send one whole request (slowloris bound), stages 1–4.
 REQUEST_TIMEOUT_S = 10.0
+# Share of the connection limit in use beyond which that time shrinks, down to the next value
+# when the limit is full: a crowded server keeps no place for a client that sends slowly.
+CROWDED_SHARE = 0.5
+# Seconds a request (or an idle keep-alive wait) may take when the limit is full; a real
+# client's request arrives in well under a millisecond here, and over the internet in one RTT.
+CROWDED_REQUEST_TIMEOUT_S = 1.0
+# How often the event-loop stages check deadlines; a slow client is closed within this much of
+# its time.
+SWEEP_INTERVAL_S = 0.5
 # Seconds an idle keep-alive connection is kept (stage 4); uvicorn and nginx use 5 s and 75 s.
 KEEPALIVE_TIMEOUT_S = 5.0
 # Connections served at once before new ones get 503; the roadmap's stage-1 figure.

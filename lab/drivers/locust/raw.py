@@ -10,8 +10,10 @@ new connection is needed.
 
 Pacing: no wait, think time (constant, between), or an open loop (`constant_rate`), where the
 user keeps its own schedule, request k due at t0 + k/rate (or at Poisson arrivals), sent at
-max(now, due), and its latency counted from when it was due, as wrk2 does; the service time
-(from the actual send) is what locust's stats get.
+max(now, due). A request sent late because the connection was still busy with earlier answers
+has its latency counted from when it was due, as wrk2 does (coordinated omission); one sent on
+time, from when it left (gevent's timers wake up to a millisecond late: the generator's error,
+not the server's). The service time (from the actual send) is what locust's stats get.
 """
 
 from __future__ import annotations
@@ -168,7 +170,12 @@ class RawScenarioUser(User):
             wait = due - time.perf_counter()
             if wait > 0:
                 gevent.sleep(wait)
-            self._exchange(plan, [random.choice(plan.requests) for _ in range(plan.pipeline)], due)
+                # On time: the request's latency starts when it leaves. A timer wakes up to a
+                # millisecond late, and that lateness is this generator's, not the server's.
+                origin = time.perf_counter()
+            else:
+                origin = due  # behind: the time since it was due went to the server's earlier answers
+            self._exchange(plan, [random.choice(plan.requests) for _ in range(plan.pipeline)], origin)
             due += random.expovariate(plan.rate) if plan.poisson else interval
 
     def _exchange(self, plan: RawPlan, batch: list[PreparedRequest], due: float | None) -> None:
