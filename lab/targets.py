@@ -73,10 +73,14 @@ def peer_target(name: str) -> Target:
     return Target(name, None, None, command=(sys.executable, *argv))
 
 
+# The target name of the runs that measure the load generator's ceiling, not a server.
+CALIBRATION_TARGET = "calibration"
+
+
 def calibration_target() -> Target:
     """The minimal server (lab/peers/minimal.py), run to measure the load generator's ceiling."""
     argv, _ = PEERS["minimal"]
-    return Target("calibration", None, None, command=(sys.executable, *argv))
+    return Target(CALIBRATION_TARGET, None, None, command=(sys.executable, *argv))
 
 
 def external_target(url: str) -> Target:

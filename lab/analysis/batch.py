@@ -10,8 +10,7 @@ import pandas as pd
 
 from lab.paths import DEFAULT_RESULTS, REPO
 from lab.store import results
-
-CALIBRATION = "calibration"  # the target name of the runs measuring the generator's ceiling
+from lab.targets import CALIBRATION_TARGET
 
 NO_RESULTS = "No results yet: run `lab compare` (or `make compare`), then run this notebook again."
 BATCH_ENV = "QPSLAB_BATCH"  # which batch the notebooks and `lab report` show
@@ -38,13 +37,13 @@ class Batch:
         if self.runs.empty:
             return self.runs
         runs = self.runs
-        return runs[runs["error"].isna() & runs["load_level"].isna() & (runs["target"] != CALIBRATION)]
+        return runs[runs["error"].isna() & runs["load_level"].isna() & (runs["target"] != CALIBRATION_TARGET)]
 
     @property
     def calibration_runs(self) -> pd.DataFrame:
         if self.runs.empty:
             return self.runs
-        return self.runs[self.runs["error"].isna() & (self.runs["target"] == CALIBRATION)]
+        return self.runs[self.runs["error"].isna() & (self.runs["target"] == CALIBRATION_TARGET)]
 
     @property
     def sweep_runs(self) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from lab.analysis.roadmap import BASELINE_QPS, roadmap_stage
 from lab.analysis.verdicts import Speedup, speedup
+from lab.targets import CALIBRATION_TARGET
 
 SUMMARY_METRICS = ("qps", "latency_p50_us", "latency_p99_us", "server_cpu_us_per_request")
 
@@ -60,7 +61,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             "runs": len(group),
             # A rate the scenario asked for (open loop) is no measure of speed; the calibration
             # measures the generator: neither has a speedup.
-            "comparable": bool(group["target_rate"].isna().all() and (group["target"] != "calibration").all()),
+            "comparable": bool(group["target_rate"].isna().all() and (group["target"] != CALIBRATION_TARGET).all()),
             "failed_runs": len(group) - len(good),
             "error": None if good.shape[0] else str(group["error"].dropna().iloc[-1]),
         }
