@@ -12,10 +12,9 @@ from pathlib import Path
 from rich.console import Console
 
 from lab.drivers import wrk
-from lab.drivers.base import Pinning
 from lab.paths import DEFAULT_RESULTS
 from lab.ranges import parse_ranges
-from lab.run.measure import DRIVERS
+from lab.run.measure import DRIVERS, Pinning
 from lab.scenario import Scenario, parse_duration
 from lab.scenario_file import resolve
 

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from lab import hdr
-from lab.drivers.base import LiveCallback, LoadResult, RunFailed, wait_sampled
-from lab.processes.sampler import Sample
+from lab.drivers.base import LiveCallback, LoadResult, RunFailed
+from lab.processes.sampler import Sample, sample_until_exit
 from lab.processes.spawn import spawn
 from lab.scenario import Scenario
 
@@ -174,4 +174,4 @@ def run(scenario: Scenario, url: str, cpus: frozenset[int], scratch: Path, on_li
 def _wrk(argv: list[str], seconds: int, cpus: frozenset[int], scratch: Path) -> list[Sample]:
     with (scratch / "wrk.log").open("wb") as log:
         process = spawn(argv, cpus, stdout=log, stderr=log)
-        return wait_sampled(process, time.monotonic() + seconds + SLACK_S, lambda: None, 0.5)
+        return sample_until_exit(process, time.monotonic() + seconds + SLACK_S, lambda: None, 0.5)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import bisect
+import subprocess
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import psutil
+
+from lab.processes.spawn import ProcessError, stop
 
 # Seconds between samples; CPU in a window is interpolated between them.
 SAMPLE_INTERVAL_S = 0.1
@@ -103,3 +107,20 @@ def _cpu_at(samples: list[Sample], at: float, field: str) -> float:
 def peak(samples: list[Sample], begin: float, end: float, field: str) -> int | None:
     values = [getattr(s, field) for s in samples if begin <= s.at <= end]
     return max(values) if values else None
+
+
+def sample_until_exit(process: subprocess.Popen[bytes], deadline: float, on_poll: Callable[[], None],
+                      poll_s: float, also_sample: Sequence[subprocess.Popen[bytes]] = ()) -> list[Sample]:
+    """Sample a running child's CPU (with the processes `also_sample`, its helpers) until it exits,
+    then stop it; ProcessError if it is still running at `deadline` (monotonic)."""
+    sampler = Sampler(process.pid, *(p.pid for p in also_sample)).start()
+    try:
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                raise ProcessError("the load generator did not finish in time")
+            on_poll()
+            time.sleep(poll_s)
+    finally:
+        samples = sampler.stop()
+        stop(process)
+    return samples

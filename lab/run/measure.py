@@ -7,12 +7,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from lab.drivers import wrk as wrk_driver
-from lab.drivers.base import LiveCallback, LoadResult, Pinning, RunFailed
+from lab.drivers.base import LiveCallback, LoadResult, RunFailed
 from lab.drivers.locust import driver as locust_driver
 from lab.processes.sampler import Sample, Sampler, cpu_between, peak
 from lab.processes.spawn import ProcessError, ServerProcess
@@ -29,6 +30,14 @@ DRIVERS: dict[str, Callable[[Scenario, str, frozenset[int], Path, LiveCallback],
     locust_driver.NAME: locust_driver.run,
     wrk_driver.NAME: wrk_driver.run,
 }
+@dataclass(frozen=True)
+class Pinning:
+    """Which CPUs the server runs on, and which the load generator (and any slow clients)."""
+
+    server_cpus: frozenset[int]
+    client_cpus: frozenset[int]
+
+
 # A load generator busier than this (fraction of its pinned CPUs) limited the run, not the server.
 SATURATED_BUSY = 0.90
 # Fewer held connections than this make memory per connection a number dominated by noise.

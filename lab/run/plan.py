@@ -15,9 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from lab.analysis.summary import summarize, summary_table
 from lab.drivers import wrk as wrk_driver
-from lab.drivers.base import Pinning
 from lab.run.environment import environment
-from lab.run.measure import measure
+from lab.run.measure import Pinning, measure
 from lab.scenario import Scenario
 from lab.store.results import BatchWriter, new_batch_id
 from lab.targets import Target, calibration_target

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from lab import hdr
-from lab.drivers.base import LiveCallback, LoadResult, RunFailed, wait_sampled
+from lab.drivers.base import LiveCallback, LoadResult, RunFailed
 from lab.paths import REPO
+from lab.processes.sampler import sample_until_exit
 from lab.processes.spawn import free_port, spawn, stop
 from lab.scenario import USER_CLASSES, Load, Scenario
 
@@ -108,7 +109,7 @@ def run(scenario: Scenario, url: str, cpus: frozenset[int], scratch: Path, on_li
     with log_path.open("wb") as log:
         processes = [spawn(argv, cpus, stdout=log, stderr=log, env=env) for argv in commands(scenario, url, port)]
         try:
-            samples = wait_sampled(processes[0], deadline, lambda: on_live(_live_text(scratch)), LIVE_POLL_S,
+            samples = sample_until_exit(processes[0], deadline, lambda: on_live(_live_text(scratch)), LIVE_POLL_S,
                                    also_sample=processes[1:])
         finally:
             for process in processes[1:]:
