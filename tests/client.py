@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import h11
@@ -124,3 +125,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def server_stats(url: str) -> dict[str, Any]:
+    """The server's own counters (GET /stats), on a connection of their own."""
+    stats: dict[str, Any] = json.loads(exchange(url, get("/stats")).body)
+    return stats

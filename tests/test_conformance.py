@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 from email.utils import parsedate_to_datetime
@@ -14,7 +13,7 @@ from servers.core.app import PAYLOAD
 from servers.core.limits import MAX_DELAY_MS, MAX_PAYLOAD_BYTES
 
 from .cases import BAD_REQUESTS
-from .client import READ_TIMEOUT_S, Answer, address, exchange, get
+from .client import READ_TIMEOUT_S, Answer, address, exchange, get, server_stats
 
 # Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
 pytestmark = pytest.mark.system
@@ -113,9 +112,9 @@ def test_delay_waits(server: ServerProcess) -> None:
 
 
 def test_stats_counts_requests(server: ServerProcess) -> None:
-    before = json.loads(exchange(server.url, get("/stats")).body)
+    before = server_stats(server.url)
     exchange(server.url, get("/plaintext"))
-    after = json.loads(exchange(server.url, get("/stats")).body)
+    after = server_stats(server.url)
     assert after["server"] == server.argv[2].split(".")[-1]
     assert after["requests"] >= before["requests"] + 2  # the plaintext and the first /stats
     assert after["by_status"]["200"] >= before["by_status"].get("200", 0) + 2
@@ -140,7 +139,7 @@ def test_bad_request(server: ServerProcess, name: str) -> None:
 
 
 def test_stats_counts_protocol_errors(server: ServerProcess) -> None:
-    before = json.loads(exchange(server.url, get("/stats")).body)["protocol_errors"]
+    before = server_stats(server.url)["protocol_errors"]
     exchange(server.url, BAD_REQUESTS["invalid method characters"][0])
-    after = json.loads(exchange(server.url, get("/stats")).body)["protocol_errors"]
+    after = server_stats(server.url)["protocol_errors"]
     assert after == before + 1

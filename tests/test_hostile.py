@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import struct
 import time
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 
 from lab.processes.spawn import ServerProcess
 
-from .client import RawClient, address, exchange, get, wait_until
+from .client import RawClient, address, exchange, get, server_stats, wait_until
 
 # Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
 pytestmark = pytest.mark.system
@@ -29,7 +28,7 @@ def healthy(server: ServerProcess) -> bool:
 
 
 def stats(server: ServerProcess) -> dict[str, object]:
-    return json.loads(exchange(server.url, get("/stats")).body)  # type: ignore[no-any-return]
+    return server_stats(server.url)
 
 
 def reset(sock: socket.socket) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -10,7 +9,7 @@ import time
 import psutil
 import pytest
 
-from .client import RawClient, address, exchange, get
+from .client import RawClient, address, get, server_stats
 from .conftest import start_server
 
 # Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
@@ -63,7 +62,7 @@ def _load(url: str, rounds: int, keep_alive: bool) -> None:
 def _settled(proc: psutil.Process, url: str) -> tuple[int, int]:
     """RSS and open descriptors once the server holds no client connection (but this one)."""
     deadline = time.monotonic() + 5
-    while json.loads(exchange(url, get("/stats")).body)["open_connections"] > 1 and time.monotonic() < deadline:
+    while server_stats(url)["open_connections"] > 1 and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.2)
     return proc.memory_info().rss, proc.num_fds()

@@ -4,7 +4,6 @@ counts, the right failures with clear messages, pipelining, and no hang."""
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import socketserver
 import threading
@@ -20,7 +19,7 @@ from lab.drivers.base import RunFailed
 from lab.drivers.locust.driver import check_client
 from lab.store import results
 
-from .client import exchange, get
+from .client import server_stats
 from .conftest import lab, start_server
 
 # Every test here starts the lab as processes: the slow tier (pytest -m system).
@@ -192,7 +191,7 @@ def test_raw_client_counts_what_the_server_served(stage: int, tmp_path: Path) ->
     server = start_server(stage)
     try:
         row = run_against(server.url, tmp_path, users=users)
-        served = json.loads(exchange(server.url, get("/stats")).body)["by_status"]["200"]
+        served = server_stats(server.url)["by_status"]["200"]
     finally:
         server.stop()
     assert row["failures"] == 0 and row["requests"] > 200

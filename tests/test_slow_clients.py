@@ -4,7 +4,6 @@ answer real clients, and close the slow ones to make room. Stage 0 is the undefe
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 
@@ -14,7 +13,7 @@ from lab.drivers.slow_clients import READER_PIPELINE
 from servers.core.app import PLAINTEXT_BODY
 from servers.core.limits import CROWDED_SHARE
 
-from .client import address, exchange, get
+from .client import address, exchange, get, server_stats
 from .conftest import start_server
 
 pytestmark = pytest.mark.system
@@ -49,7 +48,7 @@ def _closed_by_server(socks: list[socket.socket]) -> int:
 
 def _held(url: str) -> int:
     """Connections the server holds, by its own count (minus the asking one)."""
-    return int(json.loads(exchange(url, get("/stats")).body)["open_connections"]) - 1
+    return int(server_stats(url)["open_connections"]) - 1
 
 
 # Stage 1 gathers requests before its workers see them, so slow senders cannot hold a worker; a

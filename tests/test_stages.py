@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import signal
 import socket
 import subprocess
@@ -16,7 +15,7 @@ from lab.processes.spawn import ServerProcess
 from servers import STAGES
 from servers.core.app import PAYLOAD
 
-from .client import RawClient, address, exchange, get
+from .client import RawClient, address, exchange, get, server_stats
 from .conftest import start_server
 
 # Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
@@ -277,7 +276,7 @@ def test_stage4_workers_share_the_port_and_stop_together() -> None:
         assert len(workers) == 2
         served_by = set()
         for _ in range(40):  # SO_REUSEPORT spreads new connections over both workers
-            served_by.add(json.loads(exchange(proc.url, get("/stats")).body)["pid"])
+            served_by.add(server_stats(proc.url)["pid"])
             assert exchange(proc.url, get("/plaintext")).body == b"Hello, World!"
         assert served_by == {w.pid for w in workers}
         code = proc.stop()
