@@ -6,11 +6,10 @@ bytes match servers.core.app, so a peer is judged on the same answers as the sta
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from servers.core.app import HEALTH_BODY, PAYLOAD, PLAINTEXT_BODY
+from servers.core.app import HEALTH_BODY, PAYLOAD, PLAINTEXT_BODY, json_body
 from servers.core.limits import MAX_PAYLOAD_BYTES
 
 TEXT = b"text/plain; charset=utf-8"
@@ -33,7 +32,7 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         status, body = 200, PLAINTEXT_BODY
     elif path == "/json" and method == "GET":
         status, content_type = 200, b"application/json"
-        body = json.dumps({"message": "Hello, World!"}, separators=(",", ":")).encode()
+        body = json_body()
     elif path == "/health" and method == "GET":
         status, body = 200, HEALTH_BODY
     elif path == "/echo" and method == "POST":
