@@ -10,9 +10,10 @@ sockets and one selector, gathers each request (parsed by the core as it arrives
 connection to a worker only when there is something to answer, like an HTTP accept filter. At
 the limit a new client displaces the connection that has made the least progress
 (core/admission.py), and a request still arriving after `--request-timeout` (shrinking to 1 s
-as the limit fills) is dropped. Not
-covered: a client that stops reading its answer holds the worker writing to it until
-`--request-timeout`, and so does a body trickled after `Expect: 100-continue`.
+as the limit fills) is dropped. Not covered: a client that stops reading an answer larger than
+the kernel takes into its socket buffers holds the worker writing to it until
+`--request-timeout` (here a 1 MiB answer, the largest route, does not), and so does a body
+trickled after `Expect: 100-continue`.
 """
 
 from __future__ import annotations
