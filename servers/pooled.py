@@ -29,7 +29,7 @@ from .core import (
     Stats,
     encode_closing,
 )
-from .core.admission import Admission, allowed_time
+from .core.admission import Admission
 from .core.limits import KEEPALIVE_TIMEOUT_S, RECV_BYTES, SWEEP_INTERVAL_S
 from .flags import ServerConfig
 
@@ -74,10 +74,10 @@ class PooledServer:
         now = time.monotonic()
         for protocol in [p for p in self.live if p.deadline <= now]:
             protocol.expire()
-        allowed = allowed_time(self.config.request_timeout, self.stats.open_connections, self.config.max_connections)
-        if allowed < self.config.request_timeout:  # crowded: slow requests and idle waits go first
-            for protocol in self.admission.overdue(now, allowed):
-                protocol.expire()
+        config = self.config
+        for protocol in self.admission.crowded_out(now, config.request_timeout, self.stats.open_connections,
+                                                   config.max_connections):
+            protocol.expire()
         loop.call_later(SWEEP_INTERVAL_S, self._sweep, loop)
 
 
@@ -122,14 +122,12 @@ class PooledProtocol(asyncio.BufferedProtocol):
         conn = self._conn
         was_idle = conn.idle
         replies = conn.receive(self._buffer[:nbytes], time.time())
-        if conn.idle:
+        idle = conn.idle
+        if idle or was_idle or replies:  # idle again, or a new request has begun: its time starts now
+            server = self._server
             now = time.monotonic()
-            self.deadline = now + self._server.keepalive_timeout
-            self._server.admission.began(self, now)
-        elif was_idle or replies:  # a new request has begun: its own time starts now
-            now = time.monotonic()
-            self.deadline = now + self._server.config.request_timeout
-            self._server.admission.began(self, now)
+            self.deadline = now + (server.keepalive_timeout if idle else server.config.request_timeout)
+            server.admission.began(self, now)
         if replies:
             self._send(replies)
             if conn.has_pending:  # rare: a pipeline asked for more than one reply budget

@@ -29,7 +29,7 @@ from types import FrameType
 
 from .blocking import serve_connection
 from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, ThreadSafeStats, encode_closing
-from .core.admission import Admission, allowed_time
+from .core.admission import Admission
 from .core.limits import RECV_BYTES, SHUTDOWN_GRACE_S
 from .flags import announce, argument_parser, listening_errors, positive_int, server_config
 
@@ -61,8 +61,8 @@ class ThreadPoolServer:
         self._max_connections = max_connections
         # Connections whose request is complete, for the workers; never more than the limit.
         self._queue: queue.Queue[tuple[socket.socket, HttpConnection]] = queue.Queue()
-        # Connections whose request is still arriving, with the time they must be complete by.
-        self._gathering: dict[socket.socket, tuple[HttpConnection, float]] = {}
+        # Connections whose request is still arriving; the admission order has when each began.
+        self._gathering: dict[socket.socket, HttpConnection] = {}
         self._admission: Admission[socket.socket] = Admission()
         self._selector = selectors.DefaultSelector()
         self._refused: collections.deque[tuple[float, socket.socket]] = collections.deque()
@@ -100,14 +100,13 @@ class ThreadPoolServer:
                     continue
                 self._drop(victim)
             sock.setblocking(False)
-            self._gathering[sock] = (HttpConnection(self._app, STAGE_0_TO_3, self._date),
-                                     time.monotonic() + self._timeout)
+            self._gathering[sock] = HttpConnection(self._app, STAGE_0_TO_3, self._date)
             self._admission.began(sock, time.monotonic())
             self._selector.register(sock, selectors.EVENT_READ)
 
     def _gather(self, sock: socket.socket) -> None:
         """Read what arrived; once the core has something to answer, hand the connection over."""
-        conn, _ = self._gathering[sock]
+        conn = self._gathering[sock]
         try:
             data = sock.recv(RECV_BYTES)
         except (BlockingIOError, InterruptedError):
@@ -135,12 +134,11 @@ class ThreadPoolServer:
 
     def _drop_late(self, now: float) -> None:
         """Requests past their timeout, and, when crowded, those slower than the shrunk time."""
-        for sock in [s for s, (_, deadline) in self._gathering.items() if deadline <= now]:
+        admission = self._admission  # it holds exactly the gathering connections, oldest first
+        for sock in admission.overdue(now, self._timeout):
             self._drop(sock)
-        allowed = allowed_time(self._timeout, self._stats.open_connections, self._max_connections)
-        if allowed < self._timeout:
-            for sock in self._admission.overdue(now, allowed):
-                self._drop(sock)
+        for sock in admission.crowded_out(now, self._timeout, self._stats.open_connections, self._max_connections):
+            self._drop(sock)
 
     def _work(self) -> None:
         while True:

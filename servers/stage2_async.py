@@ -22,7 +22,7 @@ from functools import partial
 
 from .aio import add_loop_flag, run
 from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, Stats, encode_closing
-from .core.admission import Admission, allowed_time
+from .core.admission import Admission
 from .core.limits import RECV_BYTES, SWEEP_INTERVAL_S
 from .flags import ServerConfig, argument_parser, server_config
 
@@ -77,10 +77,9 @@ async def handle(shared: Shared, reader: asyncio.StreamReader, writer: asyncio.S
 def sweep(shared: Shared, loop: asyncio.AbstractEventLoop) -> None:
     """When crowded, close the connections whose request has taken longer than the shrunk time."""
     stats, config = shared.app.stats, shared.config
-    allowed = allowed_time(config.request_timeout, stats.open_connections, config.max_connections)
-    if allowed < config.request_timeout:
-        for writer in shared.admission.overdue(time.monotonic(), allowed):
-            writer.transport.abort()
+    for writer in shared.admission.crowded_out(time.monotonic(), config.request_timeout, stats.open_connections,
+                                               config.max_connections):
+        writer.transport.abort()
     loop.call_later(SWEEP_INTERVAL_S, sweep, shared, loop)
 
 

@@ -73,3 +73,13 @@ def test_allowed_time_shrinks_only_once_crowded() -> None:
     assert allowed_time(10.0, 150, 100) == CROWDED_REQUEST_TIMEOUT_S  # over the limit for a moment
     assert allowed_time(0.5, 100, 100) == CROWDED_REQUEST_TIMEOUT_S  # never below the floor...
     assert allowed_time(0.5, 10, 100) == 0.5  # ...and never above a shorter configured timeout when calm
+
+
+def test_crowded_out_only_once_more_than_half_full() -> None:
+    admission: Admission[str] = Admission()
+    admission.began("slow", 0.0)
+    admission.began("real", 9.5)
+    assert admission.crowded_out(10.0, 30.0, 50, 100) == []  # half full: the normal timeout rules
+    assert admission.crowded_out(40.0, 30.0, 50, 100) == []  # ... and is the stage's own to enforce
+    assert admission.crowded_out(10.5, 30.0, 100, 100) == ["slow"]  # full: 1 s is all a request gets
+    assert admission.victim() == "real"

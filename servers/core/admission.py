@@ -72,6 +72,12 @@ class Admission(Generic[Connection]):
             del self._order[connection]
         return late
 
+    def crowded_out(self, now: float, request_timeout: float, open_connections: int, limit: int) -> list[Connection]:
+        """What a server's sweep closes when crowded: the connections slower than `allowed_time`
+        (removed from the order); none while the limit is at most CROWDED_SHARE full."""
+        allowed = allowed_time(request_timeout, open_connections, limit)
+        return self.overdue(now, allowed) if allowed < request_timeout else []
+
 
 def allowed_time(request_timeout: float, open_connections: int, limit: int) -> float:
     """Seconds a request may take to arrive with `open_connections` of `limit` in use: the full
