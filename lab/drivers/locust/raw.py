@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -75,6 +76,11 @@ class RawPlan:
     wait_high: float
     rate: float  # constant_rate: requests per second of one user
     poisson: bool
+    fixed: tuple[PreparedRequest, ...] | None  # every batch, when the scenario has one request
+
+    def batch(self) -> tuple[PreparedRequest, ...] | list[PreparedRequest]:
+        """The requests to write at once: `pipeline` of them, picked by weight."""
+        return self.fixed or [random.choice(self.requests) for _ in range(self.pipeline)]
 
     @classmethod
     def of(cls, scenario: Scenario, url: str) -> RawPlan:
@@ -92,8 +98,9 @@ class RawPlan:
         )
         load = scenario.load
         wait = load.wait
+        fixed = prepared[:1] * load.pipeline if len(set(prepared)) == 1 else None
         return cls(family, address, prepared, load.pipeline, load.timeout, wait.kind, wait.seconds,
-                   wait.upper, wait.rate, load.arrivals == "poisson")
+                   wait.upper, wait.rate, load.arrivals == "poisson", fixed)
 
 
 class _Watchdog:
@@ -108,6 +115,9 @@ class _Watchdog:
         self.users.add(user)
         if self._greenlet is None:
             self._greenlet = gevent.spawn(self._run)
+
+    def forget(self, user: RawScenarioUser) -> None:
+        self.users.discard(user)
 
     def _run(self) -> None:
         while True:
@@ -149,14 +159,13 @@ class RawScenarioUser(User):
             else:
                 self._closed_loop(plan)
         finally:
-            _WATCHDOG.users.discard(self)
+            _WATCHDOG.forget(self)
             self._drop()
 
     def _closed_loop(self, plan: RawPlan) -> None:
-        requests, depth, kind = plan.requests, plan.pipeline, plan.wait_kind
-        only = [requests[0]] * depth if len(set(requests)) == 1 else None
+        kind = plan.wait_kind
         while True:
-            self._exchange(plan, only or [random.choice(requests) for _ in range(depth)], None)
+            self._exchange(plan, plan.batch(), None)
             if kind == "constant":
                 gevent.sleep(plan.wait_low)
             elif kind == "between":
@@ -175,11 +184,12 @@ class RawScenarioUser(User):
                 origin = time.perf_counter()
             else:
                 origin = due  # behind: the time since it was due went to the server's earlier answers
-            self._exchange(plan, [random.choice(plan.requests) for _ in range(plan.pipeline)], origin)
+            self._exchange(plan, plan.batch(), origin)
             due += random.expovariate(plan.rate) if plan.poisson else interval
 
-    def _exchange(self, plan: RawPlan, batch: list[PreparedRequest], due: float | None) -> None:
-        """Send `batch` in one write, read its responses, fire one request event per request."""
+    def _exchange(self, plan: RawPlan, batch: Sequence[PreparedRequest], origin: float | None) -> None:
+        """Send `batch` in one write, read its responses, fire one request event per request.
+        `origin`: in an open loop, the time each request's scheduled latency counts from."""
         start = time.perf_counter()
         self._deadline = start + plan.timeout
         done: list[tuple[Response, float]] = []
@@ -207,7 +217,7 @@ class RawScenarioUser(User):
             failed_at = time.perf_counter()
             self._deadline = 0.0
             self._drop()
-            self._report(batch, done, start, due)
+            self._report(batch, done, start, origin)
             failure: Exception = error
             if self._late or isinstance(error, TimeoutError):
                 self._late = False
@@ -218,16 +228,16 @@ class RawScenarioUser(User):
             if isinstance(error, ConnectionRefusedError):
                 gevent.sleep(CONNECT_RETRY_PAUSE_S)
             return
-        self._report(batch, done, start, due)
+        self._report(batch, done, start, origin)
 
-    def _report(self, batch: list[PreparedRequest], done: list[tuple[Response, float]], start: float,
-                due: float | None) -> None:
+    def _report(self, batch: Sequence[PreparedRequest], done: list[tuple[Response, float]], start: float,
+                origin: float | None) -> None:
         fire = self._fire
         for request, (response, at) in zip(batch, done, strict=False):
             status = response.status
             exception = None if status == request.expect_status else UnexpectedStatus(
                 f"status {status}, expected {request.expect_status}")
-            context = _NO_CONTEXT if due is None else {"scheduled_ms": (at - due) * 1e3}
+            context = _NO_CONTEXT if origin is None else {"scheduled_ms": (at - origin) * 1e3}
             fire(request_type=request.method, name=request.name, response_time=(at - start) * 1e3,
                  response_length=response.body_length, exception=exception, context=context, response=None,
                  url=None)
