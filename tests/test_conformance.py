@@ -12,8 +12,8 @@ from lab.processes.spawn import ServerProcess
 from servers.core.app import PAYLOAD
 from servers.core.limits import MAX_DELAY_MS, MAX_PAYLOAD_BYTES
 
-from .cases import BAD_REQUESTS
-from .client import READ_TIMEOUT_S, Answer, address, exchange, get, server_stats
+from .cases import BAD_REQUESTS, LIMITS, UPGRADE
+from .client import READ_TIMEOUT_S, Answer, RawClient, address, exchange, get, server_stats
 
 # Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
 pytestmark = pytest.mark.system
@@ -30,6 +30,7 @@ ROUTES: dict[str, tuple[bytes, int, str | None, bytes]] = {
                       b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), 200, "application/octet-stream", b"hello world"),
     "bytes": (get("/bytes/1000"), 200, TEXT, PAYLOAD[:1000]),
     "bytes 0": (get("/bytes/0"), 200, TEXT, b""),
+    "bytes at limit": (get(f"/bytes/{MAX_PAYLOAD_BYTES}"), 200, TEXT, PAYLOAD[:MAX_PAYLOAD_BYTES]),
     "bytes over limit": (get(f"/bytes/{MAX_PAYLOAD_BYTES + 1}"), 400, TEXT, None),
     "delay over limit": (get(f"/delay/{MAX_DELAY_MS + 1}"), 400, TEXT, None),
     "health": (get("/health"), 200, TEXT, b"ok\n"),
@@ -38,6 +39,10 @@ ROUTES: dict[str, tuple[bytes, int, str | None, bytes]] = {
     "method not allowed": (b"POST /plaintext HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", 405, TEXT,
                            b"method not allowed\n"),
     "http/1.0": (b"GET /plaintext HTTP/1.0\r\n\r\n", 200, TEXT, b"Hello, World!"),
+    "registered method off the routes": (b"REPORT /nope HTTP/1.1\r\nHost: t\r\n\r\n", 501, TEXT,
+                                         b"method not implemented\n"),
+    "registered method on a route": (b"PURGE /plaintext HTTP/1.1\r\nHost: t\r\n\r\n", 405, TEXT,
+                                     b"method not allowed\n"),
 }
 
 
@@ -136,6 +141,22 @@ def test_bad_request(server: ServerProcess, name: str) -> None:
     assert answer.header("connection") == "close"
     check_common_headers(answer)
     assert exchange(server.url, get("/health")).status == 200
+
+
+@pytest.mark.parametrize("name", list(LIMITS))
+def test_limits_are_drawn_at_the_same_byte(server: ServerProcess, name: str) -> None:
+    at, past, status = LIMITS[name]
+    assert exchange(server.url, at).status == (404 if name == "request line" else 200)  # read, not refused
+    assert exchange(server.url, past).status == status
+
+
+def test_an_upgrade_is_answered_without_switching_and_the_connection_ends(server: ServerProcess) -> None:
+    with RawClient(server.url) as client:
+        client.send(UPGRADE + b"\x81\x05hello" + get("/health"))
+        answer = client.read()
+        assert answer is not None and (answer.status, answer.body) == (200, b"Hello, World!")
+        assert answer.header("connection") == "close" and "upgrade" not in answer.headers
+        assert client.closed or client.closed_by_server(READ_TIMEOUT_S)
 
 
 def test_stats_counts_protocol_errors(server: ServerProcess) -> None:

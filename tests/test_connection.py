@@ -8,13 +8,21 @@ implementation, reads what the connection wrote, so a malformed reply fails here
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import h11
 import pytest
 
 from servers.core import STAGE_0_TO_3, App, DateHeader, HttpConnection, ProtocolOptions, Reply, Stats
 from servers.core.app import PAYLOAD, PLAINTEXT_BODY
-from servers.core.limits import MAX_PAYLOAD_BYTES, REPLY_BUDGET_BYTES
+from servers.core.cache import ResponseCache
+from servers.core.limits import (
+    GZIP_MIN_BYTES,
+    MAX_CACHE_ENTRIES,
+    MAX_DELAY_MS,
+    MAX_PAYLOAD_BYTES,
+    REPLY_BUDGET_BYTES,
+)
 
 from .cases import BAD_REQUESTS
 
@@ -264,3 +272,42 @@ def test_stats_count_answers_by_status(fast: bool) -> None:
     assert snapshot["requests"] == 3 and snapshot["by_status"] == {"200": 2, "404": 1}
 
 
+
+
+def test_delay_at_its_limit_is_waited_one_past_it_refused(fast: bool) -> None:
+    at, past = answer(fast, get(f"/delay/{MAX_DELAY_MS}") + get(f"/delay/{MAX_DELAY_MS + 1}"), STAGE_4)
+    assert (Answered(at).status, at.delay) == (200, MAX_DELAY_MS / 1000)
+    assert (Answered(past).status, past.delay) == (400, 0)
+
+
+def test_payload_at_its_limit_is_served_one_past_it_refused(fast: bool) -> None:
+    (at,) = answer(fast, get(f"/bytes/{MAX_PAYLOAD_BYTES}"), STAGE_4)
+    (past,) = answer(fast, get(f"/bytes/{MAX_PAYLOAD_BYTES + 1}"), STAGE_4)
+    assert (Answered(at).status, len(at.body)) == (200, MAX_PAYLOAD_BYTES)
+    assert Answered(past).status == 400
+
+
+def test_gzip_from_its_minimum_size(fast: bool) -> None:
+    def encoding(size: int) -> str | None:
+        (reply,) = answer(fast, get(f"/bytes/{size}", "Accept-Encoding: gzip"), STAGE_4)
+        return Answered(reply).headers.get("content-encoding")
+
+    assert (encoding(GZIP_MIN_BYTES - 1), encoding(GZIP_MIN_BYTES)) == (None, "gzip")
+
+
+def test_the_cache_keeps_at_most_its_limit_and_still_answers_past_it(fast: bool) -> None:
+    cache = ResponseCache()
+    conn = HttpConnection(App(Stats(), "test"), replace(STAGE_4, fast_parser=fast), DateHeader(), cache)
+    for n in range(MAX_CACHE_ENTRIES + 1):
+        conn.receive(get(f"/bytes/{n}"), NOW)
+    assert len(cache) == MAX_CACHE_ENTRIES
+    (reply,) = conn.receive(get(f"/bytes/{MAX_CACHE_ENTRIES}"), NOW)
+    assert len(Answered(reply).body) == MAX_CACHE_ENTRIES
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [("REPORT", "/nope", 501), ("PURGE", "/plaintext", 405),
+                                                        ("SEARCH", "/bytes/10", 405), ("GET", "/nope", 404)])
+def test_a_method_no_route_implements_is_501_off_the_routes_and_405_on_them(
+        fast: bool, method: str, path: str, status: int) -> None:
+    (reply,) = answer(fast, get(path, method=method), STAGE_4)
+    assert Answered(reply, method.encode()).status == status and not reply.close

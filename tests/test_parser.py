@@ -12,9 +12,9 @@ from servers.core import ProtocolError, Request
 from servers.core.fastparser import FastRequestParser
 from servers.core.limits import MAX_BODY_BYTES
 from servers.core.parser import RequestParser
-from servers.core.request import ContinueExpected
+from servers.core.request import KNOWN_METHODS, ContinueExpected
 
-from .cases import BAD_REQUESTS
+from .cases import BAD_REQUESTS, UPGRADE
 
 Parser = RequestParser | FastRequestParser
 PARSERS: list[Callable[[], Parser]] = [RequestParser, FastRequestParser]
@@ -183,3 +183,87 @@ def test_both_parsers_agree_on_mutated_requests(edits: list[tuple[int, int]]) ->
     data = _mutate(PIPELINE, edits)
     core, fast = (feed_in_pieces(make(), data, len(data)) for make in PARSERS)
     assert core == fast
+
+
+# Chunk-size lines and whether a chunked body with them is read: RFC 9112 §7.1.1 as llhttp reads it.
+CHUNK_LINES: dict[bytes, bool] = {
+    b"2;a": True,
+    b"2;a=b;c": True,
+    b'2;a=""': True,
+    b'2;a="x\\"y"': True,  # a quoted-pair
+    b'2;a="x\\\\"': True,
+    b'2;a="\t\x80"': True,
+    b'2;a="";b': True,
+    b"02": True,
+    b"2;": False,
+    b"2;;": False,
+    b"2;a;": False,
+    b"2; a=b": False,  # no whitespace anywhere on a chunk line
+    b"2 ;a": False,
+    b"2;a =b": False,
+    b"2;a=b ": False,
+    b'2;a="x': False,
+    b'2;a="x"y': False,
+    b'2;a="\\\x01"': False,  # a quoted-pair of a control byte
+    b"2;a==b": False,
+    b"2;\x80": False,
+}
+
+
+@pytest.mark.parametrize("make", PARSERS, ids=ids)
+@pytest.mark.parametrize("line", list(CHUNK_LINES), ids=repr)
+def test_chunk_extensions_follow_the_grammar(make: Callable[[], Parser], line: bytes) -> None:
+    data = b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + line + b"\r\nab\r\n0\r\n\r\n"
+    for piece in (len(data), 1):
+        events = feed_in_pieces(make(), data, piece)
+        assert events == ([(b"POST", b"/echo", b"/echo", b"1.1", b"ab", True)] if CHUNK_LINES[line] else [400])
+
+
+@pytest.mark.parametrize("make", PARSERS, ids=ids)
+@pytest.mark.parametrize("piece", [1, 1000])
+def test_an_upgrade_request_is_answered_and_nothing_after_it_read(make: Callable[[], Parser], piece: int) -> None:
+    tunnel = b"\x81\x05hello" + b"GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"
+    assert feed_in_pieces(make(), UPGRADE + tunnel, piece) == [
+        (b"GET", b"/plaintext", b"/plaintext", b"1.1", b"", False)]
+
+
+@pytest.mark.parametrize("make", PARSERS, ids=ids)
+@pytest.mark.parametrize("fields", [b"Connection: upgrade\r\n", b"Upgrade: websocket\r\n"])
+def test_half_an_upgrade_is_an_ordinary_request(make: Callable[[], Parser], fields: bytes) -> None:
+    data = b"GET /plaintext HTTP/1.1\r\nHost: t\r\n" + fields + b"\r\n"
+    assert [e[-1] for e in feed_in_pieces(make(), data * 2, len(data))] == [True, True]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("make", PARSERS, ids=ids)
+@pytest.mark.parametrize("method", sorted(KNOWN_METHODS - {b"CONNECT"}))
+def test_every_registered_method_is_read(make: Callable[[], Parser], method: bytes) -> None:
+    (request,) = make().feed(method + b" /x HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert isinstance(request, Request) and request.method == method
+
+
+_TCHARS = b"!#$%&'*+-.^_`|~09azAZ"
+_EXTENSION = st.tuples(st.binary(max_size=3).map(lambda b: bytes(_TCHARS[c % len(_TCHARS)] for c in b)),
+                       st.sampled_from([b"", b"=", b"=v", b'=""', b'="a\\"b"', b'="a b"', b"=v ", b'="\\']))
+_FIELDS = st.sampled_from([b"Connection: upgrade\r\n", b"Upgrade: h2c\r\n", b"Connection: close\r\n",
+                           b"Connection: keep-alive, Upgrade\r\n", b"Expect: 100-continue\r\n", b""])
+
+
+@st.composite
+def shaped_requests(draw: st.DrawFn) -> bytes:
+    """Requests built from the shapes where parsers have differed: registered and unknown
+    methods, upgrade fields, chunk extensions with quoted strings."""
+    method = draw(st.sampled_from([*sorted(KNOWN_METHODS), b"BREW", b"get", b"PRI"]))
+    fields = b"".join(draw(st.lists(_FIELDS, max_size=3)))
+    extensions = b"".join(b";" + name + value for name, value in draw(st.lists(_EXTENSION, max_size=3)))
+    ending = draw(st.sampled_from([b"", b";"]))
+    head = method + b" /x HTTP/1.1\r\nHost: t\r\n" + fields
+    body = b"Transfer-Encoding: chunked\r\n\r\n2" + extensions + ending + b"\r\nab\r\n0\r\n\r\n"
+    return head + body + b"GET /next HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+@settings(max_examples=500, deadline=None)
+@given(shaped_requests(), st.integers(min_value=1, max_value=64))
+def test_both_parsers_agree_on_shaped_requests(data: bytes, piece: int) -> None:
+    core, fast = (feed_in_pieces(make(), data, piece) for make in PARSERS)
+    assert core == fast
+    assert_clean(core)

@@ -48,6 +48,9 @@ def _method_not_allowed(allowed: bytes) -> Response:
 
 # GET routes answer HEAD too (RFC 9110 §9.3.2): the connection sends GET's head without its body.
 READ_METHODS = (b"GET", b"HEAD")
+# A method no route implements is 501 (RFC 9110 §15.6.2) off the routes, 405 on them.
+IMPLEMENTED_METHODS = (*READ_METHODS, b"POST")
+NOT_IMPLEMENTED = error_response(501, "method not implemented")
 GET_ONLY = _method_not_allowed(b"GET, HEAD")
 POST_ONLY = _method_not_allowed(b"POST")
 
@@ -95,7 +98,7 @@ class App:
             # The pid tells stage 4's --workers apart: each worker counts for itself.
             snapshot = {"server": self.name, "pid": os.getpid(), **self.stats.snapshot()}
             return Response(200, JSON, json.dumps(snapshot).encode())
-        return NOT_FOUND
+        return NOT_FOUND if method in IMPLEMENTED_METHODS else NOT_IMPLEMENTED
 
 
 def _bounded_argument(method: bytes, arg: bytes, limit: int, refusal: str) -> int | Response:

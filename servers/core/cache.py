@@ -68,6 +68,9 @@ class ResponseCache:
         if len(self._entries) < MAX_CACHE_ENTRIES:
             self._entries[(target, gzipped)] = representation
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
 
 def not_modified_fields(representation: Representation) -> bytes:
     """A 304 carries the ETag and Vary of the 200 it stands for, and no body or Content-Length."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class ProtocolError(Exception):
-    """A request that cannot be served; `status` is the answer (400, 413, 414, 431, 505)."""
+    """A request that cannot be served; `status` is the answer (400, 413, 414, 431, 501, 505)."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(f"{status}: {reason}")

@@ -9,12 +9,28 @@ from __future__ import annotations
 import httptools
 
 from .errors import ProtocolError
-from .limits import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_HEADER_COUNT, MAX_REQUEST_LINE_BYTES
-from .request import CONTINUE_EXPECTED, KNOWN_METHODS, ContinueExpected, Request, frame, refuse_version
+from .limits import (
+    MAX_BODY_BYTES,
+    MAX_CHUNK_METADATA_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_HEADER_COUNT,
+    MAX_REQUEST_LINE_BYTES,
+)
+from .request import (
+    CONTINUE_EXPECTED,
+    KNOWN_METHODS,
+    ContinueExpected,
+    Request,
+    frame,
+    refuse_connect,
+    refuse_version,
+)
 
 Event = Request | ProtocolError | ContinueExpected
 # llhttp's version string → the core's; a dict lookup instead of an encode per request.
 _VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
+
+_LINE_FRAME_BYTES = len(b"  HTTP/1.1")
 
 
 class _Closed(Exception):
@@ -32,6 +48,7 @@ class FastRequestParser:
         "_header_bytes",
         "_headers",
         "_idle",
+        "_in_body",
         "_keep_alive",
         "_method",
         "_parser",
@@ -52,6 +69,7 @@ class FastRequestParser:
         self._url = b""
         self._headers = []
         self._header_bytes = 0
+        self._in_body = False
         self._body = []
         self._body_bytes = 0
         self._keep_alive = False
@@ -74,6 +92,8 @@ class FastRequestParser:
             if not isinstance(cause, _Closed):
                 self._fail(cause if isinstance(cause, ProtocolError) else ProtocolError(400, str(error)))
         except httptools.HttpParserUpgrade:
+            # Unreachable while request.frame ends every upgrade request's connection (llhttp
+            # stops at the request's end); kept so a disagreement cannot read tunnel bytes as HTTP.
             self._fail(ProtocolError(400, "protocol upgrade not supported"))
         except httptools.HttpParserError as error:
             self._fail(ProtocolError(400, str(error)))
@@ -92,12 +112,18 @@ class FastRequestParser:
 
     def on_url(self, url: bytes) -> None:
         url = self._url = self._url + url if self._url else url
-        if len(url) > MAX_REQUEST_LINE_BYTES:
+        # The request line as the core parser measures it: method, target, "HTTP/1.x", two spaces.
+        if len(self._parser.get_method()) + len(url) + _LINE_FRAME_BYTES > MAX_REQUEST_LINE_BYTES:
             raise ProtocolError(414, "request line too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         # The count is checked once the head is complete: the byte bound already bounds memory.
         self._header_bytes += len(name) + len(value) + 4
+        if self._in_body:
+            # A trailer: llhttp checked its syntax; bounded and ignored, as the core parser does.
+            if self._header_bytes > MAX_CHUNK_METADATA_BYTES:
+                raise ProtocolError(400, "chunk metadata too long")
+            return
         if self._header_bytes > MAX_HEADER_BYTES:
             raise ProtocolError(431, "header section too large")
         self._headers.append((name.lower(), value.rstrip(b" \t")))  # llhttp keeps trailing OWS
@@ -117,6 +143,9 @@ class FastRequestParser:
         if len(self._headers) > MAX_HEADER_COUNT:
             raise ProtocolError(431, "too many header fields")
         framing = frame(version, self._headers)
+        refuse_connect(method)
+        self._in_body = True
+        self._header_bytes = 0
         self._keep_alive = framing.keep_alive
         if framing.expects_continue:
             self._events.append(CONTINUE_EXPECTED)
@@ -141,6 +170,7 @@ class FastRequestParser:
         self._url = b""
         self._headers = []
         self._header_bytes = 0
+        self._in_body = False
         if body:
             self._body = []
             self._body_bytes = 0

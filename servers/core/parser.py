@@ -18,22 +18,35 @@ from .limits import (
     MAX_HEADER_COUNT,
     MAX_REQUEST_LINE_BYTES,
 )
-from .request import CONTINUE_EXPECTED, KNOWN_METHODS, ContinueExpected, Request, check_version, frame
+from .request import (
+    CONTINUE_EXPECTED,
+    KNOWN_METHODS,
+    ContinueExpected,
+    Request,
+    check_version,
+    frame,
+    refuse_connect,
+)
 
 Event = Request | ProtocolError | ContinueExpected
 
-_TOKEN_CHARS = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_TOKEN = re.compile(_TOKEN_CHARS)
+_TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"  # RFC 9110 §5.6.2, inside a character class
+_TOKEN = re.compile(rb"[" + _TCHAR + rb"]+")
 # origin-form (/path?query), asterisk-form (*) and absolute-form (http://host/path); no controls.
 _TARGET = re.compile(rb"(?:/|\*|https?://)[\x21-\x7e]*")
+_CONNECT_TARGET = re.compile(rb"[\x21-\x7e]+")
 _VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
 # Field values: visible ASCII, obs-text, space and tab; no other control byte (NUL, bare CR/LF).
 _BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-# A chunk size with optional extensions (RFC 9112 §7.1.1), which are ignored; like llhttp, an
-# empty extension name is let through, an empty value is not.
-_CHUNK_SIZE = re.compile(
-    rb"([0-9A-Fa-f]+)(?:;" + _TOKEN_CHARS[:-1] + rb"*(?:=(?:" + _TOKEN_CHARS + rb'|"[^"\r\n]*"))?)*'
-)
+# A chunk size with optional extensions (RFC 9112 §7.1.1), which are ignored, read exactly as
+# llhttp reads them so that both parsers frame every body alike: quoted values may hold
+# quoted-pairs; no whitespace anywhere (RFC 9112's BWS is refused, as llhttp does: lenient
+# chunk-line parsing is a known smuggling vector); a ";" must not end the line. llhttp also lets
+# an extension's name or value be empty, so this does too — they are discarded either way.
+_QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x20-\x7e\x80-\xff])*"'
+# llhttp lets '"' into an unquoted value after its first byte.
+_EXTENSION_VALUE = rb"(?:" + _QUOTED + rb"|[" + _TCHAR + rb"][" + _TCHAR + rb'"]*)?'
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)(?:;(?!\Z)[" + _TCHAR + rb"]*(?:=" + _EXTENSION_VALUE + rb")?)*")
 
 _HEAD, _BODY, _CHUNK_SIZE_LINE, _CHUNK_DATA, _CHUNK_DATA_END, _TRAILERS, _DEAD = range(7)
 
@@ -126,7 +139,8 @@ class RequestParser:
                 carriage_return = buf.find(b"\r", start)
                 if 0 <= carriage_return < len(buf) - 1:  # a CR with no LF after it
                     raise ProtocolError(400, "bare CR in head")
-                self._check_partial_line(len(buf) - start)
+                # A CR just arrived ends the line's content: it is not counted against the limits.
+                self._check_partial_line(len(buf) - start - (carriage_return == len(buf) - 1))
                 return False
             if newline == start or buf[newline - 1] != 13:
                 raise ProtocolError(400, "line ends must be CRLF")
@@ -165,6 +179,7 @@ class RequestParser:
         method, target, version = self._request_line
         headers = self._headers
         framing = frame(version, headers)
+        refuse_connect(method)
         self._head = (method, target, version, headers)
         self._request_line = None
         self._headers = []
@@ -197,7 +212,8 @@ class RequestParser:
         if line is None:
             return False
         match = _CHUNK_SIZE.fullmatch(line)
-        if match is None or len(match.group(1)) > MAX_CHUNK_SIZE_DIGITS:
+        # Leading zeros do not count: llhttp reads any number of them.
+        if match is None or len(match.group(1).lstrip(b"0")) > MAX_CHUNK_SIZE_DIGITS:
             raise ProtocolError(400, "invalid chunk size")
         size = int(match.group(1), 16)
         if len(self._body) + size > MAX_BODY_BYTES:
@@ -267,7 +283,8 @@ def _parse_request_line(line: bytes) -> tuple[bytes, bytes, bytes]:
     method, target, version_token = parts
     if method not in KNOWN_METHODS:
         raise ProtocolError(400, "unknown method")
-    if _TARGET.fullmatch(target) is None:
+    # CONNECT's authority-form is read as llhttp reads any CONNECT target, to refuse it whole.
+    if (_CONNECT_TARGET if method == b"CONNECT" else _TARGET).fullmatch(target) is None:
         raise ProtocolError(400, "malformed request target")
     version = _VERSION.fullmatch(version_token)
     if version is None:

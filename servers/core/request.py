@@ -7,11 +7,14 @@ from typing import NamedTuple, NoReturn
 from .errors import ProtocolError
 from .limits import MAX_BODY_BYTES
 
-# The methods llhttp (stage 4's parser) accepts among RFC 9110's and PATCH; the core parser
-# rejects the same others with 400 so that every stage answers an unknown method alike.
-KNOWN_METHODS = frozenset(
-    (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"CONNECT", b"OPTIONS", b"TRACE", b"PATCH")
-)
+# Every method llhttp (stage 4's parser) reads: the IANA registry's, as llhttp lists them. Both
+# parsers refuse any other token with 400, as llhttp cannot read one; the app answers a method
+# here that it does not implement with 501, or 405 on one of its paths.
+KNOWN_METHODS = frozenset(b"""
+    ACL BIND CHECKOUT CONNECT COPY DELETE GET HEAD LINK LOCK M-SEARCH MERGE MKACTIVITY MKCALENDAR
+    MKCOL MOVE NOTIFY OPTIONS PATCH POST PROPFIND PROPPATCH PURGE PUT QUERY REBIND REPORT SEARCH
+    SOURCE SUBSCRIBE TRACE UNBIND UNLINK UNLOCK UNSUBSCRIBE
+""".split())
 SUPPORTED_VERSIONS = (b"1.1", b"1.0")
 # A real version we do not speak gets 505; any other digits are a malformed request (400), as
 # llhttp has it, which knows 0.9, 1.0, 1.1 and 2.0 only.
@@ -73,6 +76,13 @@ def refuse_version(version: bytes) -> NoReturn:
     raise ProtocolError(400, "malformed HTTP version")
 
 
+def refuse_connect(method: bytes) -> None:
+    """CONNECT asks for a tunnel, which no stage opens: 501, and the connection ends, since the
+    bytes after it would be the tunnel's (checked once the head is complete, as llhttp does)."""
+    if method == b"CONNECT":
+        raise ProtocolError(501, "CONNECT is not supported")
+
+
 def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
     """Apply RFC 9112's message-framing rules to a complete head; raise ProtocolError if unsafe.
 
@@ -82,6 +92,7 @@ def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
     # Counters and last values rather than lists: this runs once per request on the hot path.
     hosts = lengths = codings = 0
     length = coding = connection = expect = b""
+    upgrade = False
     for name, value in headers:
         if name == b"host":
             hosts += 1
@@ -92,9 +103,12 @@ def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
             codings += 1
             coding = value
         elif name == b"connection":
-            connection = value
+            # Repeated fields are one comma-separated list (RFC 9110 §5.3), as llhttp reads them.
+            connection = connection + b"," + value if connection else value
         elif name == b"expect":
             expect = value
+        elif name == b"upgrade":
+            upgrade = True
     if hosts != 1:
         if hosts > 1:
             raise ProtocolError(400, "more than one Host header")
@@ -124,5 +138,13 @@ def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
     if not connection:
         return Framing(content_length, chunked, version == b"1.1", expects_continue)
     options = [token.strip() for token in connection.lower().split(b",")]
+    if upgrade and b"upgrade" in options:
+        # Answered without switching (RFC 9110 §7.8 lets a server ignore Upgrade), and the
+        # connection ends: what follows is another protocol's bytes, never read as HTTP. A body
+        # is refused: llhttp ends such a request at its head, a reader that does not upgrade
+        # after it, so where the request ends would depend on the parser.
+        if content_length or chunked:
+            raise ProtocolError(400, "a body on an Upgrade request")
+        return Framing(0, False, False, False)
     keep_alive = b"close" not in options if version == b"1.1" else b"keep-alive" in options
     return Framing(content_length, chunked, keep_alive, expects_continue)
