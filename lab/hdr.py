@@ -46,7 +46,11 @@ def decode(encoded: str) -> HdrHistogram:
 def merge(encoded: Iterable[str]) -> HdrHistogram:
     total = new()
     for item in encoded:
-        total.decode_and_add(item.encode("ascii"))
+        histogram = decode(item)
+        # hdrh's add takes an empty histogram's minimum as 0: a process that recorded nothing
+        # (only failures, or it started late) would make every run's minimum 0 µs.
+        if histogram.get_total_count():
+            total.add(histogram)
     return total
 
 

@@ -21,8 +21,20 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# .ci/run sets this after installing the system tools some tests need (wrk, Chromium): there a
+# missing tool fails those tests with its reason instead of skipping them into a green run.
+REQUIRE_TOOLS = os.environ.get("QPSLAB_REQUIRE_TOOLS") == "1"
+
+
+def require_tool(name: str, found: object, install: str) -> None:
+    """Skip the test when the system tool `name` is missing, unless REQUIRE_TOOLS: then fail."""
+    if not found:
+        (pytest.fail if REQUIRE_TOOLS else pytest.skip)(f"{name} is not installed ({install})")
+
+
 # Short timeouts so that slow-client tests finish quickly; the defaults are 10 s and 5 s.
 TEST_SERVER_ARGS = ("--request-timeout", "1")
+STAGE4_KEEPALIVE_S, STAGE4_REQUEST_S = 1.0, 3.0
 
 
 def start_server(stage: int, *extra: str) -> ServerProcess:
@@ -42,8 +54,9 @@ def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def stage4() -> Iterator[ServerProcess]:
-    """Stage 4 alone, with a short keep-alive timeout so that idle-close tests finish quickly."""
-    proc = start_server(4, "--keepalive-timeout", "1")
+    """Stage 4 alone, with a short keep-alive timeout so that idle-close tests finish quickly,
+    and a request timeout three times as long, so that tests can tell the two apart."""
+    proc = start_server(4, "--keepalive-timeout", str(STAGE4_KEEPALIVE_S), "--request-timeout", str(STAGE4_REQUEST_S))
     yield proc
     proc.stop()
 

@@ -14,7 +14,7 @@ from lab.analysis.report import execute, notebook_paths
 from lab.analysis.roadmap import roadmap_table
 from lab.store import results
 
-from .conftest import lab, root_of
+from .conftest import lab, require_tool, root_of
 
 # Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
 pytestmark = pytest.mark.system
@@ -97,8 +97,8 @@ def test_lab_report_without_results(tmp_path: Path) -> None:
 
 def test_report_page_renders_in_chromium(quick_batch: tuple[pd.DataFrame, str], tmp_path: Path) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    require_tool("headless Chromium", chromium, "apt-get install chromium")
+    assert chromium is not None
     root = root_of(quick_batch)
     batch = quick_batch[0]["batch"].iloc[0]
     page = root / batch / "report" / "staged-comparison.html"

@@ -13,6 +13,7 @@ import pandas as pd
 import psutil
 import pytest
 
+from lab.run.measure import SATURATED_BUSY
 from lab.store import results
 from lab.store.columns import HISTOGRAM_COLUMNS, RUN_COLUMNS, TIMESERIES_COLUMNS
 
@@ -30,7 +31,9 @@ def test_compare_writes_one_row_per_stage(quick_batch: tuple[pd.DataFrame, str])
     assert runs["verified"].all()
     assert (runs["requests"] > 100).all()
     assert (runs["failures"] == 0).all()
-    assert set(runs["bottleneck"]) <= {"server", "generator"} and runs["bottleneck"].notna().all()
+    busiest = runs[["generator_cpu_busy", "generator_busiest_process_busy"]].max(axis=1)
+    assert busiest.notna().all()  # the verdict below rests on measured shares, not on missing ones
+    assert list(runs["bottleneck"]) == ["generator" if b >= SATURATED_BUSY else "server" for b in busiest]
     assert runs["server_cpu_us_per_request"].notna().all() and (runs["server_cpu_us_per_request"] > 0).all()
     assert (runs["server_rss_peak_bytes"] > 1_000_000).all()
     assert runs["batch"].nunique() == 1 and runs["run_id"].is_unique

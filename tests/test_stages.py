@@ -14,9 +14,10 @@ import pytest
 from lab.processes.spawn import ServerProcess
 from servers import STAGES
 from servers.core.app import PAYLOAD
+from servers.core.limits import SWEEP_INTERVAL_S
 
 from .client import RawClient, address, exchange, get, server_stats
-from .conftest import start_server
+from .conftest import STAGE4_KEEPALIVE_S, STAGE4_REQUEST_S, start_server
 
 # Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
 pytestmark = pytest.mark.system
@@ -69,20 +70,36 @@ def test_stage4_keeps_connections_alive(stage4: ServerProcess) -> None:
         assert client.closed_by_server(2)
 
 
-def test_stage4_http10_keep_alive_is_acknowledged(stage4: ServerProcess) -> None:
+def test_stage4_http10_keep_alive_reuses_the_connection(stage4: ServerProcess) -> None:
     with RawClient(stage4.url) as client:
-        client.send(b"GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        for _ in range(3):
+            client.send(b"GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            answer = client.read()
+            assert answer is not None and answer.header("connection") == "keep-alive" and not client.closed
+        client.send(b"GET /plaintext HTTP/1.0\r\n\r\n")  # without the header, 1.0 closes
         answer = client.read()
-        assert answer is not None and answer.header("connection") == "keep-alive"
+        assert answer is not None and answer.status == 200
+        assert client.closed or client.closed_by_server(2)
 
 
-def test_stage4_closes_idle_keep_alive_connections(stage4: ServerProcess) -> None:
+def test_stage4_closes_idle_keep_alive_connections_at_the_keep_alive_timeout(stage4: ServerProcess) -> None:
     with RawClient(stage4.url) as client:
         client.send(get("/plaintext"))
         assert client.read() is not None
         started = time.monotonic()
-        assert client.closed_by_server(4)  # --keepalive-timeout 1, swept every 0.5 s
-        assert time.monotonic() - started < 2.5
+        assert client.closed_by_server(STAGE4_REQUEST_S + 2)
+        # Swept every 0.5 s: well before the request timeout, which would be the wrong clock.
+        assert time.monotonic() - started < (STAGE4_KEEPALIVE_S + STAGE4_REQUEST_S) / 2 + SWEEP_INTERVAL_S
+
+
+def test_stage4_gives_a_request_begun_the_request_timeout_not_the_keep_alive_one(stage4: ServerProcess) -> None:
+    with RawClient(stage4.url) as client:
+        client.send(get("/plaintext"))
+        assert client.read() is not None
+        client.send(b"GET /plaintext HTTP/1.1\r\nHo")  # a request begun: its own clock starts
+        started = time.monotonic()
+        assert client.closed_by_server(STAGE4_REQUEST_S + 2)
+        assert time.monotonic() - started > (STAGE4_KEEPALIVE_S + STAGE4_REQUEST_S) / 2
 
 
 def test_stage4_gzip_round_trip(stage4: ServerProcess) -> None:

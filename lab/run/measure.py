@@ -127,7 +127,7 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
                 assert server.process is not None
                 raise RunFailed(f"server died during the run (exit {server.process.returncode}): "
                                 f"{server.stderr_tail()}")
-            _fill(row, result, server_samples, pinning)
+            fill_measurements(row, result, server_samples, pinning)
             _fill_connections(row, result, server_samples, held)
     except (RunFailed, ProcessError, OSError) as error:
         row["error"] = str(error) or type(error).__name__
@@ -151,7 +151,7 @@ def _start(server: ServerProcess | None, target: Target) -> str:
     return url
 
 
-def _fill(row: dict[str, Any], result: LoadResult, server_samples: list[Sample], pinning: Pinning) -> None:
+def fill_measurements(row: dict[str, Any], result: LoadResult, server_samples: list[Sample], pinning: Pinning) -> None:
     """The row's measurements: counts and latency from the driver, CPU and memory from samples."""
     begin, end = result.window_start, result.window_end
     window = end - begin

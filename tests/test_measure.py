@@ -1,0 +1,83 @@
+"""A run's numbers from what the processes tallied and sampled, in memory: the merge of locust
+processes' tallies, and the row's CPU figures and saturation verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lab import hdr
+from lab.drivers.base import LoadResult
+from lab.drivers.locust.recorder import Recorder
+from lab.drivers.locust.tally import merge
+from lab.processes.sampler import Sample
+from lab.run.measure import SATURATED_BUSY, Pinning, fill_measurements
+from lab.scenario import Load, Scenario
+
+SCENARIO = Scenario(id="t", description="", load=Load(users=2, spawn_rate=2, duration=10.0, warmup=0.0),
+                    requests=(), default=False, source="", content_hash="")
+
+
+def tally(latency_ms: float, count: int, error: str | None = None, cpu_busy: float | None = None) -> dict[str, Any]:
+    recorder = Recorder(warmup=0.0, duration=10.0)
+    recorder.start(100.0)
+    for i in range(count):
+        recorder.record(100.0 + i * 9.0 / count, latency_ms, 10, error)
+    result = recorder.result()
+    result["cpu_busy"] = cpu_busy
+    return result
+
+
+def test_merged_counts_and_percentiles_are_those_of_every_process_together() -> None:
+    fast, slow, failing = tally(0.1, 100, cpu_busy=0.5), tally(1.0, 300, cpu_busy=0.97), tally(1.0, 7, "boom")
+    merged = merge([fast, slow, failing], SCENARIO, [])
+    assert (merged.requests, merged.failures, merged.response_bytes) == (400, 7, 4000)
+    assert merged.errors == {"boom": 7} and merged.processes == 3
+    assert merged.busiest_process == 0.97
+    # 100 at 100 µs and 300 at 1,000 µs: the median is in the slow process's, the minimum the fast one's.
+    assert merged.latency["latency_p50_us"] == pytest.approx(1000, rel=1e-2)
+    assert merged.latency["latency_min_us"] == pytest.approx(100, rel=1e-2)
+    assert merged.latency["latency_mean_us"] == pytest.approx((100 * 100 + 300 * 1000) / 400, rel=1e-2)
+    assert hdr.decode(merged.histogram or "").get_total_count() == 400
+    assert sum(s["requests"] for s in merged.seconds) == 407
+
+
+def result(busiest_process: float | None, generator_cpu_s: float) -> LoadResult:
+    samples = [Sample(at, cpu_s=generator_cpu_s * (at - 100.0) / 10.0, system_s=0.0, rss=0, fds=0)
+               for at in (99.5, 100.0, 105.0, 110.0, 110.5)]
+    return LoadResult(requests=50_000, failures=0, response_bytes=0, errors={}, window_start=100.0,
+                      window_end=110.0, latency={}, generator_samples=samples, processes=2,
+                      busiest_process=busiest_process)
+
+
+SERVER = [Sample(at, cpu_s=2.0 * (at - 100.0) / 10.0, system_s=(at - 100.0) / 10.0, rss=1 << 20, fds=9)
+          for at in (99.5, 100.0, 105.0, 110.0, 110.5)]
+
+
+@pytest.mark.parametrize(("generator_cpu_s", "busiest", "bottleneck"), [
+    (19.0, None, "generator"),  # its two CPUs 95% busy
+    (2 * SATURATED_BUSY * 10.0, None, "generator"),  # exactly at the line
+    (17.0, None, "server"),  # 85%
+    (8.0, 0.95, "generator"),  # one locust process saturated, though the CPUs were not
+    (8.0, 0.5, "server"),
+])
+def test_the_verdict_follows_the_generator_cpu_shares_the_row_carries(
+        generator_cpu_s: float, busiest: float | None, bottleneck: str) -> None:
+    row: dict[str, Any] = {}
+    fill_measurements(row, result(busiest, generator_cpu_s), SERVER, Pinning(frozenset({0}), frozenset({1, 2})))
+    assert row["generator_cpu_busy"] == pytest.approx(generator_cpu_s / 10.0 / 2)
+    assert row["generator_busiest_process_busy"] == busiest
+    assert row["bottleneck"] == bottleneck
+
+
+def test_server_cpu_per_request_and_rate_come_from_the_window() -> None:
+    row: dict[str, Any] = {}
+    fill_measurements(row, result(None, 5.0), SERVER, Pinning(frozenset({0}), frozenset({1})))
+    assert row["qps"] == 5000.0
+    assert row["server_cpu_s"] == pytest.approx(2.0)
+    assert row["server_cpu_us_per_request"] == pytest.approx(40.0)
+    assert row["projected_qps_one_core"] == pytest.approx(25_000)
+    assert row["server_cpu_busy"] == pytest.approx(0.2)
+    assert row["server_system_cpu_share"] == pytest.approx(0.5)
+    assert (row["server_rss_peak_bytes"], row["server_fds_peak"]) == (1 << 20, 9)
