@@ -151,7 +151,12 @@ def test_a_burst_of_2000_connections(stage: int) -> None:
     try:
         started = time.monotonic()
         assert healthy(proc)
-        assert time.monotonic() - started < 1.0
+        after = time.monotonic() - started
+        # Relative to an answer on the same machine now: a server still digesting the burst
+        # (2,000 accepts, or worse, 2,000 threads) would take far longer than its usual answer.
+        started = time.monotonic()
+        assert healthy(proc)
+        assert after < max(20 * (time.monotonic() - started), 0.5)
     finally:
         proc.stop()
 

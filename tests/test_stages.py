@@ -14,7 +14,7 @@ import pytest
 from lab.processes.spawn import ServerProcess
 from servers import STAGES
 from servers.core.app import PAYLOAD
-from servers.core.limits import SWEEP_INTERVAL_S
+from servers.core.limits import SHUTDOWN_GRACE_S, SWEEP_INTERVAL_S
 
 from .client import RawClient, address, exchange, get, server_stats
 from .conftest import STAGE4_KEEPALIVE_S, STAGE4_REQUEST_S, start_server
@@ -162,7 +162,7 @@ def test_stage1_full_queue_answers_503_at_once() -> None:
             time.sleep(0.1)  # lets the worker take the first before the second arrives
         started = time.monotonic()
         refused = exchange(proc.url, get("/plaintext"))
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 0.5  # at once: not after the 1 s the queue needs
         assert (refused.status, refused.header("retry-after")) == (503, "1")
         for client in busy:
             answer = client.read()
@@ -280,7 +280,7 @@ def test_sigterm_stops_within_two_seconds_with_a_client_connected(stage: int) ->
     proc.process.send_signal(signal.SIGTERM)
     code = proc.process.wait(5)
     sock.close()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < SHUTDOWN_GRACE_S + 0.5  # the grace, then the drop
     assert code == 0, proc.stderr_tail()
 
 
