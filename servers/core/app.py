@@ -22,8 +22,8 @@ HEALTH_BODY = b"ok\n"
 
 
 def _make_payload() -> bytes:
-    """Deterministic English-like text for /bytes/{n}: it compresses like real text (about 3:1),
-    so gzip's gain on it is neither the 100:1 of a repeated byte nor the nothing of random data."""
+    """Deterministic English-like text for /bytes/{n}: it compresses like real text (3:1 at 2 KB,
+    5:1 at 64 KB), so gzip's gain is neither a repeated byte's 100:1 nor random data's nothing."""
     words = [
         "the", "server", "answers", "each", "request", "with", "bytes", "that", "load", "generators",
         "count", "while", "latency", "percentiles", "and", "memory", "tell", "which", "optimization",
