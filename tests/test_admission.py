@@ -83,3 +83,12 @@ def test_crowded_out_only_once_more_than_half_full() -> None:
     assert admission.crowded_out(40.0, 30.0, 50, 100) == []  # ... and is the stage's own to enforce
     assert admission.crowded_out(10.5, 30.0, 100, 100) == ["slow"]  # full: 1 s is all a request gets
     assert admission.victim() == "real"
+
+
+def test_a_held_connection_that_begins_again_is_displaceable_and_counted_once() -> None:
+    admission: Admission[str] = Admission()
+    admission.began("a", 1.0)
+    admission.held("a")
+    admission.began("a", 2.0)  # its held answer went out; it starts anew
+    assert len(admission) == 1
+    assert admission.victim() == "a" and len(admission) == 0

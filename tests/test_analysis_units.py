@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
 from lab import hdr
+from lab.analysis.roadmap import roadmap_stage, roadmap_table
 from lab.analysis.summary import median_interval
 from lab.drivers.locust.recorder import Recorder
 from lab.processes.sampler import Sample, cpu_between
@@ -83,3 +86,19 @@ def test_saturation_hint_when_most_locust_runs_were_generator_bound() -> None:
     # the generator's calibration is generator-bound by design: it is not a server's number
     both = pd.concat([runs("server"), runs("generator", "generator", target="calibration")])
     assert saturation_hint(both) is None
+
+
+@pytest.mark.parametrize(("n", "low", "high"), [(6, 1, 6), (8, 1, 8), (9, 2, 8), (10, 2, 9), (12, 3, 10)])
+def test_median_interval_uses_the_binomial_order_statistics(n: int, low: float, high: float) -> None:
+    values = [float(v) for v in range(n, 0, -1)]  # given in any order
+    assert median_interval(values)[1:] == (low, high)
+    assert all(math.isnan(v) for v in median_interval([]))
+
+
+def test_the_roadmap_table_gives_targets_and_what_the_roadmap_reports_reaching() -> None:
+    table = roadmap_table().set_index("stage")
+    assert table.loc[1, "speedup_target"] == pytest.approx(5_000 / 459)
+    assert table.loc[1, "speedup_reported"] == pytest.approx(7_877 / 459)  # reached, beyond its target
+    assert table.loc[4, "speedup_reported"] == pytest.approx(100_000 / 459)  # not reported: the target
+    assert roadmap_stage(2) is not None and roadmap_stage(2).stage == 2  # type: ignore[union-attr]
+    assert roadmap_stage(5) is None and roadmap_stage(None) is None

@@ -81,3 +81,53 @@ def test_server_cpu_per_request_and_rate_come_from_the_window() -> None:
     assert row["server_cpu_busy"] == pytest.approx(0.2)
     assert row["server_system_cpu_share"] == pytest.approx(0.5)
     assert (row["server_rss_peak_bytes"], row["server_fds_peak"]) == (1 << 20, 9)
+
+
+def second(n: int, requests: int, failures: int = 0, p50: float | None = None) -> dict[str, Any]:
+    return {"second": n, "requests": requests, "failures": failures, "latency_p50_us": p50,
+            "latency_p99_us": None if p50 is None else 2 * p50, "latency_max_us": None if p50 is None else 3 * p50}
+
+
+def test_per_second_series_line_up_by_wall_clock_and_keep_the_worst_percentile() -> None:
+    scenario = Scenario(id="t", description="", load=Load(users=2, spawn_rate=2, duration=2.0, warmup=1.0),
+                        requests=(), default=False, source="", content_hash="")
+    base = {"requests": 0, "failures": 0, "response_bytes": 0, "errors": {}, "window_start": 101.0,
+            "window_end": 103.0, "histogram": hdr.encode(hdr.new()), "corrected": None}
+    early = {**base, "started": 100.0, "seconds": [second(0, 5, 1, 100.0), second(1, 6), second(2, 7, 0, 50.0)]}
+    late = {**base, "started": 102.0, "window_start": 103.0, "window_end": 105.0,
+            "seconds": [second(0, 10, 2, 80.0), second(1, 20, 0, 10.0)]}
+    merged = merge([early, late], scenario, samples=["s"])
+    assert merged.seconds == [
+        {**second(0, 5, 1, 100.0), "phase": "warmup"},
+        {**second(1, 6), "phase": "measure"},
+        {**second(2, 17, 2, 80.0), "phase": "measure"},  # the worse process's percentiles
+        {**second(3, 20, 0, 10.0), "phase": "after"},
+    ]
+    assert (merged.window_start, merged.window_end, merged.generator_samples) == (101.0, 105.0, ["s"])
+    assert merged.busiest_process is None  # no process knew its CPU share
+    assert merged.latency["latency_corrected_p50_us"] is None  # closed loop: nothing to correct
+
+
+def test_open_loop_tallies_merge_their_corrected_histograms() -> None:
+    corrected = []
+    for value in (1000, 3000):
+        histogram = hdr.new()
+        hdr.record(histogram, value, 10)
+        corrected.append({**tally(0.5, 10), "corrected": hdr.encode(histogram)})
+    latency = merge(corrected, SCENARIO, []).latency
+    assert latency["latency_corrected_mean_us"] == pytest.approx(2000, rel=1e-2)
+    assert latency["latency_corrected_p50_us"] == pytest.approx(1000, rel=1e-2)
+    assert latency["latency_corrected_p99_us"] == pytest.approx(3000, rel=1e-2)
+    assert latency["latency_corrected_p999_us"] == pytest.approx(3000, rel=1e-2)
+
+
+def test_an_empty_histogram_summarizes_to_nothing_measured() -> None:
+    assert set(hdr.summarize(hdr.new()).values()) == {None}
+    assert set(hdr.summarize_corrected(hdr.new()).values()) == {None}
+    assert hdr.summarize_corrected(None) == {"latency_corrected_mean_us": None, "latency_corrected_p50_us": None,
+                                             "latency_corrected_p99_us": None, "latency_corrected_p999_us": None}
+    histogram = hdr.new()
+    hdr.record(histogram, 0.4)  # below the lowest trackable µs: kept as 1 µs, not dropped
+    hdr.record(histogram, 1e12)  # beyond a minute: kept as the highest
+    summary = hdr.summarize(hdr.decode(hdr.encode(histogram)))
+    assert summary["latency_min_us"] == 1 and summary["latency_max_us"] == pytest.approx(hdr.HIGHEST_US, rel=1e-3)

@@ -3,9 +3,12 @@ process is killed in the middle of a write."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import warnings
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ import pandas as pd
 import pytest
 
 from lab.store import results
+from lab.store.columns import RUN_COLUMNS
 from lab.store.results import BatchWriter, RunResult
 
 
@@ -53,4 +57,40 @@ def test_a_process_killed_inside_a_parquet_write_leaves_the_previous_file_whole(
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a torn runs file would be skipped with a warning
+        assert list(results.load(tmp_path)["requests"]) == [1000]
+
+
+def test_batches_are_found_in_time_order_and_read_together(tmp_path: Path) -> None:
+    root = tmp_path / "not" / "yet"  # created on the first batch
+    first, second = results.new_batch_id(), "29991231T235959Z-ffff"
+    assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{4}", first)
+    BatchWriter(root, second, {"batch": second, "when": datetime(2026, 1, 1)}).add(run(2))
+    BatchWriter(root, first, {"batch": first}).add(run(1))
+    assert [p.name for p in results.batches(root)] == [first, second] and results.latest_batch(root) == second
+    both = results.load(root)
+    assert list(both["requests"]) == [1000, 2000] and list(both.index) == [0, 1]
+    assert list(both.columns[: len(RUN_COLUMNS)]) == list(RUN_COLUMNS)
+    assert list(results.load(root, second)["requests"]) == [2000]
+    assert list(results.load_timeseries(root, first)["requests"]) == [1000]
+    info = json.loads((root / second / results.BATCH_INFO).read_text())
+    assert info == {"batch": second, "when": "2026-01-01 00:00:00"}
+    with pytest.raises(FileExistsError):
+        BatchWriter(root, second, {})  # a batch is never written over
+    with pytest.raises(FileNotFoundError, match="no batch 'nope'"):
+        results.load(root, "nope")
+    assert results.latest_batch(tmp_path / "empty") is None and results.load(tmp_path / "empty").empty
+
+
+def test_histograms_are_kept_per_run(tmp_path: Path) -> None:
+    writer = BatchWriter(tmp_path, "b", {})
+    writer.add(RunResult(row={"run_id": "r1"}, seconds=[], histogram="HISTFAAAA"))
+    writer.add(RunResult(row={"run_id": "r2"}, seconds=[], histogram=None))
+    assert results.load_histograms(tmp_path, "b").to_dict("records") == [{"run_id": "r1", "histogram": "HISTFAAAA"}]
+
+
+def test_a_damaged_file_is_skipped_with_its_name_and_the_rest_still_read(tmp_path: Path) -> None:
+    BatchWriter(tmp_path, "a", {}).add(run(1))
+    BatchWriter(tmp_path, "b", {}).add(run(2))
+    (tmp_path / "b" / results.RUNS).write_bytes(b"not parquet")
+    with pytest.warns(UserWarning, match=r"skipping .*b/runs.parquet: ArrowInvalid"):
         assert list(results.load(tmp_path)["requests"]) == [1000]

@@ -113,3 +113,39 @@ def test_criteria_table_leaves_out_calibration_and_names_how_to_measure() -> Non
     qps = table[table["criterion"] == QPS.text].iloc[0]
     assert qps["verdict"] == NOT_MEASURED and qps["value"] == 45_000.0 and "a floor" in qps["evidence"]
     assert (table["verdict"] != FAIL).all()  # nothing here was server-bound evidence of failure
+
+
+def test_verdicts_at_the_criteria_lines_and_their_evidence() -> None:
+    at_line = judge(QPS, 4, frame(run(4, 100_000.0)))
+    assert (at_line.verdict, at_line.evidence, at_line.how) == (FAIL, "plaintext", "")  # "> 100,000"
+    over = judge(QPS, 4, frame(run(4, 100_001.0, "generator", scenario="json")))
+    assert (over.verdict, over.evidence, over.how) == (PASS, "json (a floor)", "")
+    floor = judge(QPS, 3, frame(run(3, 60_000.0, "generator")))
+    assert (floor.verdict, floor.evidence) == (NOT_MEASURED, "plaintext (a floor)")
+    assert floor.how == "lab compare --driver wrk --stages 3 --scenarios plaintext"
+    nothing = judge(CONNECTIONS, 2, frame(run(2, 900.0)))
+    assert (nothing.verdict, nothing.value, nothing.evidence) == (NOT_MEASURED, None, "no run measured it")
+    assert nothing.how == "lab run --stage 2 --scenario hold-5000"
+
+
+def test_latency_at_its_line_fails_and_a_run_at_exactly_the_held_share_counts() -> None:
+    def open_loop(qps: float, mean: float, bottleneck: str = "server") -> dict[str, object]:
+        return run(4, qps, bottleneck, scenario="latency", target_rate=1_000.0, latency_corrected_mean_us=mean)
+
+    at_line = judge(MEAN, 4, frame(open_loop(950.0, MEAN.threshold)))  # 95% of its rate: held
+    assert (at_line.verdict, at_line.value, at_line.evidence, at_line.how) == (
+        FAIL, 200.0, "latency at 1,000 req/s", "")
+    best = judge(MEAN, 4, frame(open_loop(1_000.0, 300.0), open_loop(1_000.0, 150.0), open_loop(949.0, 10.0),
+                                open_loop(1_000.0, 5.0, "generator")))
+    assert (best.verdict, best.value) == (PASS, 150.0)  # the lowest of the runs that can judge
+    none = judge(P99, 3, frame(open_loop(1_000.0, 100.0)))  # it has no p99
+    assert (none.verdict, none.evidence, none.how) == (
+        NOT_MEASURED, "no open-loop run below capacity", "lab compare --stages 3 --scenarios latency")
+
+
+def test_speedup_text_and_undefined_ratios() -> None:
+    assert speedup(2_000.0, False, 1_000.0, False).text() == "2.00x"
+    assert speedup(2_000.0, True, 1_000.0, False).text() == "≥ 2.00x"
+    for qps, base in ((math.nan, 1_000.0), (2_000.0, math.nan), (2_000.0, 0.0), (2_000.0, None)):
+        ratio = speedup(qps, True, base, False)
+        assert (ratio.value, ratio.floor) == (None, False), (qps, base)
