@@ -7,8 +7,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from rich.console import Console
 
-from lab.analysis.summary import summarize
+from lab.analysis.summary import summarize, summary_table
 
 
 def missing(value: object) -> bool:
@@ -91,3 +92,20 @@ def test_rows_keep_the_order_runs_came_in() -> None:
         ("stage0", "plaintext"), ("stage4", "plaintext"), ("stage3", "plaintext"), ("stage1", "io-wait @50%"),
         ("stage2", "plaintext"), ("calibration", "plaintext")]
     assert summarize(pd.DataFrame()).empty
+
+
+def test_the_printed_table_shows_floors_intervals_failures_and_saturation() -> None:
+    console = Console(width=400, record=True, color_system=None)
+    console.print(summary_table(summarize(RUNS), "the batch"))
+    text = console.export_text()
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│")]
+    lines = {f"{row[0]} {row[1]}": row[2:] for row in cells if row[0]}
+    assert text.startswith("the batch")
+    assert lines["stage0 plaintext"] == ["1,000 [900–1,100]", "100.0 [90.0–110.0]", "200.0 [180.0–220.0]",
+                                         "1,000.0 [909.1–1,111.1]", "1.00x", "459 (1x)", "server"]
+    assert lines["stage4 (unverified) plaintext"] == [
+        "≥ 10,000 [9,000–11,000]", "1,000.0 [900.0–1,100.0]", "2,000.0 [1,800.0–2,200.0]", "100.0 [90.9–111.1]",
+        "≥ 10.00x", "100,000 (218x)", "generator (saturated)"]
+    assert lines["stage1 io-wait @50%"] == ["400", "40.0", "80.0", "2,500.0", "–", "5,000 (17x)", "server"]
+    assert lines["stage2 plaintext"] == ["failed: died again", "", "", "", "", "", ""]
+    assert lines["calibration plaintext"][-2:] == ["–", "server"]
