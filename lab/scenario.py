@@ -27,7 +27,11 @@ MAX_PIPELINE = 256
 # Slow clients a scenario may hold beside its load: one process's sockets, under the usual
 # 65,536-descriptor hard limit with room for the rest.
 MAX_SLOW_CLIENTS = 20_000
-SLOW_KINDS = ("header", "body", "reader")  # what they are slow at: see lab/drivers/slow_clients.py
+# What hostile clients do (lab/drivers/slow_clients.py): trickle a head or a body, never read large
+# answers, reset a connection mid-request or mid-response, open and drop connections in a storm;
+# "mixed" divides them among all of these.
+HOSTILE_KINDS = ("header", "body", "reader", "reset-request", "reset-response", "churn")
+SLOW_KINDS = (*HOSTILE_KINDS, "mixed")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -63,7 +67,8 @@ class Load:
     timeout: float = DEFAULT_TIMEOUT_S  # seconds one exchange may take (raw client)
     arrivals: str = "uniform"  # open loop (raw client): uniform or poisson
     slow_clients: int = 0  # hostile connections held beside the load (lab/drivers/slow_clients.py)
-    slow_kind: str = "header"  # header, body or reader: what they are slow at
+    slow_kind: str = "header"  # what they do: one of SLOW_KINDS
+    slow_persist: bool = False  # slow clients the server closes come back (soaks: the pressure lasts)
     # Set by the command line, never by a scenario file: locust workers on other machines
     # (`lab worker`) that the run waits for, and the HOST:PORT their master listens on.
     expect_workers: int = 0

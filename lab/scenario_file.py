@@ -110,7 +110,7 @@ def _load(path: Path, table: Any) -> Load:
         raise ScenarioError(f"{path}: load: must be a table ([load])")
     fields = _Fields(path, table, "load.")
     fields.check_unknown({"users", "spawn_rate", "duration", "warmup", "wait", "client", "processes", "pipeline",
-                          "timeout", "arrivals", "slow_clients", "slow_kind"})
+                          "timeout", "arrivals", "slow_clients", "slow_kind", "slow_persist"})
     users = fields.take("users", int)
     if users < 1:
         raise fields.fail("users", "must be >= 1")
@@ -151,8 +151,9 @@ def _load(path: Path, table: Any) -> Load:
     slow_kind = fields.take("slow_kind", str, "header")
     if slow_kind not in SLOW_KINDS:
         raise fields.fail("slow_kind", f"must be one of {', '.join(SLOW_KINDS)}")
+    slow_persist = fields.take("slow_persist", bool, False)
     return Load(users, spawn_rate, duration, warmup, wait, client, processes, pipeline, timeout=timeout,
-                arrivals=arrivals, slow_clients=slow_clients, slow_kind=slow_kind)
+                arrivals=arrivals, slow_clients=slow_clients, slow_kind=slow_kind, slow_persist=slow_persist)
 
 
 def _request(path: Path, index: int, table: Any) -> RequestSpec:

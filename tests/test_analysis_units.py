@@ -88,7 +88,8 @@ def test_saturation_hint_when_most_locust_runs_were_generator_bound() -> None:
     assert saturation_hint(both) is None
 
 
-@pytest.mark.parametrize(("n", "low", "high"), [(6, 1, 6), (8, 1, 8), (9, 2, 8), (10, 2, 9), (12, 3, 10)])
+@pytest.mark.parametrize(("n", "low", "high"), [(6, 1, 6), (8, 1, 8), (9, 2, 8), (10, 2, 9), (12, 3, 10),
+                                                (100, 40, 61)])
 def test_median_interval_uses_the_binomial_order_statistics(n: int, low: float, high: float) -> None:
     values = [float(v) for v in range(n, 0, -1)]  # given in any order
     assert median_interval(values)[1:] == (low, high)

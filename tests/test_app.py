@@ -12,7 +12,7 @@ import pytest
 
 from servers.core import STAGE_0_TO_3, App, DateHeader, HttpConnection, ProtocolOptions, Reply, Stats
 from servers.core.app import PAYLOAD
-from servers.core.cache import accepts_gzip, etag_matches
+from servers.core.cache import ResponseCache, accepts_gzip, etag_matches
 from servers.core.limits import GZIP_LEVEL
 
 NOW = 1_000_000_000.0  # Sun, 09 Sep 2001 01:46:40 GMT
@@ -156,3 +156,45 @@ def test_gzip_bytes_are_the_same_on_every_run() -> None:
     """mtime=0: the gzip header carries no time, so the bytes and the ETag never change."""
     (first,) = replies(STAGE_4, b"GET /bytes/4000 HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n")
     assert first.body[4:8] == b"\0\0\0\0" and gzip.decompress(first.body) == PAYLOAD[:4000]
+
+
+@pytest.mark.parametrize(("options", "reused"), [(STAGE_0_TO_3, False), (STAGE_4, True)], ids=["stages 0-3", "stage 4"])
+def test_only_stage_4_answers_from_its_cache(options: ProtocolOptions, reused: bool) -> None:
+    """The same representation object twice is an answer from the cache; plain and gzipped are
+    kept apart, and a POST never reads it."""
+    cache, app = ResponseCache(), App(Stats(), "test")
+    plain = b"GET /bytes/3000 HTTP/1.1\r\nHost: t\r\n\r\n"
+    zipped = b"GET /bytes/3000 HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n"
+    post = b"POST /bytes/3000 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"
+
+    def ask(request: bytes) -> Reply:  # each on a connection of its own, sharing the server's cache
+        return HttpConnection(app, options, DateHeader(), cache).receive(request, NOW)[0]
+
+    first, again = ask(plain), ask(plain)
+    assert (first.body is again.body) is reused and first.body == again.body == PAYLOAD[:3000]
+    gzipped = [ask(zipped), ask(zipped)]
+    assert (gzipped[0].body is gzipped[1].body) is reused
+    assert (gzipped[0].body != first.body) is reused  # stages 0-3 never gzip
+    assert len(cache) == (2 if reused else 0)
+    assert ask(post).head.startswith(START % b"405 Method Not Allowed") and len(cache) == (2 if reused else 0)
+
+
+def test_error_and_304_replies_are_sent_at_once_and_say_whether_they_close() -> None:
+    stats = Stats()
+    conn = HttpConnection(App(stats, "test"), STAGE_4, DateHeader())
+    tag = conn.receive(b"GET /bytes/2000 HTTP/1.1\r\nHost: t\r\n\r\n", NOW)[0].head.split(b'ETag: ')[1][:18]
+    (not_modified,) = conn.receive(b"GET /bytes/2000 HTTP/1.1\r\nHost: t\r\nIf-None-Match: " + tag + b"\r\n\r\n", NOW)
+    assert (not_modified.delay, not_modified.close) == (0.0, False) and not_modified.close is False
+    (refused,) = conn.receive(b"G@T / HTTP/1.1\r\n\r\n", NOW)
+    assert (refused.delay, refused.close) == (0.0, True)
+    assert stats.snapshot()["by_status"] == {"200": 1, "304": 1, "400": 1}
+
+
+def test_a_path_argument_of_nine_digits_is_still_a_number() -> None:
+    (reply,) = replies(STAGE_4, b"GET /delay/000000500 HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert reply.head.startswith(START % b"200 OK") and reply.delay == 0.5
+
+
+def test_json_is_compact() -> None:
+    (reply,) = replies(STAGE_4, b"GET /json HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert reply.body == b'{"message":"Hello, World!"}'

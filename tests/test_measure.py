@@ -31,16 +31,17 @@ def tally(latency_ms: float, count: int, error: str | None = None, cpu_busy: flo
 
 def test_merged_counts_and_percentiles_are_those_of_every_process_together() -> None:
     fast, slow, failing = tally(0.1, 100, cpu_busy=0.5), tally(1.0, 300, cpu_busy=0.97), tally(1.0, 7, "boom")
-    merged = merge([fast, slow, failing], SCENARIO, [])
-    assert (merged.requests, merged.failures, merged.response_bytes) == (400, 7, 4000)
-    assert merged.errors == {"boom": 7} and merged.processes == 3
+    also_failing = tally(1.0, 2, "boom")
+    merged = merge([fast, slow, failing, also_failing], SCENARIO, [])
+    assert (merged.requests, merged.failures, merged.response_bytes) == (400, 9, 4000)
+    assert merged.errors == {"boom": 9} and merged.processes == 4
     assert merged.busiest_process == 0.97
     # 100 at 100 µs and 300 at 1,000 µs: the median is in the slow process's, the minimum the fast one's.
     assert merged.latency["latency_p50_us"] == pytest.approx(1000, rel=1e-2)
     assert merged.latency["latency_min_us"] == pytest.approx(100, rel=1e-2)
     assert merged.latency["latency_mean_us"] == pytest.approx((100 * 100 + 300 * 1000) / 400, rel=1e-2)
     assert hdr.decode(merged.histogram or "").get_total_count() == 400
-    assert sum(s["requests"] for s in merged.seconds) == 407
+    assert sum(s["requests"] for s in merged.seconds) == 409
 
 
 def result(busiest_process: float | None, generator_cpu_s: float) -> LoadResult:
@@ -93,14 +94,14 @@ def test_per_second_series_line_up_by_wall_clock_and_keep_the_worst_percentile()
                         requests=(), default=False, source="", content_hash="")
     base = {"requests": 0, "failures": 0, "response_bytes": 0, "errors": {}, "window_start": 101.0,
             "window_end": 103.0, "histogram": hdr.encode(hdr.new()), "corrected": None}
-    early = {**base, "started": 100.0, "seconds": [second(0, 5, 1, 100.0), second(1, 6), second(2, 7, 0, 50.0)]}
+    early = {**base, "started": 100.0, "seconds": [second(0, 5, 1, 100.0), second(1, 6), second(2, 7, 1, 80.0)]}
     late = {**base, "started": 102.0, "window_start": 103.0, "window_end": 105.0,
-            "seconds": [second(0, 10, 2, 80.0), second(1, 20, 0, 10.0)]}
+            "seconds": [second(0, 10, 1, 50.0), second(1, 20, 0, 10.0)]}
     merged = merge([early, late], scenario, samples=["s"])
     assert merged.seconds == [
         {**second(0, 5, 1, 100.0), "phase": "warmup"},
         {**second(1, 6), "phase": "measure"},
-        {**second(2, 17, 2, 80.0), "phase": "measure"},  # the worse process's percentiles
+        {**second(2, 17, 2, 80.0), "phase": "measure"},  # counts summed, the worse process's percentiles
         {**second(3, 20, 0, 10.0), "phase": "after"},
     ]
     assert (merged.window_start, merged.window_end, merged.generator_samples) == (101.0, 105.0, ["s"])
@@ -126,6 +127,9 @@ def test_an_empty_histogram_summarizes_to_nothing_measured() -> None:
     assert set(hdr.summarize_corrected(hdr.new()).values()) == {None}
     assert hdr.summarize_corrected(None) == {"latency_corrected_mean_us": None, "latency_corrected_p50_us": None,
                                              "latency_corrected_p99_us": None, "latency_corrected_p999_us": None}
+    corrected = hdr.new()
+    hdr.record_corrected(corrected, 3000, 1000, count=2)  # 3 ms late for a 1 ms schedule, twice
+    assert corrected.get_total_count() == 6
     histogram = hdr.new()
     hdr.record(histogram, 0.4)  # below the lowest trackable µs: kept as 1 µs, not dropped
     hdr.record(histogram, 1e12)  # beyond a minute: kept as the highest

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from lab.store import results
-from lab.store.columns import RUN_COLUMNS
+from lab.store.columns import HISTOGRAM_COLUMNS, RUN_COLUMNS, TIMESERIES_COLUMNS
 from lab.store.results import BatchWriter, RunResult
 
 
@@ -94,3 +94,25 @@ def test_a_damaged_file_is_skipped_with_its_name_and_the_rest_still_read(tmp_pat
     (tmp_path / "b" / results.RUNS).write_bytes(b"not parquet")
     with pytest.warns(UserWarning, match=r"skipping .*b/runs.parquet: ArrowInvalid"):
         assert list(results.load(tmp_path)["requests"]) == [1000]
+
+
+def test_files_keep_a_fixed_schema_and_old_batches_gain_new_columns(tmp_path: Path) -> None:
+    writer = BatchWriter(tmp_path, "b", {})
+    writer.add(RunResult(row={"run_id": "failed", "error": "boom"}, seconds=[{"run_id": "failed", "second": 0}],
+                         histogram="H"))
+    assert list(pd.read_parquet(tmp_path / "b" / results.RUNS).columns) == list(RUN_COLUMNS)
+    assert list(pd.read_parquet(tmp_path / "b" / results.TIMESERIES).columns) == list(TIMESERIES_COLUMNS)
+    assert list(pd.read_parquet(tmp_path / "b" / results.HISTOGRAMS).columns) == list(HISTOGRAM_COLUMNS)
+    old = tmp_path / "a"  # a batch from before most columns existed, in another order
+    old.mkdir()
+    pd.DataFrame([{"qps": 5.0, "run_id": "old", "retired_column": 1}]).to_parquet(old / results.RUNS)
+    runs = results.load(tmp_path)
+    assert list(runs.columns) == [*RUN_COLUMNS, "retired_column"]
+    assert list(runs["run_id"]) == ["old", "failed"] and runs["qps"].iloc[0] == 5.0
+
+
+def test_the_latest_of_three_batches_and_histograms_of_all(tmp_path: Path) -> None:
+    for name in ("20260101T000000Z-aaaa", "20260102T000000Z-bbbb", "20260103T000000Z-cccc"):
+        BatchWriter(tmp_path, name, {}).add(RunResult(row={"run_id": name[-4:]}, seconds=[], histogram=name[-4:]))
+    assert results.latest_batch(tmp_path) == "20260103T000000Z-cccc"
+    assert list(results.load_histograms(tmp_path)["histogram"]) == ["aaaa", "bbbb", "cccc"]

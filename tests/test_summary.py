@@ -37,10 +37,12 @@ RUNS = pd.DataFrame([
     run("stage1", 1, "io-wait", 400, target_rate=500.0, load_level=0.5),
     run("stage2", 2, "plaintext", 0, error="died"), run("stage2", 2, "plaintext", 0, error="died again"),
     run("calibration", None, "plaintext", 40000),
+    run("uvicorn", None, "plaintext", 7000), run("uvicorn", None, "plaintext", 0, error="once"),
+    {**run("granian", None, "plaintext", 8000), "latency_p50_us": None, "latency_p99_us": None},
 ])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test, so that a mutation tool sees each test call summarize
 def summary() -> dict[tuple[str, str], dict[str, Any]]:
     frame = summarize(RUNS)
     return {(row["target"], row["scenario"]): row for row in frame.to_dict("records")}
@@ -90,7 +92,7 @@ def test_a_stage_whose_every_run_failed_shows_the_last_error(summary: dict[tuple
 def test_rows_keep_the_order_runs_came_in() -> None:
     assert [(r["target"], r["scenario"]) for r in summarize(RUNS).to_dict("records")] == [
         ("stage0", "plaintext"), ("stage4", "plaintext"), ("stage3", "plaintext"), ("stage1", "io-wait @50%"),
-        ("stage2", "plaintext"), ("calibration", "plaintext")]
+        ("stage2", "plaintext"), ("calibration", "plaintext"), ("uvicorn", "plaintext"), ("granian", "plaintext")]
     assert summarize(pd.DataFrame()).empty
 
 
@@ -109,3 +111,13 @@ def test_the_printed_table_shows_floors_intervals_failures_and_saturation() -> N
     assert lines["stage1 io-wait @50%"] == ["400", "40.0", "80.0", "2,500.0", "–", "5,000 (17x)", "server"]
     assert lines["stage2 plaintext"] == ["failed: died again", "", "", "", "", "", ""]
     assert lines["calibration plaintext"][-2:] == ["–", "server"]
+    assert lines["stage3 plaintext"][:2] == ["4,000 [3,000–5,000]", "400.0 [300.0–500.0]"]  # two runs: a range
+    assert lines["uvicorn plaintext"][:2] == ["7,000", "700.0"]  # one good run of two: no range
+    assert lines["granian plaintext"][:3] == ["8,000", "–", "–"]
+    header_line = next(line for line in text.splitlines() if "stage / target" in line)
+    header = [cell.strip() for cell in header_line.split("┃")[1:-1]]
+    assert header == ["stage / target", "scenario", "QPS", "p50 µs", "p99 µs", "CPU µs/req", "speedup", "roadmap",
+                      "bottleneck"]
+    raw = next(line for line in text.splitlines() if "io-wait @50%" in line).split("│")
+    assert raw[1].startswith(" stage1 ") and raw[2].startswith(" io-wait")  # text to the left
+    assert all(cell.endswith(" ") and cell.startswith("  ") for cell in raw[3:9]), raw  # numbers to the right

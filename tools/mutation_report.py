@@ -30,7 +30,7 @@ def accepted() -> set[str]:
 
 
 def module_of(name: str) -> str:
-    qualified = name.split("__mutmut_")[0].replace("xǁ", "").split("ǁ")[0]
+    qualified = name.split("__mutmut_", maxsplit=1)[0].replace("xǁ", "").split("ǁ")[0]
     return qualified.rsplit(".", 1)[0]
 
 

@@ -12,6 +12,7 @@ from lab.analysis.figures import (
     latency_vs_load_figure,
     percentile_figure,
     qps_figure,
+    server_seconds_figure,
     speedup_figure,
     timeseries_figure,
 )
@@ -20,5 +21,6 @@ from lab.analysis.tables import calibration_table, criteria_table, matrix, sprea
 __all__ = [
     "BATCH_ENV", "NO_RESULTS", "RESULTS_ENV", "Batch", "calibration_table", "cpu_figure", "criteria_table",
     "distribution_figure", "heatmap_figure", "latency_vs_load_figure", "matrix", "open_batch", "percentile_figure",
-    "qps_figure", "results_root", "speedup_figure", "spread_table", "stage_table", "timeseries_figure",
+    "qps_figure", "results_root", "server_seconds_figure", "speedup_figure", "spread_table", "stage_table",
+    "timeseries_figure",
 ]

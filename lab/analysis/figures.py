@@ -207,6 +207,37 @@ def timeseries_figure(batch: Batch, scenario: str) -> Figure:
     return fig
 
 
+SERVER_SECONDS = (("server_rss_bytes", "RSS (MB)", 1e6), ("server_fds", "open descriptors", 1.0),
+                  ("server_open_connections", "open connections (/stats)", 1.0))
+
+
+def server_seconds_figure(batch: Batch, scenario: str) -> Figure:
+    """The server through each run of one scenario: memory, descriptors and connections each
+    second — a leak is a line that keeps climbing after the (shaded) warm-up."""
+    runs = batch.good_runs
+    runs = runs[runs["scenario"] == scenario]
+    series = batch.timeseries
+    fig = Figure(figsize=(10, 7))
+    axes = fig.subplots(len(SERVER_SECONDS), 1, sharex=True)
+    for _, run in runs.iterrows():
+        seconds = series[series["run_id"] == run["run_id"]]
+        label = run["target_label"] + (f" #{run['repeat'] + 1}" if runs["repeat"].max() > 0 else "")
+        for ax, (column, _, scale) in zip(axes, SERVER_SECONDS, strict=True):
+            if column in seconds:
+                ax.plot(seconds["second"], seconds[column] / scale, marker=".", label=label)
+    if not runs.empty:
+        warmup = float(runs["warmup_s"].iloc[0])
+        for ax in axes:
+            ax.axvspan(0, warmup, color="grey", alpha=0.15)
+    for ax, (_, ylabel, _) in zip(axes, SERVER_SECONDS, strict=True):
+        ax.set_ylabel(ylabel)
+    axes[-1].set_xlabel("seconds since the run's first request")
+    axes[0].set_title(f"The server through each run — {scenario}")
+    axes[0].legend(fontsize="small", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
 def distribution_figure(batch: Batch, scenario: str) -> Figure:
     """Latency distribution (share of requests per log-spaced latency bin) for each target."""
     fig = Figure(figsize=(9, 5))

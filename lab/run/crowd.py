@@ -28,7 +28,7 @@ def slow_crowd(load: Load, url: str, cpus: frozenset[int], scratch: Path) -> Ite
         return
     out = scratch / "slow-clients.json"
     argv = [sys.executable, "-m", "lab.drivers.slow_clients", url, "--clients", str(load.slow_clients),
-            "--kind", load.slow_kind, "--out", str(out)]
+            "--kind", load.slow_kind, "--out", str(out), *(["--persist"] if load.slow_persist else [])]
     with (scratch / "slow-clients.log").open("wb") as log:
         process = spawn(argv, cpus, stdout=subprocess.PIPE, stderr=log)
     try:

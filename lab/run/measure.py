@@ -12,15 +12,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from lab.drivers import wrk as wrk_driver
 from lab.drivers.base import LiveCallback, LoadResult, RunFailed
 from lab.drivers.locust import driver as locust_driver
-from lab.processes.sampler import Sample, Sampler, cpu_between, peak
+from lab.processes.sampler import SAMPLE_INTERVAL_S, Sample, Sampler, cpu_between, peak, sample_tree
 from lab.processes.spawn import ProcessError, ServerProcess
 from lab.run.crowd import slow_crowd
 from lab.run.environment import environment
 from lab.run.gauge import GaugePoller
 from lab.run.probe import ask
+from lab.run.stability import attach_server_seconds, drift
 from lab.run.verify import verify
 from lab.scenario import Scenario
 from lab.store.results import RunResult
@@ -40,6 +43,9 @@ class Pinning:
 
 # A load generator busier than this (fraction of its pinned CPUs) limited the run, not the server.
 SATURATED_BUSY = 0.90
+# Seconds a soak's server gets to close what the load and the hostile clients left open: past
+# stage 4's keep-alive timeout (5 s) and a sweep.
+SETTLE_S = 7.0
 # Fewer held connections than this make memory per connection a number dominated by noise.
 MIN_CONNECTIONS_FOR_PER_CONNECTION = 100
 # Seconds the target gets to answer /health after it says it is listening.
@@ -99,8 +105,10 @@ def run_row(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
 
 def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int,
             driver: str = locust_driver.NAME, load_level: float | None = None,
-            on_live: LiveCallback = lambda text: None) -> RunResult:
-    """Measure one target under one scenario; a failure becomes the row's `error`, not an exception."""
+            on_live: LiveCallback = lambda text: None, settle: bool = False) -> RunResult:
+    """Measure one target under one scenario; a failure becomes the row's `error`, not an exception.
+    `settle`: once the load and any hostile clients are gone, wait for the server's descriptors to
+    come back to their idle count, and record where they ended (`server_fds_after`; soaks)."""
     row = run_row(target, scenario, pinning, batch=batch, repeat=repeat, driver=driver, load_level=load_level)
     server = None
     if target.module is not None or target.command:
@@ -113,6 +121,8 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
             problems = verify(url, scenario)
             row["verified"] = not problems
             row["verify_problems"] = "; ".join(problems) or None
+            before = sample_tree(psutil.Process(server.pid)) if server is not None else None
+            row["server_fds_idle"] = before.fds if before is not None else None  # before any load
             with slow_crowd(scenario.load, url, pinning.client_cpus, Path(scratch)) as slow:
                 sampler = Sampler(server.pid).start() if server is not None else None
                 gauge = GaugePoller(url).start() if target.stage is not None else None  # qpslab's /stats
@@ -129,6 +139,10 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
                                 f"{server.stderr_tail()}")
             fill_measurements(row, result, server_samples, pinning)
             _fill_connections(row, result, server_samples, held)
+            attach_server_seconds(result.seconds, server_samples, held, result.window_start - scenario.load.warmup)
+            row.update(drift(result.seconds))
+            if settle and server is not None:
+                row["server_fds_after"] = _settled_fds(server.pid, row["server_fds_idle"])
     except (RunFailed, ProcessError, OSError) as error:
         row["error"] = str(error) or type(error).__name__
         result = None
@@ -139,6 +153,16 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
         return RunResult(row, [], None)
     seconds = [{**second, "run_id": row["run_id"]} for second in result.seconds]
     return RunResult(row, seconds, result.histogram)
+
+
+def _settled_fds(pid: int, idle: int | None) -> int | None:
+    """The server tree's open descriptors once they are back to `idle`, or after SETTLE_S."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        sample = sample_tree(psutil.Process(pid))
+        if sample is None or idle is None or sample.fds <= idle or time.monotonic() > deadline:
+            return None if sample is None else sample.fds
+        time.sleep(SAMPLE_INTERVAL_S)
 
 
 def _start(server: ServerProcess | None, target: Target) -> str:

@@ -79,6 +79,15 @@ RUN_COLUMNS: dict[str, str] = {
     "server_rss_idle_bytes": "server resident memory when the load began, bytes",
     "server_rss_per_connection_bytes": "(server_rss_peak_bytes - server_rss_idle_bytes) / server_connections_peak, "
                                        "bytes; only with ≥ 100 connections",
+    "server_fds_idle": "open descriptors of the server tree before the load and any hostile clients began",
+    "server_fds_after": "soaks: its open descriptors once the load and hostile clients were gone and it "
+                        "had settled (back to server_fds_idle, or after 7 s)",
+    "server_rss_growth": "RSS at the end of the window over RSS at its start, minus 1 (medians of the first "
+                         "and last tenth of the measured seconds): growth after the warm-up",
+    "server_fds_growth": "open descriptors at the end of the window minus at its start (same medians)",
+    "latency_p99_drift": "per-second p99 at the end of the window over at its start, minus 1 (same medians)",
+    "soak_verdict": "lab soak: pass, or fail with its reasons (real-load errors, RSS growth ≥ 2%, "
+                    "descriptors not back to idle); empty for other runs",
     "generator_cpu_s": "locust CPU seconds in the window",
     "generator_cpu_busy": "generator_cpu_s / window / pinned client CPUs, fraction",
     "generator_busiest_process_busy": "CPU share of the busiest locust process in the window, as it measured "
@@ -100,6 +109,9 @@ TIMESERIES_COLUMNS: dict[str, str] = {
     "latency_p50_us": "median latency of that second's successes, µs",
     "latency_p99_us": "99th percentile of that second's successes, µs",
     "latency_max_us": "slowest success of that second, µs",
+    "server_rss_bytes": "server tree's resident memory at that second's end, bytes",
+    "server_fds": "server tree's open descriptors at that second's end",
+    "server_open_connections": "connections the server counted open at that second's end (qpslab's /stats)",
 }
 
 HISTOGRAM_COLUMNS: dict[str, str] = {
