@@ -10,7 +10,17 @@ import os
 
 import pytest
 
-from servers.core import STAGE_0_TO_3, App, DateHeader, HttpConnection, ProtocolOptions, Reply, Stats
+from servers.core import (
+    OVERLOADED,
+    STAGE_0_TO_3,
+    App,
+    DateHeader,
+    HttpConnection,
+    ProtocolOptions,
+    Reply,
+    Stats,
+    encode_closing,
+)
 from servers.core.app import PAYLOAD
 from servers.core.cache import ResponseCache, accepts_gzip, etag_matches
 from servers.core.limits import GZIP_LEVEL
@@ -198,3 +208,10 @@ def test_a_path_argument_of_nine_digits_is_still_a_number() -> None:
 def test_json_is_compact() -> None:
     (reply,) = replies(STAGE_4, b"GET /json HTTP/1.1\r\nHost: t\r\n\r\n")
     assert reply.body == b'{"message":"Hello, World!"}'
+
+
+def test_an_overloaded_server_s_one_answer() -> None:
+    date = DateHeader().at(NOW)
+    assert encode_closing(OVERLOADED, date) == (
+        START % b"503 Service Unavailable" + PLAIN + b"Content-Length: 31\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        b"server at its connection limit\n")

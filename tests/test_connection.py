@@ -311,3 +311,31 @@ def test_a_method_no_route_implements_is_501_off_the_routes_and_405_on_them(
         fast: bool, method: str, path: str, status: int) -> None:
     (reply,) = answer(fast, get(path, method=method), STAGE_4)
     assert Answered(reply, method.encode()).status == status and not reply.close
+
+
+def _sized(fast: bool, total: int) -> bytes:
+    """A GET whose stage-4 answer (head and body) is exactly `total` bytes."""
+    size = total
+    for _ in range(3):  # the head's length depends on the digits of the size
+        (reply,) = answer(fast, get(f"/bytes/{size}"), STAGE_4)
+        size = total - len(reply.head)
+    (reply,) = answer(fast, get(f"/bytes/{size}"), STAGE_4)
+    assert len(reply.head) + len(reply.body) == total
+    return get(f"/bytes/{size}")
+
+
+@pytest.mark.parametrize(("parts", "answered"), [(2, 2), (3, 4)])
+def test_the_reply_budget_stops_once_spent_exactly(fast: bool, parts: int, answered: int) -> None:
+    # Two answers of half the budget spend it exactly; three of a third leave a byte, so a fourth goes.
+    request = _sized(fast, REPLY_BUDGET_BYTES // parts)
+    conn, _ = connection(fast, STAGE_4)
+    assert len(conn.receive(request * 5, NOW)) == answered
+
+
+def test_parse_gathers_without_answering(fast: bool) -> None:
+    conn, stats = connection(fast)
+    assert conn.parse(b"GET /plaintext HTTP/1.1\r\nHo") is False
+    assert conn.parse(b"st: t\r\n\r\n") is True and stats.snapshot()["requests"] == 0
+    (reply,) = conn.replies(NOW)
+    assert Answered(reply).status == 200 and reply.close  # stages 0-3
+    assert conn.parse(get("/plaintext")) is False  # closed: nothing more is read

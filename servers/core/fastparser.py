@@ -31,6 +31,8 @@ Event = Request | ProtocolError | ContinueExpected
 _VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
 
 _LINE_FRAME_BYTES = len(b"  HTTP/1.1")
+# Targets up to this long make a request line within the limit whatever the method.
+_SHORT_URL_BYTES = MAX_REQUEST_LINE_BYTES - _LINE_FRAME_BYTES - max(map(len, KNOWN_METHODS))
 
 
 class _Closed(Exception):
@@ -45,6 +47,7 @@ class FastRequestParser:
         "_body_bytes",
         "_dead",
         "_events",
+        "_fields",
         "_header_bytes",
         "_headers",
         "_idle",
@@ -68,6 +71,7 @@ class FastRequestParser:
         self._events = []
         self._url = b""
         self._headers = []
+        self._fields = self._headers
         self._header_bytes = 0
         self._in_body = False
         self._body = []
@@ -112,19 +116,20 @@ class FastRequestParser:
 
     def on_url(self, url: bytes) -> None:
         url = self._url = self._url + url if self._url else url
-        # The request line as the core parser measures it: method, target, "HTTP/1.x", two spaces.
-        if len(self._parser.get_method()) + len(url) + _LINE_FRAME_BYTES > MAX_REQUEST_LINE_BYTES:
+        # The request line as the core parser measures it: method, target, "HTTP/1.x", two spaces
+        # (the method is asked for only when a long target makes it matter).
+        if len(url) > _SHORT_URL_BYTES and (
+                len(self._parser.get_method()) + len(url) + _LINE_FRAME_BYTES > MAX_REQUEST_LINE_BYTES):
             raise ProtocolError(414, "request line too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         # The count is checked once the head is complete: the byte bound already bounds memory.
+        # After a chunked head, llhttp's fields are trailers: checked by llhttp, bounded by the
+        # budget on_headers_complete leaves them, collected apart and ignored, as in the core parser.
         self._header_bytes += len(name) + len(value) + 4
-        if self._in_body:
-            # A trailer: llhttp checked its syntax; bounded and ignored, as the core parser does.
-            if self._header_bytes > MAX_CHUNK_METADATA_BYTES:
-                raise ProtocolError(400, "chunk metadata too long")
-            return
         if self._header_bytes > MAX_HEADER_BYTES:
+            if self._in_body:
+                raise ProtocolError(400, "chunk metadata too long")
             raise ProtocolError(431, "header section too large")
         self._headers.append((name.lower(), value.rstrip(b" \t")))  # llhttp keeps trailing OWS
 
@@ -142,10 +147,14 @@ class FastRequestParser:
         self._version = version
         if len(self._headers) > MAX_HEADER_COUNT:
             raise ProtocolError(431, "too many header fields")
-        framing = frame(version, self._headers)
-        refuse_connect(method)
-        self._in_body = True
-        self._header_bytes = 0
+        fields = self._fields = self._headers
+        framing = frame(version, fields)
+        if method == b"CONNECT":
+            refuse_connect()
+        if framing.chunked:
+            self._in_body = True
+            self._headers = []
+            self._header_bytes = MAX_HEADER_BYTES - MAX_CHUNK_METADATA_BYTES
         self._keep_alive = framing.keep_alive
         if framing.expects_continue:
             self._events.append(CONTINUE_EXPECTED)
@@ -162,7 +171,7 @@ class FastRequestParser:
             self._method,
             self._url,
             self._version,
-            self._headers,
+            self._fields,
             b"".join(body),  # returns a lone chunk itself, copies nothing
             self._keep_alive,
         ))
@@ -170,7 +179,8 @@ class FastRequestParser:
         self._url = b""
         self._headers = []
         self._header_bytes = 0
-        self._in_body = False
+        if self._in_body:
+            self._in_body = False
         if body:
             self._body = []
             self._body_bytes = 0

@@ -179,7 +179,8 @@ class RequestParser:
         method, target, version = self._request_line
         headers = self._headers
         framing = frame(version, headers)
-        refuse_connect(method)
+        if method == b"CONNECT":
+            refuse_connect()
         self._head = (method, target, version, headers)
         self._request_line = None
         self._headers = []

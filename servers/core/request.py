@@ -76,11 +76,10 @@ def refuse_version(version: bytes) -> NoReturn:
     raise ProtocolError(400, "malformed HTTP version")
 
 
-def refuse_connect(method: bytes) -> None:
+def refuse_connect() -> NoReturn:
     """CONNECT asks for a tunnel, which no stage opens: 501, and the connection ends, since the
     bytes after it would be the tunnel's (checked once the head is complete, as llhttp does)."""
-    if method == b"CONNECT":
-        raise ProtocolError(501, "CONNECT is not supported")
+    raise ProtocolError(501, "CONNECT is not supported")
 
 
 def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
@@ -92,7 +91,6 @@ def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
     # Counters and last values rather than lists: this runs once per request on the hot path.
     hosts = lengths = codings = 0
     length = coding = connection = expect = b""
-    upgrade = False
     for name, value in headers:
         if name == b"host":
             hosts += 1
@@ -107,8 +105,6 @@ def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
             connection = connection + b"," + value if connection else value
         elif name == b"expect":
             expect = value
-        elif name == b"upgrade":
-            upgrade = True
     if hosts != 1:
         if hosts > 1:
             raise ProtocolError(400, "more than one Host header")
@@ -138,7 +134,8 @@ def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
     if not connection:
         return Framing(content_length, chunked, version == b"1.1", expects_continue)
     options = [token.strip() for token in connection.lower().split(b",")]
-    if upgrade and b"upgrade" in options:
+    # (Looked for only when Connection names it: no cost per field on the common path.)
+    if b"upgrade" in options and any(name == b"upgrade" for name, _ in headers):
         # Answered without switching (RFC 9110 §7.8 lets a server ignore Upgrade), and the
         # connection ends: what follows is another protocol's bytes, never read as HTTP. A body
         # is refused: llhttp ends such a request at its head, a reader that does not upgrade
