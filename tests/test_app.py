@@ -213,5 +213,5 @@ def test_json_is_compact() -> None:
 def test_an_overloaded_server_s_one_answer() -> None:
     date = DateHeader().at(NOW)
     assert encode_closing(OVERLOADED, date) == (
-        START % b"503 Service Unavailable" + PLAIN + b"Content-Length: 31\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-        b"server at its connection limit\n")
+        START % b"503 Service Unavailable" + PLAIN
+        + b"Content-Length: 31\r\nRetry-After: 1\r\nConnection: close\r\n\r\nserver at its connection limit\n")
