@@ -131,9 +131,18 @@ def test_the_counters_follow_connections_and_answers() -> None:
     stats.answered(200)
     stats.answered(200)
     stats.protocol_error(431)
+    stats.protocol_error(400)
     assert stats.open_connections == 3
-    assert stats.snapshot() == {"requests": 3, "by_status": {"200": 2, "431": 1}, "protocol_errors": 1,
+    assert stats.snapshot() == {"requests": 4, "by_status": {"200": 2, "400": 1, "431": 1}, "protocol_errors": 2,
                                 "connections": 4, "open_connections": 3, "peak_open_connections": 3}
+    assert Stats().snapshot()["peak_open_connections"] == 0
+
+
+def test_the_date_line_is_made_once_a_second() -> None:
+    date = DateHeader()
+    assert date.at(1.5) == b"Date: Thu, 01 Jan 1970 00:00:01 GMT\r\n"  # even the first second
+    assert date.at(NOW) is date.at(NOW + 0.99)  # the same bytes, not made again
+    assert date.at(NOW + 1.0) == b"Date: Sun, 09 Sep 2001 01:46:41 GMT\r\n"
 
 
 def test_the_payload_is_the_same_bytes_in_every_batch() -> None:

@@ -129,7 +129,9 @@ def test_an_empty_histogram_summarizes_to_nothing_measured() -> None:
                                              "latency_corrected_p99_us": None, "latency_corrected_p999_us": None}
     corrected = hdr.new()
     hdr.record_corrected(corrected, 3000, 1000, count=2)  # 3 ms late for a 1 ms schedule, twice
-    assert corrected.get_total_count() == 6
+    hdr.record_corrected(corrected, 2000, 1000)  # once: 2 ms and the 1 ms it held back
+    hdr.record(corrected, 5)  # once
+    assert corrected.get_total_count() == 6 + 2 + 1
     histogram = hdr.new()
     hdr.record(histogram, 0.4)  # below the lowest trackable µs: kept as 1 µs, not dropped
     hdr.record(histogram, 1e12)  # beyond a minute: kept as the highest

@@ -7,8 +7,9 @@ import json
 import os
 import re
 import signal
+import time
 import warnings
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,17 @@ def test_the_latest_of_three_batches_and_histograms_of_all(tmp_path: Path) -> No
         BatchWriter(tmp_path, name, {}).add(RunResult(row={"run_id": name[-4:]}, seconds=[], histogram=name[-4:]))
     assert results.latest_batch(tmp_path) == "20260103T000000Z-cccc"
     assert list(results.load_histograms(tmp_path)["histogram"]) == ["aaaa", "bbbb", "cccc"]
+    assert list(results.load_histograms(tmp_path, "20260102T000000Z-bbbb")["histogram"]) == ["bbbb"]
+    BatchWriter(tmp_path, "none", {}).add(RunResult(row={"run_id": "x"}, seconds=[], histogram=None))
+    assert list(pd.read_parquet(tmp_path / "none" / results.HISTOGRAMS).columns) == list(HISTOGRAM_COLUMNS)
+
+
+def test_batch_ids_are_utc_whatever_the_machine_s_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # UTC+9: a local-time id would be nine hours ahead
+    time.tzset()
+    try:
+        before = datetime.now(UTC).strftime("%Y%m%dT%H")
+        assert results.new_batch_id()[:11] in (before, datetime.now(UTC).strftime("%Y%m%dT%H"))
+    finally:
+        monkeypatch.undo()
+        time.tzset()

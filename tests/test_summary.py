@@ -35,7 +35,9 @@ RUNS = pd.DataFrame([
     run("stage4", 4, "plaintext", 11000, bottleneck="generator", verified=False),
     run("stage3", 3, "plaintext", 3000), run("stage3", 3, "plaintext", 5000, bottleneck="generator"),
     run("stage1", 1, "io-wait", 400, target_rate=500.0, load_level=0.5),
-    run("stage2", 2, "plaintext", 0, error="died"), run("stage2", 2, "plaintext", 0, error="died again"),
+    run("stage2", 2, "plaintext", 0, error="died"), run("stage2", 2, "plaintext", 0, error="died"),
+    run("stage2", 2, "plaintext", 0, error="died again"),
+    run("peer", None, "json", 0, error="x" * 59 + "yz"),
     run("calibration", None, "plaintext", 40000),
     run("uvicorn", None, "plaintext", 7000), run("uvicorn", None, "plaintext", 0, error="once"),
     {**run("granian", None, "plaintext", 8000), "latency_p50_us": None, "latency_p99_us": None},
@@ -84,7 +86,7 @@ def test_open_loop_and_calibration_rows_have_no_speedup(summary: dict[tuple[str,
 
 def test_a_stage_whose_every_run_failed_shows_the_last_error(summary: dict[tuple[str, str], dict[str, Any]]) -> None:
     row = summary[("stage2", "plaintext")]
-    assert (row["runs"], row["failed_runs"], row["error"]) == (2, 2, "died again")
+    assert (row["runs"], row["failed_runs"], row["error"]) == (3, 3, "died again")
     assert math.isnan(row["qps"]) and missing(row["bottleneck"]) and missing(row["verified"])
     assert (row["generator_bound_runs"], row["failures"]) == (0, 0)
 
@@ -92,7 +94,8 @@ def test_a_stage_whose_every_run_failed_shows_the_last_error(summary: dict[tuple
 def test_rows_keep_the_order_runs_came_in() -> None:
     assert [(r["target"], r["scenario"]) for r in summarize(RUNS).to_dict("records")] == [
         ("stage0", "plaintext"), ("stage4", "plaintext"), ("stage3", "plaintext"), ("stage1", "io-wait @50%"),
-        ("stage2", "plaintext"), ("calibration", "plaintext"), ("uvicorn", "plaintext"), ("granian", "plaintext")]
+        ("stage2", "plaintext"), ("peer", "json"), ("calibration", "plaintext"), ("uvicorn", "plaintext"),
+        ("granian", "plaintext")]
     assert summarize(pd.DataFrame()).empty
 
 
@@ -110,6 +113,7 @@ def test_the_printed_table_shows_floors_intervals_failures_and_saturation() -> N
         "≥ 10.00x", "100,000 (218x)", "generator (saturated)"]
     assert lines["stage1 io-wait @50%"] == ["400", "40.0", "80.0", "2,500.0", "–", "5,000 (17x)", "server"]
     assert lines["stage2 plaintext"] == ["failed: died again", "", "", "", "", "", ""]
+    assert lines["peer json"][0] == "failed: " + "x" * 59 + "y"  # an error is cut at 60 characters
     assert lines["calibration plaintext"][-2:] == ["–", "server"]
     assert lines["stage3 plaintext"][:2] == ["4,000 [3,000–5,000]", "400.0 [300.0–500.0]"]  # two runs: a range
     assert lines["uvicorn plaintext"][:2] == ["7,000", "700.0"]  # one good run of two: no range

@@ -95,7 +95,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _number(value: object, digits: int = 0) -> str:
+def _number(value: object, digits: int) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
