@@ -80,7 +80,8 @@ def test_error_bodies_name_the_problem(options: ProtocolOptions) -> None:
              b"GET /bytes/1234567890 HTTP/1.1\r\nHost: t\r\n\r\n": b"/bytes/{n} serves at most 1048576\n",
              b"GET /bytes/123456789 HTTP/1.1\r\nHost: t\r\n\r\n": b"/bytes/{n} serves at most 1048576\n",
              b"PUT /json HTTP/1.1\r\nHost: t\r\n\r\n": b"method not allowed\n",
-             b"REPORT /x HTTP/1.1\r\nHost: t\r\n\r\n": b"method not implemented\n"}
+             b"REPORT /x HTTP/1.1\r\nHost: t\r\n\r\n": b"method not implemented\n",
+             b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n": b"CONNECT is not supported\n"}
     for request, body in cases.items():
         (reply,) = replies(options, request)
         assert reply.body == body, request

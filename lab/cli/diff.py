@@ -1,0 +1,70 @@
+"""`lab diff BASE NEW`: what changed between two batches, and whether the repeats can tell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+
+from lab.analysis.diff import as_markdown, as_records, compare, diff_table, regressions
+from lab.cli import options
+from lab.cli.options import UsageError
+from lab.store.results import load
+
+FORMATS = ("table", "markdown", "json")
+
+
+def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("diff", help="compare two batches: change per metric and its significance")
+    parser.add_argument("base", help="the batch before (an id under --results, or a batch directory)")
+    parser.add_argument("new", help="the batch after")
+    parser.add_argument("--threshold", default=None, metavar="PERCENT",
+                        help="exit 1 if a significant change for the worse exceeds it, e.g. 5%%")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="table (default), markdown or json")
+    options.add_results_option(parser)
+    parser.set_defaults(handler=handle)
+
+
+def threshold(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text.strip().removesuffix("%")) / 100
+    except ValueError:
+        raise UsageError(f"--threshold must look like 5% or 2.5, got {text!r}") from None
+    if value < 0:
+        raise UsageError(f"--threshold must be ≥ 0, got {text!r}")
+    return value
+
+
+def batch(name: str, root: Path) -> pd.DataFrame:
+    """A batch by id under `root`, or by the path of its directory."""
+    path = Path(name)
+    if path.is_dir():
+        root, name = path.resolve().parent, path.name
+    try:
+        return load(root, name)
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
+
+
+def handle(args: argparse.Namespace, console: Console) -> int:
+    limit = threshold(args.threshold)
+    changes = compare(batch(args.base, args.results), batch(args.new, args.results))
+    if not changes:
+        raise UsageError("the two batches have no target × scenario in common (finished without error)")
+    if args.format == "json":
+        print(json.dumps(as_records(changes), indent=2))
+    elif args.format == "markdown":
+        print(as_markdown(changes, args.base, args.new), end="")
+    else:
+        console.print(diff_table(changes, f"{args.base} → {args.new}"))
+    if limit is None:
+        return 0
+    worse = regressions(changes, limit)
+    for c in worse if args.format == "table" else []:
+        console.print(f"[red]regression: {c.target} × {c.scenario}: {c.metric} {c.change:+.1%}[/red]")
+    return 1 if worse else 0
