@@ -18,10 +18,12 @@ from .conftest import lab, require_tool, start_server
 pytestmark = pytest.mark.system
 
 
-def batch(url: str, root: Path) -> str:
+def batch(url: str, root: Path, *more: str) -> str:
     done = lab("compare", "--target", url, "--driver", "wrk", "--scenarios", "io-wait", "--repeats", "3",
-               "--duration", "1s", "--warmup", "1s", "--no-calibrate", "--results", str(root))
+               "--duration", "1s", "--warmup", "1s", "--no-calibrate", "--results", str(root), *more)
     assert done.returncode == 0, done.stdout + done.stderr
+    if more:  # --baseline: the diff follows the summary
+        assert "→" in done.stdout and "worse" in done.stdout, done.stdout
     return sorted(p.name for p in root.iterdir())[-1]
 
 
@@ -33,7 +35,7 @@ def test_lab_diff_finds_the_regression_and_only_it(tmp_path: Path) -> None:
     for stage in (4, 4, 0):  # the same server twice, then a much slower one on its port
         server = start_server(stage, "--port", str(port))
         try:
-            names.append(batch(url, tmp_path))
+            names.append(batch(url, tmp_path, *(["--baseline", names[-1]] if stage == 0 else [])))
         finally:
             server.stop()
     same = lab("diff", names[0], names[1], "--results", str(tmp_path), "--threshold", "20%")
@@ -47,3 +49,6 @@ def test_lab_diff_finds_the_regression_and_only_it(tmp_path: Path) -> None:
     bad = lab("diff", names[0], "nope", "--results", str(tmp_path))
     assert bad.returncode == 2 and "no batch 'nope'" in bad.stdout
     assert lab("diff", names[0], names[1], "--threshold", "lots", "--results", str(tmp_path)).returncode == 2
+    typo = lab("compare", "--stages", "4", "--scenarios", "plaintext", "--baseline", "nope", "--results", str(tmp_path))
+    assert typo.returncode == 2 and "no batch 'nope'" in typo.stdout
+    assert len(list(tmp_path.iterdir())) == 3  # refused before any run

@@ -7,9 +7,11 @@ import sys
 
 from rich.console import Console
 
+from lab.analysis.diff import compare, diff_table
 from lab.cli import options
 from lab.cli.options import UsageError
 from lab.run.plan import Plan, run_plan
+from lab.store.results import load
 from lab.targets import Target, ablation_targets, external_target, parse_stages, peer_names, peer_target, stage_target
 
 # `--preset NAME`: a named set of options; a flag given explicitly wins over the preset's.
@@ -42,6 +44,8 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                              "the minimal server (default on; a few seconds per scenario)")
     parser.add_argument("--ablation", action="store_true",
                         help="also run stage 4 with each optimization off (--parser core, --no-keep-alive, …)")
+    parser.add_argument("--baseline", metavar="BATCH",
+                        help="after the summary, `lab diff BATCH` against this batch (an id or a directory)")
     options.add_measure_options(parser)
     parser.set_defaults(handler=handle)
 
@@ -100,7 +104,12 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     if sweep and driver != "locust":
         raise UsageError("--sweep runs open-loop (a fixed rate), which wrk cannot do; use --driver locust")
     scenarios = options.scenarios(args, chosen(args, "scenarios"), driver)
+    baseline = options.batch(args.baseline, args.results) if args.baseline else None  # a typo fails before any run
     plan = Plan(tuple(targets), tuple(scenarios), args.repeats, options.pinning(args, console), args.results, driver,
                 sweep, args.calibrate)
-    run_plan(plan, console, sys.argv)
+    directory = run_plan(plan, console, sys.argv)
+    if baseline is not None:
+        changes = compare(baseline, load(directory.parent, directory.name))
+        console.print(diff_table(changes, f"{args.baseline} → {directory.name}") if changes else
+                      f"[yellow]{args.baseline} and this batch have no target × scenario in common[/yellow]")
     return 0

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-import pandas as pd
 from rich.console import Console
 
 from lab.analysis.diff import as_markdown, as_records, compare, diff_table, regressions
 from lab.cli import options
 from lab.cli.options import UsageError
-from lab.store.results import load
 
 FORMATS = ("table", "markdown", "json")
 
@@ -40,20 +37,9 @@ def threshold(text: str | None) -> float | None:
     return value
 
 
-def batch(name: str, root: Path) -> pd.DataFrame:
-    """A batch by id under `root`, or by the path of its directory."""
-    path = Path(name)
-    if path.is_dir():
-        root, name = path.resolve().parent, path.name
-    try:
-        return load(root, name)
-    except FileNotFoundError as error:
-        raise UsageError(str(error)) from None
-
-
 def handle(args: argparse.Namespace, console: Console) -> int:
     limit = threshold(args.threshold)
-    changes = compare(batch(args.base, args.results), batch(args.new, args.results))
+    changes = compare(options.batch(args.base, args.results), options.batch(args.new, args.results))
     if not changes:
         raise UsageError("the two batches have no target × scenario in common (finished without error)")
     if args.format == "json":

@@ -9,6 +9,7 @@ import argparse
 import os
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 
 from lab.drivers import wrk
@@ -17,6 +18,7 @@ from lab.ranges import parse_ranges
 from lab.run.measure import DRIVERS, Pinning
 from lab.scenario import Scenario, parse_duration
 from lab.scenario_file import resolve
+from lab.store.results import load
 
 # locust's own default master port, so that `lab worker --master HOST` needs no port either.
 LOCUST_MASTER_PORT = 5557
@@ -139,3 +141,14 @@ def add_batch_options(parser: argparse.ArgumentParser, what: str) -> None:
 def add_results_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS,
                         help=f"results directory (default {DEFAULT_RESULTS}/)")
+
+
+def batch(name: str, root: Path) -> pd.DataFrame:
+    """A batch's runs by id under `root`, or by the path of its directory."""
+    path = Path(name)
+    if path.is_dir():
+        root, name = path.resolve().parent, path.name
+    try:
+        return load(root, name)
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
