@@ -81,9 +81,12 @@ def compare(base: pd.DataFrame, new: pd.DataFrame) -> list[Change]:
         for metric, more_is_better in METRICS.items():
             b = before[metric].dropna().to_numpy(dtype=float)
             a = after[metric].dropna().to_numpy(dtype=float)
-            if not b.size or not a.size or not np.median(b):
+            if not b.size or not a.size:
                 continue
-            change = float(np.median(a) / np.median(b) - 1)
+            base_median, new_median = float(np.median(b)), float(np.median(a))
+            if not base_median:
+                continue
+            change = new_median / base_median - 1
             low = high = p_value = None
             if generator_bound and metric not in SERVER_SIDE:
                 verdict = "cannot tell: generator-bound"
@@ -96,8 +99,8 @@ def compare(base: pd.DataFrame, new: pd.DataFrame) -> list[Change]:
                     verdict = "better" if (low > 0) == more_is_better else "worse"
                 else:
                     verdict = "no significant change"
-            changes.append(Change(target, scenario, metric, float(np.median(b)), float(np.median(a)), change,
-                                  low, high, p_value, verdict))
+            changes.append(Change(target, scenario, metric, base_median, new_median, change, low, high, p_value,
+                                  verdict))
     return changes
 
 

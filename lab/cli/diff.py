@@ -51,6 +51,7 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     if limit is None:
         return 0
     worse = regressions(changes, limit)
-    for c in worse if args.format == "table" else []:
-        console.print(f"[red]regression: {c.target} × {c.scenario}: {c.metric} {c.change:+.1%}[/red]")
+    if args.format == "table":  # markdown and json stay parseable: the exit status says it
+        for c in worse:
+            console.print(f"[red]regression: {c.target} × {c.scenario}: {c.metric} {c.change:+.1%}[/red]")
     return 1 if worse else 0

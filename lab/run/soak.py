@@ -38,7 +38,7 @@ def soak(target: Target, scenario: Scenario, pinning: Pinning, root: Path, *, le
                                        "scenario": scenario.id, "level": level, "rate": rate,
                                        "server_cpus": sorted(pinning.server_cpus),
                                        "client_cpus": sorted(pinning.client_cpus), **environment()})
-    asked = rate
+    level_of_capacity = level if rate is None else None  # a rate given is no fraction of anything
     if rate is None:
         console.print(f"capacity: {target.label} × {scenario.id}, closed loop, {CAPACITY_DURATION_S:.0f} s")
         found = measure(target, capacity_scenario(scenario), pinning, batch=batch, repeat=0)
@@ -54,7 +54,7 @@ def soak(target: Target, scenario: Scenario, pinning: Pinning, root: Path, *, le
     loaded = scenario.at_rate(rate)
     console.print(f"soak: {rate:,.0f} req/s for {scenario.load.duration:,.0f} s (after {scenario.load.warmup:,.0f} s "
                   f"of warm-up) beside {scenario.load.slow_clients} hostile clients ({scenario.load.slow_kind})")
-    result = measure(target, loaded, pinning, batch=batch, repeat=0, load_level=None if asked else level,
+    result = measure(target, loaded, pinning, batch=batch, repeat=0, load_level=level_of_capacity,
                      settle=True)
     result.row["soak_verdict"] = soak_verdict(result.row)
     writer.add(result)

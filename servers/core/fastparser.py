@@ -16,15 +16,7 @@ from .limits import (
     MAX_HEADER_COUNT,
     MAX_REQUEST_LINE_BYTES,
 )
-from .request import (
-    CONTINUE_EXPECTED,
-    KNOWN_METHODS,
-    ContinueExpected,
-    Request,
-    frame,
-    refuse_connect,
-    refuse_version,
-)
+from .request import CONTINUE_EXPECTED, KNOWN_METHODS, ContinueExpected, Request, frame, refuse_version
 
 Event = Request | ProtocolError | ContinueExpected
 # llhttp's version string → the core's; a dict lookup instead of an encode per request.
@@ -147,10 +139,8 @@ class FastRequestParser:
         self._version = version
         if len(self._headers) > MAX_HEADER_COUNT:
             raise ProtocolError(431, "too many header fields")
-        fields = self._fields = self._headers
-        framing = frame(version, fields)
-        if method == b"CONNECT":
-            refuse_connect()
+        self._fields = self._headers
+        framing = frame(method, version, self._fields)
         if framing.chunked:
             self._in_body = True
             self._headers = []
@@ -179,8 +169,7 @@ class FastRequestParser:
         self._url = b""
         self._headers = []
         self._header_bytes = 0
-        if self._in_body:
-            self._in_body = False
+        self._in_body = False
         if body:
             self._body = []
             self._body_bytes = 0

@@ -18,15 +18,7 @@ from .limits import (
     MAX_HEADER_COUNT,
     MAX_REQUEST_LINE_BYTES,
 )
-from .request import (
-    CONTINUE_EXPECTED,
-    KNOWN_METHODS,
-    ContinueExpected,
-    Request,
-    check_version,
-    frame,
-    refuse_connect,
-)
+from .request import CONTINUE_EXPECTED, KNOWN_METHODS, ContinueExpected, Request, check_version, frame
 
 Event = Request | ProtocolError | ContinueExpected
 
@@ -178,9 +170,7 @@ class RequestParser:
         assert self._request_line is not None
         method, target, version = self._request_line
         headers = self._headers
-        framing = frame(version, headers)
-        if method == b"CONNECT":
-            refuse_connect()
+        framing = frame(method, version, headers)
         self._head = (method, target, version, headers)
         self._request_line = None
         self._headers = []

@@ -76,13 +76,7 @@ def refuse_version(version: bytes) -> NoReturn:
     raise ProtocolError(400, "malformed HTTP version")
 
 
-def refuse_connect() -> NoReturn:
-    """CONNECT asks for a tunnel, which no stage opens: 501, and the connection ends, since the
-    bytes after it would be the tunnel's (checked once the head is complete, as llhttp does)."""
-    raise ProtocolError(501, "CONNECT is not supported")
-
-
-def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
+def frame(method: bytes, version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
     """Apply RFC 9112's message-framing rules to a complete head; raise ProtocolError if unsafe.
 
     Refusing every ambiguous combination (CL with TE, repeated CL, a coding other than chunked)
@@ -105,6 +99,10 @@ def frame(version: bytes, headers: list[tuple[bytes, bytes]]) -> Framing:
             connection = connection + b"," + value if connection else value
         elif name == b"expect":
             expect = value
+    if method == b"CONNECT":
+        # A tunnel, which no stage opens: 501, and the connection ends, since the bytes after
+        # it would be the tunnel's (refused once the head is complete, as llhttp does).
+        raise ProtocolError(501, "CONNECT is not supported")
     if hosts != 1:
         if hosts > 1:
             raise ProtocolError(400, "more than one Host header")
