@@ -9,6 +9,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = REPO / "scenarios"
+TARGET_DIR = REPO / "targets"
 NOTEBOOKS = REPO / "notebooks"
 SERVERS = REPO / "servers"
 # Relative on purpose: results land under the directory the lab is run from, as `make` does.

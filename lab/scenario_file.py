@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -24,55 +23,15 @@ from lab.scenario import (
     Wait,
     parse_duration,
 )
+from lab.toml_file import Fields, FileError, locate, read_toml
 
 
-class ScenarioError(ValueError):
+class ScenarioError(FileError):
     """A scenario file that cannot run; the message names the file and the field."""
 
 
-class _Fields:
-    """Reads one TOML table, naming file and field in every error, and refusing unknown keys."""
-
-    def __init__(self, path: Path, table: dict[str, Any], prefix: str) -> None:
-        self.path = path
-        self.table = table
-        self.prefix = prefix
-
-    def fail(self, key: str, message: str) -> ScenarioError:
-        return ScenarioError(f"{self.path}: {self.prefix}{key}: {message}")
-
-    def take(self, key: str, kind: type | tuple[type, ...], default: Any = ..., ) -> Any:
-        if key not in self.table:
-            if default is ...:
-                raise self.fail(key, "is required")
-            return default
-        value = self.table[key]
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            raise self.fail(key, f"must be {_kind_name(kind)}, got {value!r}")
-        if not isinstance(value, kind):
-            raise self.fail(key, f"must be {_kind_name(kind)}, got {value!r}")
-        return value
-
-    def duration(self, key: str, default: Any = ...) -> float:
-        value = self.take(key, str, default)
-        if not isinstance(value, str):
-            return float(value)
-        try:
-            return parse_duration(value, "it")
-        except ValueError as error:
-            raise self.fail(key, str(error)) from None
-
-    def check_unknown(self, known: set[str]) -> None:
-        for key in self.table:
-            if key not in known:
-                raise self.fail(key, f"unknown field (known: {', '.join(sorted(known))})")
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-             dict: "a table", list: "a list"}
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
+class _Fields(Fields):
+    error = ScenarioError
 
 
 def _wait(fields: _Fields) -> Wait:
@@ -191,14 +150,7 @@ def _request(path: Path, index: int, table: Any) -> RequestSpec:
 
 def load_scenario(path: Path) -> Scenario:
     """Parse and validate one file; raise ScenarioError naming the file and the field."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ScenarioError(f"{path}: cannot read: {error.strerror}") from None
-    try:
-        data = tomllib.loads(raw.decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    raw, data = read_toml(path, ScenarioError)
     top = _Fields(path, data, "")
     top.check_unknown({"description", "default", "load", "request"})
     description = top.take("description", str)
@@ -226,13 +178,4 @@ def resolve(names: list[str] | None, directory: Path = SCENARIO_DIR) -> list[Sce
         if not chosen:
             raise ScenarioError(f"{directory}: no scenario has `default = true`; name some with --scenarios")
         return chosen
-    result = []
-    for name in names:
-        path = Path(name)
-        if not (name.endswith(".toml") or "/" in name):
-            path = directory / f"{name}.toml"
-        if not path.is_file():
-            known = ", ".join(p.stem for p in scenario_files(directory))
-            raise ScenarioError(f"unknown scenario {name!r} (no file {path}); known: {known}")
-        result.append(load_scenario(path))
-    return result
+    return [load_scenario(locate(name, directory, "scenario", ScenarioError)) for name in names]

@@ -8,7 +8,6 @@ than leaving it silently smaller. Each worker keeps its own counters (/stats is 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -16,10 +15,10 @@ import sys
 import time
 from collections.abc import Callable
 
+from . import oscalls
 from .core.limits import SHUTDOWN_GRACE_S
 from .flags import announce, listening_errors
 
-_PR_SET_PDEATHSIG = 1
 _SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
 # Seconds all workers together get to start listening.
 START_TIMEOUT_S = 10.0
@@ -44,7 +43,7 @@ def serve_workers(count: int, host: str, port: int, serve: Serve) -> int:
             try:
                 os.close(ready_read)
                 reserve.close()
-                ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+                oscalls.die_with_parent(signal.SIGTERM)
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
                 serve(port, lambda sock: os.write(ready_write, b"."))
                 code = 0

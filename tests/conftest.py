@@ -49,7 +49,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     proc = start_server(request.param)
     yield proc
     proc.stop()
-    assert proc.process is not None and proc.process.returncode == 0, proc.stderr_tail()
+    assert proc.process is not None and proc.process.returncode == 0, proc.output_tail()
 
 
 @pytest.fixture(scope="module")

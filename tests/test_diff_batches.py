@@ -46,9 +46,17 @@ def test_lab_diff_finds_the_regression_and_only_it(tmp_path: Path) -> None:
     assert changes["qps"]["verdict"] == "worse" and changes["qps"]["change"] < -0.2
     markdown = lab("diff", str(tmp_path / names[1]), str(tmp_path / names[2]), "--format", "markdown")
     assert markdown.returncode == 0 and "| external | io-wait | qps |" in markdown.stdout  # no threshold: 0
+    # The diff page: the same verdicts, and one figure of the changes with their intervals.
+    page = lab("report", names[2], "--against", str(tmp_path / names[1]), "--results", str(tmp_path))
+    assert page.returncode == 0, page.stdout + page.stderr
+    report = tmp_path / names[2] / "report"
+    assert sorted(p.name for p in report.iterdir()) == [f"diff-{names[1]}-1.png", f"diff-{names[1]}.html"]
+    html = (report / f"diff-{names[1]}.html").read_text()
+    assert "| external | io-wait | qps |" not in html and "<td>worse</td>" in html  # rendered, not raw
+    assert lab("report", names[2], "--against", "nope", "--results", str(tmp_path)).returncode == 2
     bad = lab("diff", names[0], "nope", "--results", str(tmp_path))
     assert bad.returncode == 2 and "no batch 'nope'" in bad.stdout
     assert lab("diff", names[0], names[1], "--threshold", "lots", "--results", str(tmp_path)).returncode == 2
     typo = lab("compare", "--stages", "4", "--scenarios", "plaintext", "--baseline", "nope", "--results", str(tmp_path))
     assert typo.returncode == 2 and "no batch 'nope'" in typo.stdout
-    assert len(list(tmp_path.iterdir())) == 3  # refused before any run
+    assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 3  # refused before any run

@@ -1,29 +1,33 @@
-"""Peers (uvicorn, granian) measured next to the stages, on the same routes and scenarios."""
+"""The shipped target files (uvicorn, granian, socketify, stage4-mypyc) measured next to the stages,
+on the same routes and scenarios."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from lab.peers import compiled
 from lab.store import results
-from lab.targets import PEERS, peer_target
 
-from .conftest import lab
+from .conftest import lab, require_tool
 
 # Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
 pytestmark = pytest.mark.system
 
 
 def test_peers_run_in_the_same_batch(one_user: Path, tmp_path: Path) -> None:
-    done = lab("compare", "--stages", "4", "--with", "uvicorn,granian", "--scenarios", str(one_user), "--quick",
-               "--results", str(tmp_path))
+    require_tool("socketify", _socketify_loads(),
+                 "pip install -e '.[peers]' and apt-get install libuv1")
+    done = lab("compare", "--stages", "4", "--with", "uvicorn,granian,socketify", "--scenarios", str(one_user),
+               "--quick", "--results", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     runs = results.load(tmp_path).set_index("target")
-    assert set(runs.index) == {"calibration", "stage4", "uvicorn", "granian"}
-    for peer in ("uvicorn", "granian"):
+    assert set(runs.index) == {"calibration", "stage4", "uvicorn", "granian", "socketify"}
+    for peer in ("uvicorn", "granian", "socketify"):
         run = runs.loc[peer]
         assert run["error"] is None or run["error"] != run["error"], run["error"]
         assert run["verified"] and run["requests"] > 100 and run["failures"] == 0
@@ -31,15 +35,15 @@ def test_peers_run_in_the_same_batch(one_user: Path, tmp_path: Path) -> None:
         assert run["server_exit_code"] is not None
 
 
-def test_unknown_peer_is_a_usage_error(tmp_path: Path) -> None:
+def _socketify_loads() -> bool:
+    return subprocess.run([sys.executable, "-m", "lab.peers.socketify_app", "--check"], capture_output=True,
+                          check=False).returncode == 0
+
+
+def test_unknown_target_is_a_usage_error(tmp_path: Path) -> None:
     done = lab("compare", "--with", "nginx", "--results", str(tmp_path))
-    assert done.returncode == 2 and "unknown peer 'nginx'" in done.stdout
-
-
-def test_missing_peer_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(PEERS, "absent", (("-m", "qpslab_no_such_module"), "pip install absent-server"))
-    with pytest.raises(ValueError, match="peer absent is not installed: pip install absent-server"):
-        peer_target("absent")
+    assert done.returncode == 2 and "unknown target 'nginx'" in done.stdout
+    assert "known: granian, minimal, socketify" in " ".join(done.stdout.split())
 
 
 def test_ceiling_preset(tmp_path: Path) -> None:
@@ -52,7 +56,7 @@ def test_ceiling_preset(tmp_path: Path) -> None:
     runs = results.load(tmp_path)
     assert (runs["driver"] == "wrk").all()
     # --stages 4 beat the preset's 2-4
-    assert sorted(set(runs["target"])) == ["calibration", "granian", "stage4", "stage4-mypyc", "uvicorn"]
+    assert sorted(set(runs["target"])) == ["calibration", "granian", "socketify", "stage4", "stage4-mypyc", "uvicorn"]
     assert sorted(set(runs["scenario"])) == ["json", "plaintext", "plaintext-pipelined"]
     assert runs["error"].isna().all() and (runs["requests"] > 0).all()
 

@@ -281,7 +281,7 @@ def test_sigterm_stops_within_two_seconds_with_a_client_connected(stage: int) ->
     code = proc.process.wait(5)
     sock.close()
     assert time.monotonic() - started < SHUTDOWN_GRACE_S + 0.5  # the grace, then the drop
-    assert code == 0, proc.stderr_tail()
+    assert code == 0, proc.output_tail()
 
 
 def test_stage4_workers_share_the_port_and_stop_together() -> None:
@@ -310,7 +310,7 @@ def test_stage4_stops_when_a_worker_dies() -> None:
     try:
         psutil.Process(proc.pid).children()[0].kill()
         assert proc.process is not None and proc.process.wait(5) == 1
-        assert "exited" in proc.stderr_tail()
+        assert "exited" in proc.output_tail()
     finally:
         proc.stop()
 

@@ -4,9 +4,11 @@ Notebooks stay thin (open a batch, call these, explain), so the same figures ser
 import this package as `a` and use the names below.
 """
 
-from lab.analysis.batch import BATCH_ENV, NO_RESULTS, RESULTS_ENV, Batch, open_batch, results_root
+from lab.analysis.batch import BASE_ENV, BATCH_ENV, NO_RESULTS, RESULTS_ENV, Batch, open_batch, results_root
+from lab.analysis.diff import as_markdown, compare
 from lab.analysis.figures import (
     cpu_figure,
+    diff_figure,
     distribution_figure,
     heatmap_figure,
     latency_vs_load_figure,
@@ -19,8 +21,8 @@ from lab.analysis.figures import (
 from lab.analysis.tables import calibration_table, criteria_table, matrix, spread_table, stage_table
 
 __all__ = [
-    "BATCH_ENV", "NO_RESULTS", "RESULTS_ENV", "Batch", "calibration_table", "cpu_figure", "criteria_table",
-    "distribution_figure", "heatmap_figure", "latency_vs_load_figure", "matrix", "open_batch", "percentile_figure",
-    "qps_figure", "results_root", "server_seconds_figure", "speedup_figure", "spread_table", "stage_table",
-    "timeseries_figure",
+    "BASE_ENV", "BATCH_ENV", "NO_RESULTS", "RESULTS_ENV", "Batch", "as_markdown", "calibration_table", "compare",
+    "cpu_figure", "criteria_table", "diff_figure", "distribution_figure", "heatmap_figure",
+    "latency_vs_load_figure", "matrix", "open_batch", "percentile_figure", "qps_figure", "results_root",
+    "server_seconds_figure", "speedup_figure", "spread_table", "stage_table", "timeseries_figure",
 ]

@@ -15,6 +15,7 @@ from lab.targets import CALIBRATION_TARGET
 NO_RESULTS = "No results yet: run `lab compare` (or `make compare`), then run this notebook again."
 BATCH_ENV = "QPSLAB_BATCH"  # which batch the notebooks and `lab report` show
 RESULTS_ENV = "QPSLAB_RESULTS"  # where the batches live (default results/ at the repository root)
+BASE_ENV = "QPSLAB_BASE"  # the diff notebook's batch before (`lab report NEW --against BASE`)
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,12 @@ def results_root() -> Path:
 
 
 def open_batch(name: str | None = None, root: Path | None = None) -> Batch:
-    """The named batch, else $QPSLAB_BATCH, else the newest; an empty Batch if there is none."""
+    """The named batch (an id under `root`, or a batch's directory), else $QPSLAB_BATCH, else the
+    newest; an empty Batch if there is none."""
     root = root or results_root()
     name = name or os.environ.get(BATCH_ENV) or results.latest_batch(root)
+    if name is not None and os.sep in name and Path(name).is_dir():
+        root, name = Path(name).resolve().parent, Path(name).resolve().name
     if name is None:
         empty = pd.DataFrame()
         return Batch(None, empty, empty, empty)

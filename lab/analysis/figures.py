@@ -1,5 +1,5 @@
 """The notebooks' figures, made without pyplot so that nothing is shown twice or kept alive by a
-global figure registry. Each takes a Batch and returns a Figure."""
+global figure registry. Each takes a Batch (or a diff's changes) and returns a Figure."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from lab import hdr
 from lab.analysis.batch import Batch
+from lab.analysis.diff import Change
 from lab.analysis.roadmap import BASELINE_QPS, ROADMAP, roadmap_table
 from lab.analysis.tables import matrix, stage_table
 
@@ -269,3 +270,30 @@ def latency_vs_load_figure(batch: Batch, scenario: str) -> Figure:
     _log_axis(ax.yaxis)
     return _finish(fig, ax, "achieved requests per second", "p99 latency (µs, log scale)",
                    f"Latency versus load — {scenario} (open loop, --sweep)")
+
+
+# A diff's verdicts as colours: what got better, what got worse, what the repeats cannot separate.
+_VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red", "no significant change": "tab:gray"}
+
+
+def diff_figure(changes: list[Change], title: str) -> Figure:
+    """Each target × scenario × metric's change of the medians, in percent, with its bootstrap 95%
+    interval; coloured by verdict (better and worse already account for which way is good).
+    Changes the diff cannot judge (too few repeats, generator-bound) are hollow, without interval."""
+    fig = Figure(figsize=(9, max(2.5, 0.32 * len(changes) + 1.2)))
+    ax = fig.add_subplot()
+    labels = [f"{c.target} × {c.scenario}: {c.metric}" for c in changes]
+    for y, c in enumerate(changes):
+        colour = _VERDICT_COLOURS.get(c.verdict, "tab:gray")
+        if c.low is None or c.high is None:
+            ax.plot(c.change * 100, y, "o", mfc="none", color=colour)
+            continue
+        ax.errorbar(c.change * 100, y, xerr=[[(c.change - c.low) * 100], [(c.high - c.change) * 100]], fmt="o",
+                    color=colour, capsize=3)
+    for verdict, colour in (*_VERDICT_COLOURS.items(), ("cannot tell", "tab:gray")):
+        if any(c.verdict.startswith(verdict) for c in changes):
+            ax.plot([], [], "o", color=colour, mfc="none" if verdict == "cannot tell" else colour, label=verdict)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(changes)), labels, fontsize="small")
+    ax.invert_yaxis()  # the diff's order, top to bottom
+    return _finish(fig, ax, "change of the median, % (bars: 95% bootstrap interval)", "", title)

@@ -1,8 +1,8 @@
 """`lab`: run the staged comparison, one run, a server; list scenarios and results; notebooks.
 
-One module per command (compare, run, soak, calibrate, serve, worker, scenarios, results, diff, report,
-notebook); each defines its flags with `add` and does its work in `handle`. Shared flags and value parsers are in
-options.py; what a command prints as a table is made by the analysis layer.
+One module per command (compare, run, soak, calibrate, serve, worker, scenarios, targets, results,
+diff, report, notebook); each defines its flags with `add` and does its work in `handle`. Shared flags
+and value parsers are in options.py; what a command prints as a table is made by the analysis layer.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-from lab.cli import calibrate, compare, diff, notebook, report, results, run, scenarios, serve, soak, worker
+from lab.cli import calibrate, compare, diff, notebook, report, results, run, scenarios, serve, soak, targets, worker
 from lab.cli.options import UsageError
-from lab.scenario_file import ScenarioError
+from lab.toml_file import FileError
 
-COMMANDS = (compare, run, soak, calibrate, serve, worker, scenarios, results, diff, report, notebook)
+COMMANDS = (compare, run, soak, calibrate, serve, worker, scenarios, targets, results, diff, report, notebook)
 # Width of tables when output is not a terminal (CI logs, files): wide enough for the summary.
 PIPE_WIDTH = 160
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         code = args.handler(args, console)
-    except (UsageError, ScenarioError) as error:
+    except (UsageError, FileError) as error:
         console.print(f"[red]lab {args.command}: {escape(str(error))}[/red]")
         sys.exit(2)
     except KeyboardInterrupt:

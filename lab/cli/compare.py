@@ -12,13 +12,15 @@ from lab.cli import options
 from lab.cli.options import UsageError
 from lab.run.plan import Plan, run_plan
 from lab.store.results import load
-from lab.targets import Target, ablation_targets, external_target, parse_stages, peer_names, peer_target, stage_target
+from lab.target_file import find, target_files, unavailable
+from lab.targets import Target, ablation_targets, external_target, parse_stages, stage_target
+from lab.toml_file import FileError
 
 # `--preset NAME`: a named set of options; a flag given explicitly wins over the preset's.
 PRESETS: dict[str, dict[str, str]] = {
     # The fast stages and the peers at their ceilings: wrk, keep-alive, pipelined.
     "ceiling": {"stages": "2-4", "driver": "wrk", "scenarios": "plaintext,json,plaintext-pipelined",
-                "peers": "uvicorn,granian,stage4-mypyc"},
+                "peers": "uvicorn,granian,socketify,stage4-mypyc"},
 }
 # What those options are without a preset (None: the scenario files marked default; no peers).
 DEFAULTS: dict[str, str | None] = {"stages": "0-4", "driver": "locust", "scenarios": None, "peers": None}
@@ -32,10 +34,11 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="a running server to measure (repeatable); replaces the stages unless --stages is given")
     parser.add_argument("--repeats", type=int, default=1, help="runs per stage and scenario, interleaved (default 1)")
     parser.add_argument("--preset", choices=sorted(PRESETS),
-                        help="ceiling: stages 2-4 and the peers (uvicorn, granian, stage 4 compiled by mypyc) on "
-                             "plaintext, json and 16-deep pipelining, with wrk")
-    parser.add_argument("--with", dest="peers", metavar="PEERS",
-                        help=f"also measure other servers on the same scenarios: {', '.join(peer_names())}")
+                        help="ceiling: stages 2-4 and the peers (uvicorn, granian, socketify, stage 4 compiled by "
+                             "mypyc) on plaintext, json and 16-deep pipelining, with wrk")
+    parser.add_argument("--with", dest="peers", metavar="TARGETS",
+                        help="also measure servers described by target files, by name or path, comma-separated: "
+                             f"{', '.join(p.stem for p in target_files())} (see `lab targets`)")
     parser.add_argument("--sweep", metavar="PERCENTS",
                         help="after each capacity run, open-loop runs at these %% of it, e.g. 50,80,95 "
                              "(latency versus load; locust)")
@@ -79,6 +82,18 @@ def external(url: str) -> Target:
     return external_target(url)
 
 
+def file_target(name: str) -> Target:
+    """A target file's server, refused before any run when the file is bad or it cannot run here."""
+    try:
+        file = find(name)
+    except FileError as error:
+        raise UsageError(str(error)) from None
+    reason = unavailable(file)
+    if reason is not None:
+        raise UsageError(reason)
+    return file.target
+
+
 def handle(args: argparse.Namespace, console: Console) -> int:
     if args.repeats < 1:
         raise UsageError("--repeats must be >= 1")
@@ -94,10 +109,7 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     if not targets and not peers:
         raise UsageError("nothing to measure: give --stages, --target or --with")
     for name in filter(None, (part.strip() for part in (peers or "").split(","))):
-        try:
-            targets.append(peer_target(name))
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+        targets.append(file_target(name))
     driver = chosen(args, "driver")
     assert driver is not None
     sweep = sweep_levels(args.sweep)

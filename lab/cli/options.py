@@ -6,7 +6,6 @@ Each parser turns text into a value or raises UsageError (exit 2) with what was 
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +18,7 @@ from lab.run.measure import DRIVERS, Pinning
 from lab.scenario import Scenario, parse_duration
 from lab.scenario_file import resolve
 from lab.store.results import load
+from servers import oscalls
 
 # locust's own default master port, so that `lab worker --master HOST` needs no port either.
 LOCUST_MASTER_PORT = 5557
@@ -36,15 +36,26 @@ def cpus(text: str, flag: str) -> frozenset[int]:
         chosen = frozenset(parse_ranges(text, flag))
     except ValueError as error:
         raise UsageError(f"{flag} takes CPU numbers like 0, 0,1 or 0-3: {error}") from None
-    available = os.sched_getaffinity(0)
+    available = oscalls.allowed_cpus()
+    if available is None:
+        raise UsageError(f"{flag}: this operating system cannot pin processes to CPUs")
     if not chosen <= available:
         raise UsageError(f"{flag} {text}: this process may use CPUs {sorted(available)} only")
     return chosen
 
 
 def pinning(args: argparse.Namespace, console: Console) -> Pinning:
-    """--server-cpus and --client-cpus; by default the first allowed CPU serves, the rest load."""
-    available = sorted(os.sched_getaffinity(0))
+    """--server-cpus and --client-cpus; by default the first allowed CPU serves, the rest load.
+    Where the OS cannot pin (macOS, the BSDs), both run anywhere and a warning says so."""
+    allowed = oscalls.allowed_cpus()
+    if allowed is None:
+        if args.server_cpus is not None or args.client_cpus is not None:
+            raise UsageError("--server-cpus/--client-cpus: this operating system cannot pin processes to CPUs")
+        console.print("[yellow]warning: this operating system cannot pin processes to CPUs: the server and the "
+                      "load generator share all of them, and runs record no pinning[/yellow]")
+        everything = oscalls.all_cpus()
+        return Pinning(everything, everything, pinned=False)
+    available = sorted(allowed)
     server = args.server_cpus if args.server_cpus is not None else str(available[0])
     client = args.client_cpus if args.client_cpus is not None else ",".join(map(str, available[1:])) or server
     chosen = Pinning(cpus(server, "--server-cpus"), cpus(client, "--client-cpus"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -15,6 +16,9 @@ from lab.store.results import RUNS, latest_batch
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("report", help="execute the notebooks for a batch: HTML + PNG in its report/")
     options.add_batch_options(parser, "batch id (default: the newest)")
+    parser.add_argument("--against", metavar="BASE",
+                        help="only the diff page: this batch against BASE (an id or a batch directory), "
+                             "change per metric with its interval, as `lab diff BASE BATCH`")
     parser.set_defaults(handler=handle)
 
 
@@ -27,9 +31,14 @@ def handle(args: argparse.Namespace, console: Console) -> int:
         return 1
     if not (args.results / batch / RUNS).is_file():
         raise UsageError(f"no batch {batch!r} under {args.results}/ (see `lab results`)")
+    against = args.against
+    if against is not None:
+        options.batch(against, args.results)  # refused here, with its reason, not in a notebook
+        if Path(against).is_dir():  # the notebook runs elsewhere: a directory must not be relative
+            against = str(Path(against).resolve())
     console.print(f"executing the notebooks against batch {batch} …")
     try:
-        written = write_report(batch, args.results)
+        written = write_report(batch, args.results, against)
     except ReportError as error:
         console.print(f"[red]lab report: a notebook failed: {escape(str(error))}[/red]")
         return 1

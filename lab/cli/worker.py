@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from rich.console import Console
 
 from lab.cli import options
 from lab.cli.options import LOCUST_MASTER_PORT, UsageError
+from servers import oscalls
 
 
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,5 +27,5 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     host, port = options.host_port(args.master, "--master")
     if args.processes < 1:
         raise UsageError("--processes must be >= 1")
-    cpus = options.cpus(args.client_cpus, "--client-cpus") if args.client_cpus else frozenset(os.sched_getaffinity(0))
+    cpus = options.cpus(args.client_cpus, "--client-cpus") if args.client_cpus else oscalls.all_cpus()
     return serve_worker(host, port, args.processes, cpus, console.print)

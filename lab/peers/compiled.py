@@ -77,6 +77,18 @@ def compiled_tree() -> Path:
     return root
 
 
-def command() -> tuple[str, ...]:
-    """The peer's command line, with the lab's "{port}" placeholder."""
-    return (sys.executable, "-c", BOOT, str(compiled_tree()), "--port", "{port}")
+def main(argv: list[str]) -> int:
+    """`--build`: build the compiled core if needed and exit (targets/stage4-mypyc.toml's check);
+    otherwise become stage 4 on the compiled core, with these arguments (`--port N`)."""
+    try:
+        tree = compiled_tree()
+    except BuildError as error:
+        print(f"qpslab: {error}", file=sys.stderr)
+        return 1
+    if argv == ["--build"]:
+        return 0
+    os.execv(sys.executable, [sys.executable, "-c", BOOT, str(tree), *argv])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

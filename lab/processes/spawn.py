@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
 import resource
@@ -17,12 +16,15 @@ import time
 from collections.abc import Sequence
 from typing import IO, Self
 
+from servers import oscalls
+
 # Seconds a server may take to print its readiness line (imports of pandas-free modules: ~0.3 s).
 START_TIMEOUT_S = 15.0
 # Seconds between SIGTERM and SIGKILL when stopping a child; servers promise to stop within 2 s.
 STOP_GRACE_S = 3.0
-_PR_SET_PDEATHSIG = 1
-_LISTENING = re.compile(r"^listening on (http://\S+)$")
+_LISTENING = re.compile(r"^listening on (http://\S+)$", re.MULTILINE)
+# Seconds between looks at a starting server's output for its listening line.
+_POLL_S = 0.01
 
 
 class ProcessError(RuntimeError):
@@ -32,20 +34,20 @@ class ProcessError(RuntimeError):
 def _child_setup(cpus: frozenset[int] | None) -> None:
     """Runs in the child between fork and exec: die with the parent, run on the chosen CPUs, and
     may open as many files as the hard limit allows (5,000 connections need 5,000 descriptors)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    oscalls.die_with_parent(signal.SIGKILL)
     if cpus:
-        os.sched_setaffinity(0, cpus)
+        oscalls.pin(cpus)
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def spawn(argv: Sequence[str], cpus: frozenset[int] | None = None, stdout: int | IO[bytes] | None = None,
-          stderr: IO[bytes] | None = None, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+          stderr: IO[bytes] | None = None, env: dict[str, str] | None = None, *,
+          cwd: str | None = None) -> subprocess.Popen[bytes]:
     """Start `argv` pinned to `cpus` (None: anywhere), in its own process group so that a stop
     reaches its children too, and killed by the kernel if this process dies first."""
     return subprocess.Popen(
-        list(argv), stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env,
+        list(argv), stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
         # preexec_fn is the only way to set PR_SET_PDEATHSIG in the child; it runs no Python
         # that could take a lock held by another thread (a ctypes call and a syscall).
         preexec_fn=lambda: _child_setup(cpus), start_new_session=True,  # noqa: PLW1509
@@ -67,19 +69,27 @@ def stop(process: subprocess.Popen[bytes], grace: float = STOP_GRACE_S) -> int:
 
 
 class ServerProcess:
-    """A qpslab server (or any command that prints `listening on http://HOST:PORT` first)."""
+    """A server the lab starts: a qpslab stage, which prints `listening on http://HOST:PORT`
+    first, or a target file's command."""
 
     def __init__(self, module: str, args: Sequence[str] = (), cpus: frozenset[int] | None = None,
-                 command: Sequence[str] | None = None) -> None:
-        """A qpslab server module, or any `command` with a "{port}" placeholder: a peer that
-        does not announce itself; the lab picks a free port and the caller waits for /health."""
+                 command: Sequence[str] | None = None, *, env: Sequence[tuple[str, str]] = (),
+                 cwd: str | None = None, announces: bool = False) -> None:
+        """A qpslab server module, or a `command` whose argv and `env` values have "{port}"
+        placeholders: the lab picks a free port. A command that `announces` itself is read for
+        its listening line; otherwise the caller polls the port until it answers."""
         self.port = free_port() if command else 0
-        self.argv = ([part.replace("{port}", str(self.port)) for part in command] if command
+        port = str(self.port)
+        self.argv = ([part.replace("{port}", port) for part in command] if command
                      else [sys.executable, "-m", module, "--port", "0", *args])
+        self.env = {**os.environ, **{name: value.replace("{port}", port) for name, value in env}} if env else None
+        self.cwd = cwd
+        self.announces = command is None or announces
         self.cpus = cpus
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115  # closed in __exit__
+        # stdout and stderr into one file: a chatty server cannot block on a pipe nobody reads.
+        self._output: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115  # closed in __exit__
 
     @property
     def pid(self) -> int:
@@ -87,34 +97,36 @@ class ServerProcess:
         return self.process.pid
 
     def start(self, timeout: float = START_TIMEOUT_S) -> str:
-        self.process = spawn(self.argv, self.cpus, stdout=subprocess.PIPE, stderr=self._stderr)
-        assert self.process.stdout is not None
-        if self.port:
+        self.process = spawn(self.argv, self.cpus, stdout=self._output, stderr=self._output, env=self.env,
+                             cwd=self.cwd)
+        if not self.announces:
             self.url = f"http://127.0.0.1:{self.port}"
             return self.url
-        line = first_line(self.process.stdout, timeout)
-        match = _LISTENING.match(line)
-        if match is None:
-            self.stop()
-            raise ProcessError(f"{' '.join(self.argv)} did not start (first line {line!r}): {self.stderr_tail()}")
+        deadline = time.monotonic() + timeout
+        while (match := _LISTENING.search(self._text())) is None:
+            if not self.alive() or time.monotonic() > deadline:
+                self.stop()
+                state = "exited" if self.process.returncode is not None else f"said nothing within {timeout:.0f} s"
+                raise ProcessError(f"{' '.join(self.argv)} did not start ({state}): {self.output_tail()}")
+            time.sleep(_POLL_S)
         self.url = match.group(1)
         return self.url
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def stderr_tail(self, lines: int = 8) -> str:
-        self._stderr.seek(0)
-        text = self._stderr.read().decode(errors="replace").strip().splitlines()
-        return " | ".join(text[-lines:]) or "(no stderr)"
+    def _text(self) -> str:
+        self._output.seek(0)
+        return self._output.read().decode(errors="replace")
+
+    def output_tail(self, lines: int = 8) -> str:
+        """The last lines the server printed (stdout and stderr), for an error message."""
+        return " | ".join(self._text().strip().splitlines()[-lines:]) or "(no output)"
 
     def stop(self) -> int | None:
         if self.process is None:
             return None
-        code = stop(self.process)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        return code
+        return stop(self.process)
 
     def __enter__(self) -> Self:
         self.start()
@@ -122,7 +134,7 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-        self._stderr.close()
+        self._output.close()
 
 
 def free_port() -> int:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lab.drivers import wrk
-from lab.run.plan import CALIBRATION, PlannedRun
+from lab.run.plan import PlannedRun
 from lab.scenario import Scenario
+from lab.target_file import calibration_target
 
 # Which generators, as (client, driver); wrk ignores the client.
 LOCUST_CLIENTS = ("raw", "fast", "http")
@@ -33,5 +34,5 @@ def variant(scenario: Scenario, client: str, driver: str, users: int) -> Scenari
 
 def calibration_runs(scenario: Scenario, repeats: int, users: tuple[int, ...] = USERS) -> list[PlannedRun]:
     """Repeat by repeat, every user count × every generator (interleaved against drift)."""
-    return [PlannedRun(repeat, variant(scenario, client, driver, count), CALIBRATION, driver)
+    return [PlannedRun(repeat, variant(scenario, client, driver, count), calibration_target(), driver)
             for repeat in range(repeats) for count in users for client, driver in generators()]

@@ -7,11 +7,11 @@ import platform
 import socket
 import subprocess
 from importlib import metadata
-from pathlib import Path
 
 import psutil
 
 from lab.paths import REPO
+from servers import oscalls
 
 
 def _version(package: str) -> str:
@@ -19,16 +19,6 @@ def _version(package: str) -> str:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "not installed"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _git_commit() -> str:
@@ -45,7 +35,7 @@ def _git_commit() -> str:
 @functools.cache
 def environment() -> dict[str, str | int]:
     return {
-        "cpu_model": _cpu_model(),
+        "cpu_model": oscalls.cpu_model(),
         "cpu_count": psutil.cpu_count(logical=True) or 0,
         "hostname": socket.gethostname(),
         "platform": platform.platform(),

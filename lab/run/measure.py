@@ -27,7 +27,7 @@ from lab.run.stability import attach_server_seconds, drift
 from lab.run.verify import verify
 from lab.scenario import Scenario
 from lab.store.results import RunResult
-from lab.targets import Target
+from lab.targets import LISTENING, Target
 
 DRIVERS: dict[str, Callable[[Scenario, str, frozenset[int], Path, LiveCallback], LoadResult]] = {
     locust_driver.NAME: locust_driver.run,
@@ -35,10 +35,17 @@ DRIVERS: dict[str, Callable[[Scenario, str, frozenset[int], Path, LiveCallback],
 }
 @dataclass(frozen=True)
 class Pinning:
-    """Which CPUs the server runs on, and which the load generator (and any slow clients)."""
+    """Which CPUs the server runs on, and which the load generator (and any slow clients).
+    Unpinned (an OS without CPU affinity): both may use every CPU, and the rows say no pinning."""
 
     server_cpus: frozenset[int]
     client_cpus: frozenset[int]
+    pinned: bool = True
+
+    def record(self) -> dict[str, list[int] | None]:
+        """The CPUs as a batch's metadata records them: None where nothing was pinned."""
+        return {"server_cpus": sorted(self.server_cpus) if self.pinned else None,
+                "client_cpus": sorted(self.client_cpus) if self.pinned else None}
 
 
 # A load generator busier than this (fraction of its pinned CPUs) limited the run, not the server.
@@ -48,24 +55,27 @@ SATURATED_BUSY = 0.90
 SETTLE_S = 7.0
 # Fewer held connections than this make memory per connection a number dominated by noise.
 MIN_CONNECTIONS_FOR_PER_CONNECTION = 100
-# Seconds the target gets to answer /health after it says it is listening.
-HEALTH_TIMEOUT_S = 10.0
+# Seconds a started server gets to answer its ready path (a target file's start and imports
+# included; a stage has already said it is listening).
+READY_TIMEOUT_S = 30.0
 
-def wait_healthy(url: str, alive: Callable[[], bool], timeout: float = HEALTH_TIMEOUT_S) -> None:
+def wait_ready(url: str, path: str, alive: Callable[[], bool], timeout: float) -> None:
+    """Poll `path` until it answers below 500: any answer but a server error means the server is up
+    (what it answers is for the verification before the run to judge)."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
         if not alive():
-            raise RunFailed("server exited before answering /health")
+            raise RunFailed(f"server exited before answering {path}")
         try:
-            status = ask(url, "/health", timeout=1.0).status
-            if status == 200:
+            status = ask(url, path, timeout=1.0).status
+            if status < 500:
                 return
             last = f"status {status}"
         except (OSError, http.client.HTTPException) as error:
             last = str(error) or type(error).__name__
         time.sleep(0.05)
-    raise RunFailed(f"/health did not answer 200 within {timeout:.0f} s ({last})")
+    raise RunFailed(f"{path} did not answer within {timeout:.0f} s ({last})")
 
 
 def run_row(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int, driver: str,
@@ -96,8 +106,7 @@ def run_row(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
         "target_rate": load.wait.rate * load.users if load.wait.kind == "constant_rate" else None,
         "slow_clients": load.slow_clients,
         "slow_kind": load.slow_kind if load.slow_clients else None,
-        "server_cpus": ",".join(map(str, sorted(pinning.server_cpus))),
-        "client_cpus": ",".join(map(str, sorted(pinning.client_cpus))),
+        **{column: None if cpus is None else ",".join(map(str, cpus)) for column, cpus in pinning.record().items()},
         **environment(),
         "error": None,
     }
@@ -112,7 +121,9 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
     row = run_row(target, scenario, pinning, batch=batch, repeat=repeat, driver=driver, load_level=load_level)
     server = None
     if target.module is not None or target.command:
-        server = ServerProcess(target.module or "", target.args, pinning.server_cpus, target.command or None)
+        server = ServerProcess(target.module or "", target.args, pinning.server_cpus if pinning.pinned else None,
+                               target.command or None, env=target.env, cwd=target.cwd,
+                               announces=target.ready == LISTENING)
     result: LoadResult | None = None
     try:
         with tempfile.TemporaryDirectory(prefix="qpslab-") as scratch:
@@ -136,7 +147,7 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
             if server is not None and not server.alive():
                 assert server.process is not None
                 raise RunFailed(f"server died during the run (exit {server.process.returncode}): "
-                                f"{server.stderr_tail()}")
+                                f"{server.output_tail()}")
             fill_measurements(row, result, server_samples, pinning)
             _fill_connections(row, result, server_samples, held)
             attach_server_seconds(result.seconds, server_samples, held, result.window_start - scenario.load.warmup)
@@ -166,12 +177,13 @@ def _settled_fds(pid: int, idle: int | None) -> int | None:
 
 
 def _start(server: ServerProcess | None, target: Target) -> str:
-    """The URL to load: the started server's once it answers /health, or the target's own."""
+    """The URL to load: the started server's once it is ready, or the target's own."""
     if server is None:
         assert target.url is not None
         return target.url
     url = server.start()
-    wait_healthy(url, server.alive)
+    if target.ready != LISTENING:
+        wait_ready(url, target.ready, server.alive, READY_TIMEOUT_S)
     return url
 
 

@@ -19,14 +19,12 @@ from lab.run.environment import environment
 from lab.run.measure import Pinning, measure
 from lab.scenario import Scenario
 from lab.store.results import BatchWriter, new_batch_id
-from lab.targets import Target, calibration_target
+from lab.target_file import calibration_target
+from lab.targets import CALIBRATION_TARGET, Target
 
 # Seconds a calibration run measures (after CALIBRATION_WARMUP_S): a ceiling, not a study.
 CALIBRATION_DURATION_S = 3.0
 CALIBRATION_WARMUP_S = 1.0
-# The generator's ceiling: the scenario's load against a server that costs next to nothing
-# (lab/peers/minimal.py), so that whatever limits the rate is the generator.
-CALIBRATION = calibration_target()
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ class Plan:
         (0 1 2 … 0 1 2 …), so slow drift of a noisy machine spreads over all targets instead of
         landing on one. With a sweep, each target's capacity run (level None) is followed by its
         open-loop runs at each level."""
-        calibration = [PlannedRun(0, calibration_load(s), CALIBRATION, self.driver) for s in self.scenarios
+        calibration = [PlannedRun(0, calibration_load(s), calibration_target(), self.driver) for s in self.scenarios
                        if self.calibrate and s.load.wait.kind == "none"]
         levels: tuple[float | None, ...] = (None, *self.sweep)
         return calibration + [PlannedRun(r, s, t, self.driver, level) for r in range(self.repeats)
@@ -101,7 +99,7 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
     batch = new_batch_id()
     writer = BatchWriter(root, batch, {
         "batch": batch, "command": argv, **info,
-        "server_cpus": sorted(pinning.server_cpus), "client_cpus": sorted(pinning.client_cpus),
+        **pinning.record(),
         **environment(),
     })
     repeated = any(run.repeat for run in runs)
@@ -133,7 +131,7 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
                                  load_level=level, on_live=live)
                 row = result.row
                 ceiling_key = (scenario.id, run.driver)
-                if target.name == CALIBRATION.name:
+                if target.name == CALIBRATION_TARGET:
                     if not row["error"]:
                         ceilings[ceiling_key] = row["qps"]
                 elif ceiling_key in ceilings:
@@ -162,7 +160,7 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
 
 def saturation_hint(runs: pd.DataFrame) -> str | None:
     """What to do when the load generator, not the servers, set most of the numbers."""
-    locust = runs[(runs["driver"] == "locust") & (runs["target"] != CALIBRATION.name)]
+    locust = runs[(runs["driver"] == "locust") & (runs["target"] != CALIBRATION_TARGET)]
     saturated = int((locust["bottleneck"] == "generator").sum())
     if not saturated or saturated * 2 < len(locust):
         return None

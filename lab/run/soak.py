@@ -36,8 +36,7 @@ def soak(target: Target, scenario: Scenario, pinning: Pinning, root: Path, *, le
     batch = new_batch_id()
     writer = BatchWriter(root, batch, {"batch": batch, "command": argv, "kind": "soak", "target": target.label,
                                        "scenario": scenario.id, "level": level, "rate": rate,
-                                       "server_cpus": sorted(pinning.server_cpus),
-                                       "client_cpus": sorted(pinning.client_cpus), **environment()})
+                                       **pinning.record(), **environment()})
     level_of_capacity = level if rate is None else None  # a rate given is no fraction of anything
     if rate is None:
         console.print(f"capacity: {target.label} × {scenario.id}, closed loop, {CAPACITY_DURATION_S:.0f} s")

@@ -1,0 +1,100 @@
+"""socketify.py (uWebSockets in C++, one Python callback per request) serving the lab's routes.
+
+Its native App API, not its ASGI bridge: the fastest way this server is used, and the bar
+issue 12 sets stage 4 against. Same bytes as servers.core.app for what the scenarios ask
+(/plaintext, /json serialized per request, /health, /echo, /bytes/{n}); uWebSockets adds the
+Date and its `Server: uWebSockets_20` itself.
+Needs the system's libuv (apt-get install libuv1): socketify loads it when imported, and
+`--check` (the target file's check) says in one line what is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import signal
+import sys
+from types import ModuleType
+from typing import Any
+
+from servers.core.app import HEALTH_BODY, PAYLOAD, PLAINTEXT_BODY, json_body
+from servers.core.limits import MAX_PAYLOAD_BYTES
+
+TEXT = b"text/plain; charset=utf-8"
+
+
+def _answer(res: Any, status: int, content_type: bytes, body: bytes) -> None:
+    # One cork: status, headers and body leave in one write, as uWebSockets' own examples do.
+    def write(res: Any) -> None:
+        res.write_status(status)
+        res.write_header(b"Content-Type", content_type)
+        res.end(body)
+
+    res.cork(write)
+
+
+def plaintext(res: Any, req: Any) -> None:
+    _answer(res, 200, TEXT, PLAINTEXT_BODY)
+
+
+def json(res: Any, req: Any) -> None:
+    _answer(res, 200, b"application/json", json_body())
+
+
+def health(res: Any, req: Any) -> None:
+    _answer(res, 200, TEXT, HEALTH_BODY)
+
+
+def payload(res: Any, req: Any) -> None:
+    size = req.get_parameter(0)
+    if size.isdigit() and int(size) <= MAX_PAYLOAD_BYTES:
+        _answer(res, 200, TEXT, PAYLOAD[: int(size)])
+    else:
+        _answer(res, 404, TEXT, b"no such route\n")
+
+
+async def echo(res: Any, req: Any) -> None:
+    body = await res.get_data()
+    _answer(res, 200, b"application/octet-stream", body.getvalue())
+
+
+def missing(res: Any, req: Any) -> None:
+    _answer(res, 404, TEXT, b"no such route\n")
+
+
+def load_socketify() -> ModuleType:
+    """socketify, or an exit whose one line names what is missing (the package or libuv)."""
+    try:
+        return importlib.import_module("socketify")
+    except ModuleNotFoundError:
+        sys.exit("qpslab: socketify is not installed")
+    except OSError as error:  # its native library did not load: cffi's message, the missing library in it
+        missing = re.search(r"(\S+: cannot open shared object file)", str(error))
+        sys.exit(f"qpslab: socketify's native library cannot load: {missing.group(1) if missing else error}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="socketify_app", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--check", action="store_true", help="exit 0 when socketify loads here, else say why")
+    args = parser.parse_args(argv)
+    socketify = load_socketify()
+    if args.check:
+        return
+    app = socketify.App()
+    app.get("/plaintext", plaintext)
+    app.get("/json", json)
+    app.get("/health", health)
+    app.get("/bytes/:size", payload)
+    app.post("/echo", echo)
+    app.any("/*", missing)
+    app.listen(socketify.AppListenOptions(port=args.port, host=args.host),
+               lambda config: print(f"listening on http://{args.host}:{args.port}", flush=True))
+    signal.signal(signal.SIGTERM, lambda signum, frame: app.close())  # the lab stops servers with SIGTERM
+    app.run()
+
+
+if __name__ == "__main__":
+    main()
