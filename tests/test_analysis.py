@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from lab import analysis
-from lab.analysis.report import execute, notebook_paths
+from lab.analysis.report import DIFF_NOTEBOOK, execute, notebook_paths
 from lab.analysis.roadmap import roadmap_table
 from lab.store import results
 
@@ -48,7 +48,7 @@ def test_notebook_runs_against_a_real_batch(path: Path, quick_batch: tuple[pd.Da
     assert batch in text or path.stem != "staged-comparison"
 
 
-@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [*notebook_paths(), DIFF_NOTEBOOK], ids=lambda p: p.stem)
 def test_notebook_without_results_says_what_to_do(path: Path, tmp_path: Path) -> None:
     notebook = execute(path, "", tmp_path)  # an empty results directory
     assert errors(notebook) == []
@@ -59,7 +59,7 @@ def test_notebook_without_results_says_what_to_do(path: Path, tmp_path: Path) ->
 def test_notebooks_are_committed_without_outputs() -> None:
     import nbformat
 
-    for path in notebook_paths():
+    for path in [*notebook_paths(), DIFF_NOTEBOOK]:
         notebook = nbformat.read(path, as_version=4)
         assert all(not cell.get("outputs") and not cell.get("execution_count")
                    for cell in notebook.cells if cell.cell_type == "code"), path

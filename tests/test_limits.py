@@ -10,7 +10,12 @@ import pytest
 
 from servers.core import ProtocolError, Request
 from servers.core.fastparser import FastRequestParser
-from servers.core.limits import MAX_CHUNK_METADATA_BYTES, MAX_CHUNK_SIZE_DIGITS
+from servers.core.limits import (
+    MAX_CHUNK_METADATA_BYTES,
+    MAX_CHUNK_SIZE_DIGITS,
+    MAX_HEADER_BYTES,
+    MAX_REQUEST_LINE_BYTES,
+)
 from servers.core.parser import RequestParser
 
 from .cases import LIMITS, POST
@@ -75,3 +80,33 @@ def test_trailers_are_bounded_and_never_become_headers(make: Callable[[], Parser
     assert isinstance(request, Request) and request.header(b"x-trailer") is None
     too_many = b"X-T: " + b"t" * MAX_CHUNK_METADATA_BYTES + b"\r\n"
     assert [getattr(e, "status", e) for e in make().feed(chunked(b"2", too_many))] == [400]
+
+
+@pytest.mark.parametrize("make", PARSERS, ids=["core", "llhttp"])
+@pytest.mark.parametrize("piece", [1000, 5000, 64 * 1024])
+def test_a_field_that_never_ends_is_refused_before_it_is_held_whole(make: Callable[[], Parser],
+                                                                      piece: int) -> None:
+    """llhttp hands over a field only when it ends: a value of endless bytes, read after read,
+    must meet the header limit as it arrives (core: at the limit; llhttp: at what both limits
+    allow on the wire), not after it has been kept whole."""
+    parser = make()
+    events = parser.feed(POST.replace(b"POST", b"GET") + b"X-Endless: ")
+    fed = 0
+    while not events and fed < 4 * (MAX_REQUEST_LINE_BYTES + MAX_HEADER_BYTES):
+        events = parser.feed(b"v" * piece)
+        fed += piece
+    assert [getattr(e, "status", e) for e in events] == [431]
+    assert fed <= MAX_REQUEST_LINE_BYTES + MAX_HEADER_BYTES + 4 + piece
+
+
+def test_a_head_over_several_reads_is_measured_from_its_own_first_byte() -> None:
+    """The wire bound counts a head's bytes from the read after the one it began in: the bytes
+    of earlier pipelined requests in that read are not its own."""
+    parser = FastRequestParser()
+    earlier = (POST.replace(b"POST", b"GET") + b"\r\n") * 500  # more than a head may take, then a partial one
+    events = parser.feed(earlier + b"GET /plaintext HTTP/1.1\r\nHost: x\r\nX-Big: ")
+    assert len(events) == 500
+    value = b"v" * (MAX_HEADER_BYTES - 200)
+    events = parser.feed(value[:4000])
+    events += parser.feed(value[4000:] + b"\r\n\r\n")
+    assert [type(e) for e in events] == [Request]

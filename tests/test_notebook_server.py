@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.analysis.report import notebook_paths
+from lab.paths import NOTEBOOKS
 from lab.processes.spawn import free_port
 
 from .conftest import REPO
@@ -65,7 +65,7 @@ def test_lab_notebook_serves_the_notebooks(tmp_path: Path) -> None:
         listing = _api(port, token, "/")
         assert isinstance(listing, dict)
         names = sorted(item["name"] for item in listing["content"] if item["type"] == "notebook")
-        assert names == sorted(p.name for p in notebook_paths())
+        assert names == sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
         notebook = _api(port, token, "/staged-comparison.ipynb")
         assert isinstance(notebook, dict)
         assert notebook["type"] == "notebook" and notebook["content"]["cells"][0]["cell_type"] == "markdown"

@@ -25,6 +25,12 @@ _VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
 _LINE_FRAME_BYTES = len(b"  HTTP/1.1")
 # Targets up to this long make a request line within the limit whatever the method.
 _SHORT_URL_BYTES = MAX_REQUEST_LINE_BYTES - _LINE_FRAME_BYTES - max(map(len, KNOWN_METHODS))
+# The most a head within both limits takes on the wire (request line, header section, CRLFs):
+# llhttp hands over a field only once it ends, so a field that never ends is measured as it
+# arrives instead (a value of 1 GiB would otherwise be held whole before any limit saw it).
+_HEAD_WIRE_BYTES = MAX_REQUEST_LINE_BYTES + MAX_HEADER_BYTES + 4
+# `_head_bytes_fed` while the head began in the read being parsed: its earlier bytes are not known.
+_BEGUN_THIS_READ = -1
 
 
 class _Closed(Exception):
@@ -40,10 +46,12 @@ class FastRequestParser:
         "_dead",
         "_events",
         "_fields",
+        "_head_bytes_fed",
         "_header_bytes",
         "_headers",
         "_idle",
         "_in_body",
+        "_in_head",
         "_keep_alive",
         "_method",
         "_parser",
@@ -65,6 +73,8 @@ class FastRequestParser:
         self._headers = []
         self._fields = self._headers
         self._header_bytes = 0
+        self._in_head = False
+        self._head_bytes_fed = 0
         self._in_body = False
         self._body = []
         self._body_bytes = 0
@@ -93,6 +103,11 @@ class FastRequestParser:
             self._fail(ProtocolError(400, "protocol upgrade not supported"))
         except httptools.HttpParserError as error:
             self._fail(ProtocolError(400, str(error)))
+        if self._in_head and not self._dead:  # a head still incomplete after this read
+            fed = self._head_bytes_fed
+            fed = self._head_bytes_fed = 0 if fed == _BEGUN_THIS_READ else fed + len(data)
+            if fed > _HEAD_WIRE_BYTES:
+                self._fail(ProtocolError(431, "header section too large"))
         events = self._events
         self._events = []
         return events
@@ -105,6 +120,8 @@ class FastRequestParser:
 
     def on_message_begin(self) -> None:
         self._idle = False
+        self._in_head = True
+        self._head_bytes_fed = _BEGUN_THIS_READ
 
     def on_url(self, url: bytes) -> None:
         url = self._url = self._url + url if self._url else url
@@ -140,6 +157,7 @@ class FastRequestParser:
         if len(self._headers) > MAX_HEADER_COUNT:
             raise ProtocolError(431, "too many header fields")
         self._fields = self._headers
+        self._in_head = False
         framing = frame(method, version, self._fields)
         if framing.chunked:
             self._in_body = True
