@@ -56,7 +56,8 @@ def test_ceiling_preset(tmp_path: Path) -> None:
     runs = results.load(tmp_path)
     assert (runs["driver"] == "wrk").all()
     # --stages 4 beat the preset's 2-4
-    assert sorted(set(runs["target"])) == ["calibration", "granian", "socketify", "stage4", "stage4-mypyc", "uvicorn"]
+    assert sorted(set(runs["target"])) == ["calibration", "granian", "minimal", "socketify", "stage4", "stage4-mypyc",
+                                           "uvicorn"]
     assert sorted(set(runs["scenario"])) == ["json", "plaintext", "plaintext-pipelined"]
     assert runs["error"].isna().all() and (runs["requests"] > 0).all()
 

@@ -18,9 +18,10 @@ from lab.toml_file import FileError
 
 # `--preset NAME`: a named set of options; a flag given explicitly wins over the preset's.
 PRESETS: dict[str, dict[str, str]] = {
-    # The fast stages and the peers at their ceilings: wrk, keep-alive, pipelined.
+    # The fast stages and the peers at their ceilings: wrk, keep-alive, pipelined; the minimal
+    # server as the floor any Python server on this machine's loopback stands on.
     "ceiling": {"stages": "2-4", "driver": "wrk", "scenarios": "plaintext,json,plaintext-pipelined",
-                "peers": "uvicorn,granian,socketify,stage4-mypyc"},
+                "peers": "minimal,uvicorn,granian,socketify,stage4-mypyc"},
 }
 # What those options are without a preset (None: the scenario files marked default; no peers).
 DEFAULTS: dict[str, str | None] = {"stages": "0-4", "driver": "locust", "scenarios": None, "peers": None}
@@ -34,8 +35,8 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="a running server to measure (repeatable); replaces the stages unless --stages is given")
     parser.add_argument("--repeats", type=int, default=1, help="runs per stage and scenario, interleaved (default 1)")
     parser.add_argument("--preset", choices=sorted(PRESETS),
-                        help="ceiling: stages 2-4 and the peers (uvicorn, granian, socketify, stage 4 compiled by "
-                             "mypyc) on plaintext, json and 16-deep pipelining, with wrk")
+                        help="ceiling: stages 2-4 and the peers (minimal, uvicorn, granian, socketify, stage 4 "
+                             "compiled by mypyc) on plaintext, json and 16-deep pipelining, with wrk")
     parser.add_argument("--with", dest="peers", metavar="TARGETS",
                         help="also measure servers described by target files, by name or path, comma-separated: "
                              f"{', '.join(p.stem for p in target_files())} (see `lab targets`)")
