@@ -25,6 +25,8 @@ STOP_GRACE_S = 3.0
 _LISTENING = re.compile(r"^listening on (http://\S+)$", re.MULTILINE)
 # Seconds between looks at a starting server's output for its listening line.
 _POLL_S = 0.01
+# Bytes of a server's output read for an error message: its last lines, not a day of access logs.
+_TAIL_BYTES = 16 * 1024
 
 
 class ProcessError(RuntimeError):
@@ -115,13 +117,15 @@ class ServerProcess:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def _text(self) -> str:
-        self._output.seek(0)
+    def _text(self, last: int | None = None) -> str:
+        """What the server printed so far, or its `last` bytes (a server may log every request)."""
+        size = self._output.seek(0, os.SEEK_END)
+        self._output.seek(0 if last is None else max(0, size - last))
         return self._output.read().decode(errors="replace")
 
     def output_tail(self, lines: int = 8) -> str:
         """The last lines the server printed (stdout and stderr), for an error message."""
-        return " | ".join(self._text().strip().splitlines()[-lines:]) or "(no output)"
+        return " | ".join(self._text(_TAIL_BYTES).strip().splitlines()[-lines:]) or "(no output)"
 
     def stop(self) -> int | None:
         if self.process is None:
