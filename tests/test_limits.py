@@ -110,3 +110,29 @@ def test_a_head_over_several_reads_is_measured_from_its_own_first_byte() -> None
     events = parser.feed(value[:4000])
     events += parser.feed(value[4000:] + b"\r\n\r\n")
     assert [type(e) for e in events] == [Request]
+
+
+@pytest.mark.parametrize("make", PARSERS, ids=["core", "llhttp"])
+@pytest.mark.parametrize("piece", [1000, 64 * 1024])
+def test_a_trailer_that_never_ends_is_refused_before_it_is_held_whole(make: Callable[[], Parser],
+                                                                       piece: int) -> None:
+    parser = make()
+    events = parser.feed(POST + b"Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\nX-Endless: ")
+    fed = 0
+    while not events and fed < 4 * (MAX_REQUEST_LINE_BYTES + MAX_HEADER_BYTES):
+        events = parser.feed(b"t" * piece)
+        fed += piece
+    assert [getattr(e, "status", e) for e in events] == [400]
+    assert fed <= MAX_REQUEST_LINE_BYTES + MAX_HEADER_BYTES + 4 + piece
+
+
+@pytest.mark.parametrize("piece", [7, 1000])
+def test_chunk_data_over_many_reads_is_not_counted_as_fields(piece: int) -> None:
+    """Only trailers are measured against the wire bound: chunks larger than it, fed in reads of
+    every size, are a body, whatever falls between a size line and its data."""
+    size = 2 * (MAX_REQUEST_LINE_BYTES + MAX_HEADER_BYTES)
+    data = b"".join(b"%x\r\n" % size + b"d" * size + b"\r\n" for _ in range(4))
+    request = POST + b"Transfer-Encoding: chunked\r\n\r\n" + data + b"0\r\n\r\n"
+    parser = FastRequestParser()
+    events = [e for start in range(0, len(request), piece) for e in parser.feed(request[start:start + piece])]
+    assert [type(e) for e in events] == [Request] and len(events[0].body) == 4 * size

@@ -26,10 +26,10 @@ _LINE_FRAME_BYTES = len(b"  HTTP/1.1")
 # Targets up to this long make a request line within the limit whatever the method.
 _SHORT_URL_BYTES = MAX_REQUEST_LINE_BYTES - _LINE_FRAME_BYTES - max(map(len, KNOWN_METHODS))
 # The most a head within both limits takes on the wire (request line, header section, CRLFs):
-# llhttp hands over a field only once it ends, so a field that never ends is measured as it
-# arrives instead (a value of 1 GiB would otherwise be held whole before any limit saw it).
+# llhttp hands over a field only once it ends, so while a head or trailers arrive their bytes are
+# measured as they come (a value of 1 GiB would otherwise be held whole before any limit saw it).
 _HEAD_WIRE_BYTES = MAX_REQUEST_LINE_BYTES + MAX_HEADER_BYTES + 4
-# `_head_bytes_fed` while the head began in the read being parsed: its earlier bytes are not known.
+# `_fields_bytes_fed` while the fields began in the read being parsed: its earlier bytes are not theirs.
 _BEGUN_THIS_READ = -1
 
 
@@ -46,12 +46,12 @@ class FastRequestParser:
         "_dead",
         "_events",
         "_fields",
-        "_head_bytes_fed",
+        "_fields_bytes_fed",
         "_header_bytes",
         "_headers",
         "_idle",
         "_in_body",
-        "_in_head",
+        "_in_fields",
         "_keep_alive",
         "_method",
         "_parser",
@@ -73,8 +73,8 @@ class FastRequestParser:
         self._headers = []
         self._fields = self._headers
         self._header_bytes = 0
-        self._in_head = False
-        self._head_bytes_fed = 0
+        self._in_fields = False
+        self._fields_bytes_fed = 0
         self._in_body = False
         self._body = []
         self._body_bytes = 0
@@ -103,11 +103,12 @@ class FastRequestParser:
             self._fail(ProtocolError(400, "protocol upgrade not supported"))
         except httptools.HttpParserError as error:
             self._fail(ProtocolError(400, str(error)))
-        if self._in_head and not self._dead:  # a head still incomplete after this read
-            fed = self._head_bytes_fed
-            fed = self._head_bytes_fed = 0 if fed == _BEGUN_THIS_READ else fed + len(data)
+        if self._in_fields and not self._dead:  # a head or trailers still incomplete after this read
+            fed = self._fields_bytes_fed
+            fed = self._fields_bytes_fed = 0 if fed == _BEGUN_THIS_READ else fed + len(data)
             if fed > _HEAD_WIRE_BYTES:
-                self._fail(ProtocolError(431, "header section too large"))
+                self._fail(ProtocolError(400, "chunk metadata too long") if self._in_body
+                           else ProtocolError(431, "header section too large"))
         events = self._events
         self._events = []
         return events
@@ -120,8 +121,8 @@ class FastRequestParser:
 
     def on_message_begin(self) -> None:
         self._idle = False
-        self._in_head = True
-        self._head_bytes_fed = _BEGUN_THIS_READ
+        self._in_fields = True
+        self._fields_bytes_fed = _BEGUN_THIS_READ
 
     def on_url(self, url: bytes) -> None:
         url = self._url = self._url + url if self._url else url
@@ -157,7 +158,7 @@ class FastRequestParser:
         if len(self._headers) > MAX_HEADER_COUNT:
             raise ProtocolError(431, "too many header fields")
         self._fields = self._headers
-        self._in_head = False
+        self._in_fields = False
         framing = frame(method, version, self._fields)
         if framing.chunked:
             self._in_body = True
@@ -167,7 +168,16 @@ class FastRequestParser:
         if framing.expects_continue:
             self._events.append(CONTINUE_EXPECTED)
 
+    def on_chunk_header(self) -> None:
+        # A chunk's size line is read: its data follows, or, after the last, the trailers.
+        self._in_fields = True
+        self._fields_bytes_fed = _BEGUN_THIS_READ
+
+    def on_chunk_complete(self) -> None:
+        self._in_fields = False
+
     def on_body(self, body: bytes) -> None:
+        self._in_fields = False  # a chunk's data, not trailers
         self._body.append(body)
         self._body_bytes += len(body)
         if self._body_bytes > MAX_BODY_BYTES:
