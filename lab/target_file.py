@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, replace
+from importlib.machinery import PathFinder
 from pathlib import Path
 
 from lab.paths import TARGET_DIR
@@ -30,7 +31,8 @@ from lab.toml_file import Fields, FileError, locate, read_toml
 PLACEHOLDERS = ("{port}", "{python}")
 # Seconds a `check` may take: stage4-mypyc's compiles the core on first use (~10 s here).
 CHECK_TIMEOUT_S = 600.0
-_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+# What looks like a placeholder: a name in braces (JSON in an env value is not one).
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_]\w*\}")
 
 
 class TargetError(FileError):
@@ -132,6 +134,10 @@ def _check(file: TargetFile) -> str | None:
     program, *rest = target.command
     if program == sys.executable and rest[:1] == ["-m"] and len(rest) > 1:
         module = rest[1].split(":")[0]
+        # `python -m` looks in its working directory first, then where the lab's interpreter does.
+        top = module.split(".")[0]
+        if PathFinder.find_spec(top, [target.cwd or os.getcwd()]) is not None:
+            return None
         try:
             found = importlib.util.find_spec(module) is not None
         except ModuleNotFoundError:  # a parent package is missing

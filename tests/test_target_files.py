@@ -133,3 +133,20 @@ def test_the_listing_marks_invalid_files_and_counts_them(tmp_path: Path) -> None
     assert invalid == 1
     names = list(table.columns[0].cells)
     assert names == ["broken", "mine"]
+
+
+def test_a_module_in_the_working_directory_is_found_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m myserver` runs from its cwd, which the lab's own import path need not hold."""
+    (tmp_path / "server").mkdir()
+    (tmp_path / "server" / "qpslab_own_server.py").write_text("")
+    command = 'description = "x"\ncommand = ["{python}", "-m", "qpslab_own_server", "--port", "{port}"]\n'
+    assert unavailable(load_target(write(tmp_path, command + 'cwd = "server"\n'))) is None
+    missing = unavailable(load_target(write(tmp_path, command)))
+    assert missing == "mine cannot run here: no Python module qpslab_own_server"
+    monkeypatch.chdir(tmp_path / "server")  # no cwd in the file: the lab's own working directory
+    assert unavailable(load_target(write(tmp_path, command))) is None
+
+
+def test_braces_that_are_no_placeholder_are_kept(tmp_path: Path) -> None:
+    file = load_target(write(tmp_path, VALID + """env = { CONFIG = '{"workers": 1}' }\n"""))
+    assert file.target.env == (("CONFIG", '{"workers": 1}'),)
