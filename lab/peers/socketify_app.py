@@ -1,7 +1,7 @@
 """socketify.py (uWebSockets in C++, one Python callback per request) serving the lab's routes.
 
-Its native App API, not its ASGI bridge: the fastest way this server is used, and the bar
-issue 12 sets stage 4 against. Same bytes as servers.core.app for what the scenarios ask
+Its native App API, not its ASGI bridge: the fastest way this server is used, and so the bar
+stage 4 is read against in the ceiling table. Same bytes as servers.core.app for what the scenarios ask
 (/plaintext, /json serialized per request, /health, /echo, /bytes/{n}); uWebSockets adds the
 Date and its `Server: uWebSockets_20` itself.
 Needs the system's libuv (apt-get install libuv1): socketify loads it when imported, and
