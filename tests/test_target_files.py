@@ -150,3 +150,25 @@ def test_a_module_in_the_working_directory_is_found_there(tmp_path: Path, monkey
 def test_braces_that_are_no_placeholder_are_kept(tmp_path: Path) -> None:
     file = load_target(write(tmp_path, VALID + """env = { CONFIG = '{"workers": 1}' }\n"""))
     assert file.target.env == (("CONFIG", '{"workers": 1}'),)
+
+
+@pytest.mark.parametrize(("raised", "said"), [
+    (ModuleNotFoundError("No module named 'socketify'"), "qpslab: socketify is not installed"),
+    (OSError("cannot load library '/x/libsocketify_linux_amd64.so': libuv.so.1: cannot open shared object file: "
+             "No such file or directory.  Additionally, ctypes.util.find_library() did not manage to locate "
+             "a library called '/x/libsocketify_linux_amd64.so'"),
+     "qpslab: socketify's native library cannot load: libuv.so.1: cannot open shared object file"),
+])
+def test_socketify_says_in_one_line_what_is_missing(monkeypatch: pytest.MonkeyPatch, raised: Exception,
+                                                    said: str) -> None:
+    """What `targets/socketify.toml`'s check prints when the package or the system's libuv is
+    missing (cffi's own message, as it is when libuv.so.1 is absent, names it in passing)."""
+    from lab.peers import socketify_app
+
+    def fail(name: str) -> None:
+        raise raised
+
+    monkeypatch.setattr(socketify_app.importlib, "import_module", fail)
+    with pytest.raises(SystemExit) as exit_:
+        socketify_app.load_socketify()
+    assert exit_.value.code == said
