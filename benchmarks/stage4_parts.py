@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/stage4_parts.py [CHECKOUT]
 
 Times, for a one-header GET and a browser's 12 header fields (the requests of
-buffer_updated.py), the llhttp adapter's `feed` (llhttp and its callbacks, the framing rules
-and the Request), `frame` alone, the two header lookups the answer makes (Accept-Encoding,
-If-None-Match), and HttpConnection.receive (parse and answer, without the protocol and the
-socket). Best of 5 rounds of 200,000 calls, µs per call; pin it (`taskset -c 0`).
+buffer_updated.py): llhttp alone (httptools calling the adapter's five callbacks, empty), the
+llhttp adapter's `feed` (llhttp and its callbacks, the framing rules and the Request), `frame`
+alone, the two header lookups the answer makes (Accept-Encoding, If-None-Match), and
+HttpConnection.receive (parse and answer, without the protocol and the socket). Best of 5
+rounds of 200,000 calls, µs per call; pin it (`taskset -c 0`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,16 @@ from buffer_updated import BROWSER, REQUEST
 ROUNDS, CALLS = 5, 200_000
 
 
+class EmptyCallbacks:
+    """The callbacks the adapter registers, doing nothing: what llhttp and the calls cost."""
+
+    def on_message_begin(self) -> None: ...
+    def on_url(self, url: bytes) -> None: ...
+    def on_header(self, name: bytes, value: bytes) -> None: ...
+    def on_headers_complete(self) -> None: ...
+    def on_message_complete(self) -> None: ...
+
+
 def best(call: Callable[[], object]) -> float:
     return min(timeit.repeat(call, number=CALLS, repeat=ROUNDS)) / CALLS * 1e6
 
@@ -28,6 +39,8 @@ def best(call: Callable[[], object]) -> float:
 def main() -> None:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent)
     sys.path.insert(0, str(root))
+    import httptools
+
     from servers.core import App, DateHeader, HttpConnection, ProtocolOptions, Request, Stats
     from servers.core.fastparser import FastRequestParser
     from servers.core.request import frame
@@ -38,7 +51,9 @@ def main() -> None:
         (request,) = parser.feed(data)
         assert isinstance(request, Request)
         connection = HttpConnection(App(Stats(), "bench"), options, DateHeader())
-        print(f"{name}: feed {best(lambda: parser.feed(data)):.2f}"  # noqa: B023  # timed before the next loop
+        bare = httptools.HttpRequestParser(EmptyCallbacks())
+        print(f"{name}: llhttp alone {best(lambda: bare.feed_data(data)):.2f}"  # noqa: B023  # timed before the next loop
+              f"  feed {best(lambda: parser.feed(data)):.2f}"  # noqa: B023
               f"  frame {best(lambda: frame(request.method, request.version, request.headers)):.2f}"  # noqa: B023
               f"  lookups {best(lambda: (request.header(b'accept-encoding'), request.header(b'if-none-match'))):.2f}"  # noqa: B023
               f"  receive {best(lambda: connection.receive(data, 1.0)):.2f} µs")  # noqa: B023
