@@ -137,3 +137,14 @@ def test_chunk_data_over_many_reads_is_not_counted_as_fields(piece: int) -> None
     parser = FastRequestParser()
     events = [e for start in range(0, len(request), piece) for e in parser.feed(request[start:start + piece])]
     assert [type(e) for e in events] == [Request] and len(events[0].body) == 4 * size
+
+
+def test_the_wire_bound_is_drawn_at_its_byte() -> None:
+    """llhttp only: bytes of an unfinished head after the read it began in count against what
+    both limits allow on the wire (request line, header section, four bytes of CRLF)."""
+    bound = MAX_REQUEST_LINE_BYTES + MAX_HEADER_BYTES + 4
+    parser = FastRequestParser()
+    assert parser.feed(b"GET / HTTP/1.1\r\nX-Endless: ") == []  # the read the head began in
+    assert parser.feed(b"v" * (bound - 1)) == []
+    assert parser.feed(b"v") == []  # exactly at the bound
+    assert [getattr(e, "status", e) for e in parser.feed(b"v")] == [431]
