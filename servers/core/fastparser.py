@@ -29,7 +29,8 @@ _SHORT_URL_BYTES = MAX_REQUEST_LINE_BYTES - _LINE_FRAME_BYTES - max(map(len, KNO
 # llhttp hands over a field only once it ends, so while a head or trailers arrive their bytes are
 # measured as they come (a value of 1 GiB would otherwise be held whole before any limit saw it).
 _HEAD_WIRE_BYTES = MAX_REQUEST_LINE_BYTES + MAX_HEADER_BYTES + 4
-# `_fields_bytes_fed` while the fields began in the read being parsed: its earlier bytes are not theirs.
+# `_fields_bytes_fed` while the fields began in the read being parsed (its earlier bytes are not
+# theirs); None while no head or trailers are arriving.
 _BEGUN_THIS_READ = -1
 
 
@@ -51,7 +52,6 @@ class FastRequestParser:
         "_headers",
         "_idle",
         "_in_body",
-        "_in_fields",
         "_keep_alive",
         "_method",
         "_parser",
@@ -63,6 +63,7 @@ class FastRequestParser:
         self._events: list[Event] = []
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
+        self._fields_bytes_fed: int | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -73,8 +74,7 @@ class FastRequestParser:
         self._headers = []
         self._fields = self._headers
         self._header_bytes = 0
-        self._in_fields = False
-        self._fields_bytes_fed = 0
+        self._fields_bytes_fed = None
         self._in_body = False
         self._body = []
         self._body_bytes = 0
@@ -103,8 +103,8 @@ class FastRequestParser:
             self._fail(ProtocolError(400, "protocol upgrade not supported"))
         except httptools.HttpParserError as error:
             self._fail(ProtocolError(400, str(error)))
-        if self._in_fields and not self._dead:  # a head or trailers still incomplete after this read
-            fed = self._fields_bytes_fed
+        fed = self._fields_bytes_fed
+        if fed is not None and not self._dead:  # a head or trailers still incomplete after this read
             fed = self._fields_bytes_fed = 0 if fed == _BEGUN_THIS_READ else fed + len(data)
             if fed > _HEAD_WIRE_BYTES:
                 self._fail(ProtocolError(400, "chunk metadata too long") if self._in_body
@@ -121,7 +121,6 @@ class FastRequestParser:
 
     def on_message_begin(self) -> None:
         self._idle = False
-        self._in_fields = True
         self._fields_bytes_fed = _BEGUN_THIS_READ
 
     def on_url(self, url: bytes) -> None:
@@ -158,7 +157,7 @@ class FastRequestParser:
         if len(self._headers) > MAX_HEADER_COUNT:
             raise ProtocolError(431, "too many header fields")
         self._fields = self._headers
-        self._in_fields = False
+        self._fields_bytes_fed = None
         framing = frame(method, version, self._fields)
         if framing.chunked:
             self._in_body = True
@@ -170,14 +169,13 @@ class FastRequestParser:
 
     def on_chunk_header(self) -> None:
         # A chunk's size line is read: its data follows, or, after the last, the trailers.
-        self._in_fields = True
         self._fields_bytes_fed = _BEGUN_THIS_READ
 
     def on_chunk_complete(self) -> None:
-        self._in_fields = False
+        self._fields_bytes_fed = None
 
     def on_body(self, body: bytes) -> None:
-        self._in_fields = False  # a chunk's data, not trailers
+        self._fields_bytes_fed = None  # a chunk's data, not trailers
         self._body.append(body)
         self._body_bytes += len(body)
         if self._body_bytes > MAX_BODY_BYTES:
