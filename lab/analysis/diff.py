@@ -117,15 +117,19 @@ def _percent(value: float | None) -> str:
     return "–" if value is None or math.isnan(value) else f"{value:+.1%}"
 
 
+def _cells(c: Change) -> tuple[str, ...]:
+    """A change as the table and the markdown show it, verdict last."""
+    interval = "–" if c.low is None else f"{_percent(c.low)} … {_percent(c.high)}"
+    p_value = "–" if c.p_value is None else f"{c.p_value:.2f}"
+    return (c.target, c.scenario, c.metric, f"{c.base:,.1f}", f"{c.new:,.1f}", _percent(c.change), interval, p_value,
+            c.verdict)
+
+
 def as_markdown(changes: list[Change], base_name: str, new_name: str) -> str:
     lines = [f"`lab diff {base_name} {new_name}`", "",
              "| target | scenario | metric | base | new | change | 95% interval | p (U test) | verdict |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for c in changes:
-        interval = "–" if c.low is None else f"{_percent(c.low)} … {_percent(c.high)}"
-        p_value = "–" if c.p_value is None else f"{c.p_value:.2f}"
-        lines.append(f"| {c.target} | {c.scenario} | {c.metric} | {c.base:,.1f} | {c.new:,.1f} | "
-                     f"{_percent(c.change)} | {interval} | {p_value} | {c.verdict} |")
+    lines += ["| " + " | ".join(_cells(c)) + " |" for c in changes]
     return "\n".join(lines) + "\n"
 
 
@@ -138,8 +142,6 @@ def diff_table(changes: list[Change], title: str) -> Table:
         out.add_column(column, justify="right" if column in ("base", "new", "change", "p (U)") else "left")
     for c in changes:
         colour = _COLOURS.get(c.verdict)
-        verdict = f"[{colour}]{c.verdict}[/{colour}]" if colour else escape(c.verdict)
-        interval = "–" if c.low is None else f"{c.low:+.1%} … {c.high:+.1%}"
-        out.add_row(c.target, c.scenario, c.metric, f"{c.base:,.1f}", f"{c.new:,.1f}", f"{c.change:+.1%}", interval,
-                    "–" if c.p_value is None else f"{c.p_value:.2f}", verdict)
+        *cells, verdict = _cells(c)
+        out.add_row(*map(escape, cells), f"[{colour}]{verdict}[/{colour}]" if colour else escape(verdict))
     return out

@@ -34,5 +34,6 @@ def variant(scenario: Scenario, client: str, driver: str, users: int) -> Scenari
 
 def calibration_runs(scenario: Scenario, repeats: int, users: tuple[int, ...] = USERS) -> list[PlannedRun]:
     """Repeat by repeat, every user count × every generator (interleaved against drift)."""
-    return [PlannedRun(repeat, variant(scenario, client, driver, count), calibration_target(), driver)
+    server = calibration_target()
+    return [PlannedRun(repeat, variant(scenario, client, driver, count), server, driver)
             for repeat in range(repeats) for count in users for client, driver in generators()]

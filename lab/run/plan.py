@@ -52,8 +52,11 @@ class Plan:
         (0 1 2 … 0 1 2 …), so slow drift of a noisy machine spreads over all targets instead of
         landing on one. With a sweep, each target's capacity run (level None) is followed by its
         open-loop runs at each level."""
-        calibration = [PlannedRun(0, calibration_load(s), calibration_target(), self.driver) for s in self.scenarios
-                       if self.calibrate and s.load.wait.kind == "none"]
+        closed_loop = [s for s in self.scenarios if self.calibrate and s.load.wait.kind == "none"]
+        calibration: list[PlannedRun] = []
+        if closed_loop:
+            server = calibration_target()  # its file read once for the plan
+            calibration = [PlannedRun(0, calibration_load(s), server, self.driver) for s in closed_loop]
         levels: tuple[float | None, ...] = (None, *self.sweep)
         return calibration + [PlannedRun(r, s, t, self.driver, level) for r in range(self.repeats)
                               for s in self.scenarios for t in self.targets for level in levels]
