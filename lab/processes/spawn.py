@@ -90,8 +90,14 @@ class ServerProcess:
         self.cpus = cpus
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
-        # stdout and stderr into one file: a chatty server cannot block on a pipe nobody reads.
-        self._output: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115  # closed in __exit__
+        # stdout and stderr into one file: a chatty server cannot block on a pipe nobody reads. The
+        # child appends through its own handle and the lab reads through another, so the lab's
+        # seeks never move where the child writes (one shared handle lost the child's bytes).
+        fd, path = tempfile.mkstemp(prefix="qpslab-server-")
+        os.close(fd)
+        self._written: IO[bytes] = open(path, "ab")  # noqa: SIM115  # closed in __exit__
+        self._output: IO[bytes] = open(path, "rb")  # noqa: SIM115
+        os.unlink(path)  # gone with the two handles
 
     @property
     def pid(self) -> int:
@@ -99,7 +105,7 @@ class ServerProcess:
         return self.process.pid
 
     def start(self, timeout: float = START_TIMEOUT_S) -> str:
-        self.process = spawn(self.argv, self.cpus, stdout=self._output, stderr=self._output, env=self.env,
+        self.process = spawn(self.argv, self.cpus, stdout=self._written, stderr=self._written, env=self.env,
                              cwd=self.cwd)
         if not self.announces:
             self.url = f"http://127.0.0.1:{self.port}"
@@ -107,8 +113,8 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while (match := _LISTENING.search(self._text())) is None:
             if not self.alive() or time.monotonic() > deadline:
+                state = "exited" if not self.alive() else f"said nothing within {timeout:.0f} s"
                 self.stop()
-                state = "exited" if self.process.returncode is not None else f"said nothing within {timeout:.0f} s"
                 raise ProcessError(f"{' '.join(self.argv)} did not start ({state}): {self.output_tail()}")
             time.sleep(_POLL_S)
         self.url = match.group(1)
@@ -138,6 +144,7 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        self._written.close()
         self._output.close()
 
 
