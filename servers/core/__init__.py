@@ -2,10 +2,10 @@
 
 from .app import App
 from .cache import ResponseCache
-from .connection import STAGE_0_TO_3, HttpConnection, ProtocolOptions, Reply
+from .connection import STAGE_0_TO_3, HttpConnection, ProtocolOptions
 from .errors import ProtocolError
 from .request import Request
-from .response import OVERLOADED, DateHeader, Response, encode_closing
+from .response import OVERLOADED, DateHeader, Reply, Response, encode_closing
 from .stats import Stats, ThreadSafeStats
 
 __all__ = [

@@ -7,7 +7,6 @@ I/O strategy) and which protocol options are on (stage 4's).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from .app import READ_METHODS, App
 from .cache import (
@@ -29,6 +28,7 @@ from .response import (
     CONTINUE,
     KEEP_ALIVE_LINE,
     DateHeader,
+    Reply,
     Response,
     assemble_head,
     closing_head,
@@ -51,16 +51,6 @@ class ProtocolOptions:
 STAGE_0_TO_3 = ProtocolOptions()
 
 
-class Reply(NamedTuple):
-    """An encoded response. The strategy waits `delay` seconds, sends head and body, and closes
-    the connection after it if `close`."""
-
-    head: bytes
-    body: bytes
-    delay: float
-    close: bool
-
-
 _CONTINUE = Reply(CONTINUE, b"", 0.0, False)
 
 
@@ -68,7 +58,7 @@ class HttpConnection:
     """Parse requests from `receive(data, now)` and answer each; stops after a closing reply."""
 
     __slots__ = ("_app", "_cache", "_date", "_gzip", "_keep_alive", "_parser", "_stats", "_use_cache",
-                 "_waiting", "closed")
+                 "_waiting", "closed", "idle")
 
     def __init__(self, app: App, options: ProtocolOptions, date: DateHeader,
                  cache: ResponseCache | None = None) -> None:
@@ -86,18 +76,17 @@ class HttpConnection:
         # A list, not a deque: an empty deque holds a 600-byte block, per connection.
         self._waiting: list[Request | ProtocolError | ContinueExpected] = []
         self.closed = False
+        # No request in progress or waiting: the strategy applies its keep-alive timeout, not its
+        # request timeout. An attribute kept by every method that parses or answers, not a property:
+        # the strategy reads it twice per read.
+        self.idle = True
 
     def reset(self) -> None:
         """Ready for a new client (pooled connections reuse this object)."""
         self._parser.reset()
         self._waiting.clear()
         self.closed = False
-
-    @property
-    def idle(self) -> bool:
-        """No request in progress or waiting: the strategy applies its keep-alive timeout, not its
-        request timeout."""
-        return self._parser.idle and not self._waiting
+        self.idle = True
 
     @property
     def has_pending(self) -> bool:
@@ -109,6 +98,7 @@ class HttpConnection:
         Stage 1's acceptor gathers a request this way before a worker thread answers it."""
         if not self.closed:
             self._waiting.extend(self._parser.feed(data))
+            self.idle = self._parser.idle and not self._waiting
         return bool(self._waiting)
 
     def receive(self, data: bytes | bytearray | memoryview, now: float) -> list[Reply]:
@@ -126,6 +116,7 @@ class HttpConnection:
         replies: list[Reply] = []
         waiting = self._waiting
         if not waiting:
+            self.idle = self._parser.idle
             return replies
         budget = REPLY_BUDGET_BYTES
         date_line = self._date.at(now)  # once for all the answers to one read
@@ -143,10 +134,11 @@ class HttpConnection:
             if reply.close:
                 self.closed = True
                 waiting.clear()
-                return replies
+                break
             if budget <= 0:
                 break
         del waiting[:len(replies)]
+        self.idle = self._parser.idle and not waiting
         return replies
 
     def _error(self, error: ProtocolError, date_line: bytes) -> Reply:
@@ -164,7 +156,10 @@ class HttpConnection:
         if self._use_cache and request.method in READ_METHODS:
             cached = self._cache.get(request.target, use_gzip)
             if cached is not None:
-                return self._representation(request, cached, date_line, connection_line, not keep_alive)
+                if cached.etag and etag_matches(request.header(b"if-none-match"), cached.etag):
+                    return self._not_modified(cached, date_line, connection_line, not keep_alive)
+                self._stats.answered(200)
+                return self._cache.reply(cached, date_line, connection_line, not keep_alive)
         response = self._app.handle(request)
         eligible = self._gzip and should_gzip(response)
         cacheable = self._use_cache and response.cacheable
@@ -172,21 +167,21 @@ class HttpConnection:
             representation = represent(response, use_gzip and eligible, eligible, cacheable)
             if representation.etag:
                 self._cache.put(request.target, use_gzip, representation)
-            return self._representation(request, representation, date_line, connection_line, not keep_alive)
+                if etag_matches(request.header(b"if-none-match"), representation.etag):
+                    return self._not_modified(representation, date_line, connection_line, not keep_alive)
+            self._stats.answered(200)
+            head = assemble_head(200, date_line, representation.fields, connection_line)
+            return Reply(head, representation.body, 0.0, not keep_alive)
         self._stats.answered(response.status)
         fields = content_fields(response.content_type, len(response.body)) + response.headers
         head = assemble_head(response.status, date_line, fields, connection_line)
         return Reply(head, response.body, response.delay, not keep_alive)
 
-    def _representation(self, request: Request, representation: Representation, date_line: bytes,
-                        connection_line: bytes, close: bool) -> Reply:
-        if representation.etag and etag_matches(request.header(b"if-none-match"), representation.etag):
-            self._stats.answered(304)
-            head = assemble_head(304, date_line, not_modified_fields(representation), connection_line)
-            return Reply(head, b"", 0.0, close)
-        self._stats.answered(200)
-        return Reply(assemble_head(200, date_line, representation.fields, connection_line), representation.body,
-                     0.0, close)
+    def _not_modified(self, representation: Representation, date_line: bytes, connection_line: bytes,
+                      close: bool) -> Reply:
+        self._stats.answered(304)
+        head = assemble_head(304, date_line, not_modified_fields(representation), connection_line)
+        return Reply(head, b"", 0.0, close)
 
 
 __all__ = ["STAGE_0_TO_3", "HttpConnection", "ProtocolOptions", "Reply", "Response"]

@@ -50,13 +50,13 @@ class FastRequestParser:
         "_fields_bytes_fed",
         "_header_bytes",
         "_headers",
-        "_idle",
         "_in_body",
         "_keep_alive",
         "_method",
         "_parser",
         "_url",
         "_version",
+        "idle",
     )
 
     def __init__(self) -> None:
@@ -82,11 +82,7 @@ class FastRequestParser:
         self._method = b""
         self._version = b""
         self._dead = False
-        self._idle = True
-
-    @property
-    def idle(self) -> bool:
-        return self._idle
+        self.idle = True  # between requests: no byte of a next request has arrived yet
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
         if self._dead:
@@ -120,7 +116,7 @@ class FastRequestParser:
     # -- llhttp callbacks ---------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self._idle = False
+        self.idle = False
         self._fields_bytes_fed = _BEGUN_THIS_READ
 
     def on_url(self, url: bytes) -> None:
@@ -199,7 +195,7 @@ class FastRequestParser:
         if body:
             self._body = []
             self._body_bytes = 0
-        self._idle = True
+        self.idle = True
         if not self._keep_alive:
             # llhttp refuses bytes after a closing request; they are ignored, not an error.
             self._dead = True

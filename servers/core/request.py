@@ -54,6 +54,14 @@ class Framing(NamedTuple):
     expects_continue: bool  # `Expect: 100-continue` on an HTTP/1.1 request with a body to come
 
 
+# The framings of requests without a body, shared: building a Framing per request was half of
+# frame's time on a one-header GET.
+_BODILESS_KEEP_ALIVE = Framing(0, False, True, False)
+_BODILESS_CLOSING = Framing(0, False, False, False)
+# The fields frame reads; any other is passed over with one set lookup.
+_FRAMING_FIELDS = frozenset((b"host", b"content-length", b"transfer-encoding", b"connection", b"expect"))
+
+
 class ContinueExpected:
     """Parser event: a head asked for `100 Continue` before sending its body (RFC 9110 §10.1.1);
     curl waits a second for it before sending a body over 1 KiB."""
@@ -86,6 +94,8 @@ def frame(method: bytes, version: bytes, headers: list[tuple[bytes, bytes]]) -> 
     hosts = lengths = codings = 0
     length = coding = connection = expect = b""
     for name, value in headers:
+        if name not in _FRAMING_FIELDS:
+            continue
         if name == b"host":
             hosts += 1
         elif name == b"content-length":
@@ -130,7 +140,17 @@ def frame(method: bytes, version: bytes, headers: list[tuple[bytes, bytes]]) -> 
     if expect and version == b"1.1" and (content_length or chunked):
         expects_continue = expect.lower() == b"100-continue"
     if not connection:
-        return Framing(content_length, chunked, version == b"1.1", expects_continue)
+        keep_alive = version == b"1.1"
+    else:
+        keep_alive = _connection_keep_alive(connection, version, headers, content_length > 0 or chunked)
+    if content_length or chunked:
+        return Framing(content_length, chunked, keep_alive, expects_continue)
+    return _BODILESS_KEEP_ALIVE if keep_alive else _BODILESS_CLOSING
+
+
+def _connection_keep_alive(connection: bytes, version: bytes, headers: list[tuple[bytes, bytes]],
+                           has_body: bool) -> bool:
+    """Whether the Connection field's options let the connection be reused after this request."""
     options = [token.strip() for token in connection.lower().split(b",")]
     # (Looked for only when Connection names it: no cost per field on the common path.)
     if b"upgrade" in options and any(name == b"upgrade" for name, _ in headers):
@@ -138,8 +158,7 @@ def frame(method: bytes, version: bytes, headers: list[tuple[bytes, bytes]]) -> 
         # connection ends: what follows is another protocol's bytes, never read as HTTP. A body
         # is refused: llhttp ends such a request at its head, a reader that does not upgrade
         # after it, so where the request ends would depend on the parser.
-        if content_length or chunked:
+        if has_body:
             raise ProtocolError(400, "a body on an Upgrade request")
-        return Framing(0, False, False, False)
-    keep_alive = b"close" not in options if version == b"1.1" else b"keep-alive" in options
-    return Framing(content_length, chunked, keep_alive, expects_continue)
+        return False
+    return b"close" not in options if version == b"1.1" else b"keep-alive" in options

@@ -40,6 +40,16 @@ class Response(NamedTuple):
     cacheable: bool = False  # the same request always gets the same body (stage 4 may cache it)
 
 
+class Reply(NamedTuple):
+    """An encoded response. The strategy waits `delay` seconds, sends head and body, and closes
+    the connection after it if `close`."""
+
+    head: bytes
+    body: bytes
+    delay: float
+    close: bool
+
+
 class DateHeader:
     """The `Date` line, recomputed only when the second of the clock reading it is given changes.
 
