@@ -4,9 +4,10 @@
 
 A uvloop transport on one end of a Unix socketpair writes stage 4's plaintext reply (head and
 body) 160 times, then the other end is drained (not timed), so every write reaches the kernel
-(into an unread socket uvloop would buffer instead); 200 rounds, best of 7, µs per reply. `write(head + body)` takes uvloop's single-buffer path (one write(2));
-`writelines((head, body))` its several-buffer path (a write context, writev(2)). The same
-for 16 pipelined replies, joined or as 32 buffers. Pin it (`taskset -c 0`).
+(into an unread socket uvloop would buffer instead); 200 rounds, best of 7, µs per reply.
+`write(head + body)` takes uvloop's single-buffer path (one write(2)); `writelines((head,
+body))` its several-buffer path (a write context, writev(2)). The same for 16 pipelined
+replies, joined or as 32 buffers. Pin it (`taskset -c 0`).
 """
 
 from __future__ import annotations

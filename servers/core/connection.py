@@ -152,11 +152,15 @@ class HttpConnection:
             connection_line = KEEP_ALIVE_LINE if request.version == b"1.0" else b""
         else:
             connection_line = CLOSE_LINE
-        use_gzip = self._gzip and accepts_gzip(request.header(b"accept-encoding"))
+        # The field tests are skipped when a field is absent: a function call is a fifth of a
+        # microsecond's work here.
+        accept_encoding = request.header(b"accept-encoding")
+        use_gzip = accept_encoding is not None and self._gzip and accepts_gzip(accept_encoding)
         if self._use_cache and request.method in READ_METHODS:
             cached = self._cache.get(request.target, use_gzip)
-            if cached is not None:
-                if cached.etag and etag_matches(request.header(b"if-none-match"), cached.etag):
+            if cached is not None:  # cached representations have an ETag
+                if_none_match = request.header(b"if-none-match")
+                if if_none_match is not None and etag_matches(if_none_match, cached.etag):
                     return self._not_modified(cached, date_line, connection_line, not keep_alive)
                 self._stats.answered(200)
                 return self._cache.reply(cached, date_line, connection_line, not keep_alive)

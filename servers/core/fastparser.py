@@ -32,6 +32,7 @@ _HEAD_WIRE_BYTES = MAX_REQUEST_LINE_BYTES + MAX_HEADER_BYTES + 4
 # `_fields_bytes_fed` while the fields began in the read being parsed (its earlier bytes are not
 # theirs); None while no head or trailers are arriving.
 _BEGUN_THIS_READ = -1
+_new_tuple = tuple.__new__
 
 
 class _Closed(Exception):
@@ -179,14 +180,15 @@ class FastRequestParser:
 
     def on_message_complete(self) -> None:
         body = self._body
-        self._events.append(Request(
+        # tuple.__new__ rather than Request(...), whose generated __new__ is a Python frame.
+        self._events.append(_new_tuple(Request, (
             self._method,
             self._url,
             self._version,
             self._fields,
             b"".join(body),  # returns a lone chunk itself, copies nothing
             self._keep_alive,
-        ))
+        )))
         # Ready for the next request here rather than in on_message_begin: one callback less.
         self._url = b""
         self._headers = []
