@@ -305,6 +305,24 @@ def test_the_cache_keeps_at_most_its_limit_and_still_answers_past_it(fast: bool)
     assert len(Answered(reply).body) == MAX_CACHE_ENTRIES
 
 
+def test_a_cached_answer_says_what_each_request_asked_of_its_connection(fast: bool) -> None:
+    """The cache keeps each representation's reply per Connection line within a second: a
+    keep-alive answer must never be handed to a client that asked to close, nor the reverse."""
+    cache = ResponseCache()
+
+    def ask(request: bytes) -> Answered:
+        conn = HttpConnection(App(Stats(), "test"), replace(STAGE_4, fast_parser=fast), DateHeader(), cache)
+        return Answered(conn.receive(request, NOW)[0])
+
+    asked = [ask(get("/plaintext")), ask(get("/plaintext", "Connection: close")),
+             ask(get("/plaintext", "Connection: keep-alive", version="1.0")), ask(get("/plaintext", version="1.0")),
+             ask(get("/plaintext"))]
+    assert len(cache) == 1  # one representation answered all five
+    assert [(seen.headers.get("connection"), seen.close) for seen in asked] == [
+        (None, False), ("close", True), ("keep-alive", False), ("close", True), (None, False)]
+    assert {seen.body for seen in asked} == {PLAINTEXT_BODY}
+
+
 @pytest.mark.parametrize(("method", "path", "status"), [("REPORT", "/nope", 501), ("PURGE", "/plaintext", 405),
                                                         ("SEARCH", "/bytes/10", 405), ("GET", "/nope", 404)])
 def test_a_method_no_route_implements_is_501_off_the_routes_and_405_on_them(
