@@ -229,6 +229,22 @@ def test_small_answers_share_one_budget(fast: bool) -> None:
     assert len(replies) == 4 and conn.has_pending
 
 
+def test_idle_is_kept_by_every_way_in(fast: bool) -> None:
+    """`idle` is an attribute each method that parses or answers keeps: parse (stage 1),
+    receive, replies, reset."""
+    conn, _ = connection(fast, STAGE_4)
+    assert conn.receive(b"", NOW) == [] and conn.idle is True
+    conn.parse(b"GET /plaintext HTTP/1.1\r\nHo")
+    assert conn.idle is False
+    conn.parse(b"st: t\r\n\r\n")
+    assert conn.idle is False  # a request waits for its answer
+    assert len(conn.replies(NOW)) == 1 and conn.idle is True
+    assert len(conn.receive(get("/plaintext") + b"GET /pla", NOW)) == 1  # answered, and the next one begun
+    assert conn.idle is False
+    conn.reset()
+    assert conn.idle is True
+
+
 def test_idle_only_between_requests(fast: bool) -> None:
     conn, _ = connection(fast, STAGE_4)
     assert conn.idle
@@ -303,6 +319,28 @@ def test_the_cache_keeps_at_most_its_limit_and_still_answers_past_it(fast: bool)
     assert len(cache) == MAX_CACHE_ENTRIES
     (reply,) = conn.receive(get(f"/bytes/{MAX_CACHE_ENTRIES}"), NOW)
     assert len(Answered(reply).body) == MAX_CACHE_ENTRIES
+
+
+def test_a_cached_reply_is_assembled_once_a_second(fast: bool) -> None:
+    conn, _ = connection(fast, STAGE_4)
+    conn.receive(get("/plaintext"), NOW)  # the first answer puts /plaintext in the cache
+    first = conn.receive(get("/plaintext"), NOW)[0]
+    assert conn.receive(get("/plaintext"), NOW + 0.5)[0] is first  # the same reply, not made again
+    later = Answered(conn.receive(get("/plaintext"), NOW + 1)[0])
+    assert later.headers["date"] == "Sun, 09 Sep 2001 01:46:41 GMT" and later.body == PLAINTEXT_BODY
+
+
+def test_a_conditional_request_gets_304_from_a_fresh_cache_too(fast: bool) -> None:
+    """A client keeps an ETag across a server's restart: the request that fills an empty cache
+    is checked against If-None-Match like the ones the cache answers."""
+    (first,) = answer(fast, get("/plaintext"), STAGE_4)
+    etag = Answered(first).headers["etag"]
+    for closing in (False, True):
+        fields = [f"If-None-Match: {etag}", *(["Connection: close"] if closing else [])]
+        (reply,) = answer(fast, get("/plaintext", *fields), STAGE_4)  # a new connection and cache each time
+        seen = Answered(reply)
+        assert (seen.status, seen.body, seen.headers["etag"]) == (304, b"", etag)
+        assert (reply.close, seen.headers.get("connection")) == ((True, "close") if closing else (False, None))
 
 
 def test_a_cached_answer_says_what_each_request_asked_of_its_connection(fast: bool) -> None:

@@ -228,6 +228,15 @@ def test_an_upgrade_request_is_answered_and_nothing_after_it_read(make: Callable
 
 
 @pytest.mark.parametrize("make", PARSERS, ids=ids)
+@pytest.mark.parametrize("body", [b"Content-Length: 2\r\n\r\nab",
+                                  b"Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n"])
+def test_an_upgrade_request_with_a_body_is_refused(make: Callable[[], Parser], body: bytes) -> None:
+    """Where its body ends would depend on whether its reader upgrades."""
+    (error,) = make().feed(b"GET /x HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" + body)
+    assert isinstance(error, ProtocolError) and (error.status, error.reason) == (400, "a body on an Upgrade request")
+
+
+@pytest.mark.parametrize("make", PARSERS, ids=ids)
 @pytest.mark.parametrize("fields", [b"Connection: upgrade\r\n", b"Upgrade: websocket\r\n"])
 def test_half_an_upgrade_is_an_ordinary_request(make: Callable[[], Parser], fields: bytes) -> None:
     data = b"GET /plaintext HTTP/1.1\r\nHost: t\r\n" + fields + b"\r\n"
