@@ -56,7 +56,7 @@ def represent(response: Response, use_gzip: bool, vary: bool, with_etag: bool) -
 class ResponseCache:
     """Representations by (target, gzipped); bounded, first come first kept. Their 200 replies
     are kept too, for the Date line they were assembled with: within a second a representation's
-    reply is the same bytes for every request (assembling it was a tenth of stage 4's Python)."""
+    reply is the same bytes for every request, so it is assembled once a second, not per request."""
 
     __slots__ = ("_entries", "_replies", "_replies_date")
 

@@ -152,8 +152,7 @@ class HttpConnection:
             connection_line = KEEP_ALIVE_LINE if request.version == b"1.0" else b""
         else:
             connection_line = CLOSE_LINE
-        # The field tests are skipped when a field is absent: a function call is a fifth of a
-        # microsecond's work here.
+        # A field's test is skipped when the field is absent, as it mostly is: each is a call.
         accept_encoding = request.header(b"accept-encoding")
         use_gzip = accept_encoding is not None and self._gzip and accepts_gzip(accept_encoding)
         if self._use_cache and request.method in READ_METHODS:
