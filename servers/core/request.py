@@ -135,17 +135,18 @@ def frame(method: bytes, version: bytes, headers: list[tuple[bytes, bytes]]) -> 
             content_length = int(length)
             if content_length > MAX_BODY_BYTES:
                 raise ProtocolError(413, "request body too large")
+    has_body = content_length > 0 or chunked
     # An HTTP/1.0 client cannot have meant it (RFC 9110 §10.1.1); any other expectation is ignored.
     expects_continue = False
-    if expect and version == b"1.1" and (content_length or chunked):
+    if expect and version == b"1.1" and has_body:
         expects_continue = expect.lower() == b"100-continue"
     if not connection:
         keep_alive = version == b"1.1"
     else:
-        keep_alive = _connection_keep_alive(connection, version, headers, content_length > 0 or chunked)
-    if content_length or chunked:
-        return Framing(content_length, chunked, keep_alive, expects_continue)
-    return _BODILESS_KEEP_ALIVE if keep_alive else _BODILESS_CLOSING
+        keep_alive = _connection_keep_alive(connection, version, headers, has_body)
+    if not has_body:
+        return _BODILESS_KEEP_ALIVE if keep_alive else _BODILESS_CLOSING
+    return Framing(content_length, chunked, keep_alive, expects_continue)
 
 
 def _connection_keep_alive(connection: bytes, version: bytes, headers: list[tuple[bytes, bytes]],
