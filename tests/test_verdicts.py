@@ -12,7 +12,7 @@ from lab.analysis.batch import Batch
 from lab.analysis.roadmap import CRITERIA
 from lab.analysis.summary import summarize
 from lab.analysis.tables import criteria_table, stage_table
-from lab.analysis.verdicts import FAIL, NOT_MEASURED, PASS, judge, speedup
+from lab.analysis.verdicts import FAIL, FLOOR_SHARE, NOT_MEASURABLE, NOT_MEASURED, PASS, judge, judge_memory, speedup
 from lab.store.columns import RUN_COLUMNS
 
 QPS, MEAN, P99, CONNECTIONS = CRITERIA
@@ -83,15 +83,115 @@ def test_qps_criterion(runs: list[dict[str, object]], verdict: str, value: float
 
 
 def test_latency_criteria_only_from_open_loop_runs_that_held_their_rate() -> None:
-    closed = run(4, 40_000.0, latency_corrected_mean_us=150.0, latency_corrected_p99_us=500.0)
+    closed = run(4, 40_000.0, latency_corrected_mean_us=150.0, latency_corrected_p99_us=500.0,
+                 latency_floor_mean_us=50.0, latency_floor_p99_us=200.0)
     assert judge(MEAN, 4, frame(closed)).verdict == NOT_MEASURED  # no target_rate: a closed loop
     held = run(4, 998.0, scenario="latency", target_rate=1_000.0, latency_corrected_mean_us=150.0,
-               latency_corrected_p99_us=1_500.0)
+               latency_corrected_p99_us=1_500.0, latency_floor_mean_us=50.0, latency_floor_p99_us=200.0)
     assert judge(MEAN, 4, frame(held)).verdict == PASS
     assert judge(P99, 4, frame(held)).verdict == FAIL
     behind = {**held, "qps": 700.0}  # the server fell behind: its latency is a queue's
     assert judge(MEAN, 4, frame(behind)).verdict == NOT_MEASURED
     assert "--scenarios latency" in judge(MEAN, 4, frame(behind)).how
+
+
+def open_loop(qps: float, mean: float, bottleneck: str = "server", floor: float | None = 50.0,
+              scenario: str = "latency") -> dict[str, object]:
+    return run(4, qps, bottleneck, scenario=scenario, target_rate=1_000.0, latency_corrected_mean_us=mean,
+               latency_floor_mean_us=floor)
+
+
+def test_latency_at_its_line_fails_and_a_run_at_exactly_the_held_share_counts() -> None:
+    at_line = judge(MEAN, 4, frame(open_loop(950.0, MEAN.threshold)))  # 95% of its rate: held
+    assert (at_line.verdict, at_line.value, at_line.evidence, at_line.how, at_line.floor) == (
+        FAIL, 200.0, "latency at 1,000 req/s", "", 50.0)
+    # Medians over the repeats that held their rate; a generator-bound one and a lagging one are out.
+    repeats = judge(MEAN, 4, frame(open_loop(1_000.0, 300.0), open_loop(1_000.0, 150.0), open_loop(1_000.0, 160.0),
+                                   open_loop(949.0, 10.0), open_loop(1_000.0, 5.0, "generator")))
+    assert (repeats.verdict, repeats.value) == (PASS, 160.0)
+    # Of two scenarios that can judge, the better one's median.
+    two = judge(MEAN, 4, frame(open_loop(1_000.0, 250.0), open_loop(1_000.0, 120.0, scenario="latency-2")))
+    assert (two.verdict, two.value, two.evidence) == (PASS, 120.0, "latency-2 at 1,000 req/s")
+    none = judge(P99, 3, frame(open_loop(1_000.0, 100.0)))  # it has no p99
+    assert (none.verdict, none.evidence, none.how) == (
+        NOT_MEASURED, "no open-loop run below capacity", "lab compare --stages 3 --scenarios latency")
+
+
+@pytest.mark.parametrize(("floor", "value", "verdict"), [
+    (99.0, 150.0, PASS),
+    (100.0, 150.0, PASS),  # the floor at exactly FLOOR_SHARE of the line: judged
+    (100.0, 250.0, FAIL),
+    (100.1, 150.0, NOT_MEASURABLE),  # just over: the machine's, whatever the stage measured
+    (100.1, 250.0, NOT_MEASURABLE),
+    (180.0, 90.0, NOT_MEASURABLE),  # a stage below a high floor is the floor's luck, not a pass
+])
+def test_latency_is_judged_only_where_the_floor_leaves_room(floor: float, value: float, verdict: str) -> None:
+    assert FLOOR_SHARE * MEAN.threshold == 100.0
+    judged = judge(MEAN, 4, frame(open_loop(1_000.0, value, floor=floor)))
+    assert (judged.verdict, judged.value, judged.floor) == (verdict, value, floor)
+    if verdict == NOT_MEASURABLE:
+        assert f"the floor alone is {floor:,.0f} µs" in judged.evidence
+        assert "at most 100 µs" in judged.how and "isolcpus" in judged.how
+    else:
+        assert judged.how == ""
+
+
+def test_latency_floor_medians_and_a_batch_without_one() -> None:
+    # The floor is the median of the repeats' floors: one quiet repeat does not make the line judgeable.
+    noisy = judge(MEAN, 4, frame(open_loop(1_000.0, 150.0, floor=80.0), open_loop(1_000.0, 150.0, floor=130.0),
+                                 open_loop(1_000.0, 150.0, floor=140.0)))
+    assert (noisy.verdict, noisy.floor) == (NOT_MEASURABLE, 130.0)
+    # Of two scenarios, a measurable one judges even when the other's floor is too high.
+    mixed = judge(MEAN, 4, frame(open_loop(1_000.0, 90.0, floor=150.0),
+                                 open_loop(1_000.0, 180.0, floor=60.0, scenario="latency-quiet")))
+    assert (mixed.verdict, mixed.value, mixed.evidence) == (PASS, 180.0, "latency-quiet at 1,000 req/s")
+    unfloored = judge(MEAN, 4, frame(open_loop(1_000.0, 150.0, floor=None)))
+    assert (unfloored.verdict, unfloored.value) == (NOT_MEASURED, 150.0)
+    assert "--no-calibrate" in unfloored.evidence and unfloored.how == "lab compare --stages 4 --scenarios latency"
+
+
+def held_connections(stage: int, per_connection: float, connections: float = 1_000.0,
+                     scenario: str = "hold-1000") -> dict[str, object]:
+    return run(stage, 900.0, scenario=scenario, users=1_000, server_connections_peak=connections,
+               server_rss_per_connection_bytes=per_connection)
+
+
+@pytest.mark.parametrize(("stage", "share", "bytes_", "verdict"), [
+    (3, 0.5, 3_600.0, PASS),  # exactly half of stage 2's 7,200
+    (3, 0.5, 3_601.0, FAIL),
+    (4, 0.3, 2_100.0, PASS),
+    (4, 0.3, 3_800.0, FAIL),  # −47%: short of −70%
+])
+def test_memory_per_connection_against_stage_2(stage: int, share: float, bytes_: float, verdict: str) -> None:
+    runs = frame(held_connections(2, 7_200.0), held_connections(stage, bytes_))
+    judged = judge_memory(stage, share, runs)
+    assert (judged.verdict, judged.value) == (verdict, pytest.approx(bytes_ / 7_200.0))
+    assert "hold-1000" in judged.evidence and "7.0 KiB" in judged.evidence
+
+
+def test_memory_needs_stage_2_at_the_same_connection_count() -> None:
+    alone = judge_memory(4, 0.3, frame(held_connections(4, 2_000.0)))
+    assert alone.verdict == NOT_MEASURED and alone.how == "lab compare --stages 2,4 --scenarios hold-1000"
+    apart = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_000.0), held_connections(4, 2_000.0, 1_150.0)))
+    assert apart.verdict == NOT_MEASURED and "1,150 connections held against stage 2's 1,000" in apart.evidence
+    near = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_000.0), held_connections(4, 2_000.0, 1_090.0)))
+    assert near.verdict == PASS
+    # The scenario with the most connections judges: there fixed costs weigh least.
+    both = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0), held_connections(4, 3_000.0),
+                                      held_connections(2, 6_000.0, 5_000.0, "hold-5000"),
+                                      held_connections(4, 1_500.0, 5_000.0, "hold-5000")))
+    assert (both.verdict, both.value) == (PASS, 0.25) and "hold-5000" in both.evidence
+
+
+def test_criteria_table_judges_memory_for_stages_3_and_4_only() -> None:
+    batch = Batch("b", frame(held_connections(2, 7_200.0), held_connections(3, 3_200.0), held_connections(4, 3_800.0)),
+                  pd.DataFrame(), pd.DataFrame())
+    table = criteria_table(batch)
+    memory = table[table["criterion"].str.startswith("memory")].set_index("stage")
+    assert list(memory.index) == [3, 4]
+    assert memory.loc[3, "criterion"] == "memory per held connection ≤ 0.5x stage 2's (-50%)"
+    assert (memory.loc[3, "verdict"], memory.loc[4, "verdict"]) == (PASS, FAIL)
+    assert memory.loc[4, "value"] == pytest.approx(3_800 / 7_200)
 
 
 def test_connections_need_a_run_that_offered_enough() -> None:
@@ -126,21 +226,6 @@ def test_verdicts_at_the_criteria_lines_and_their_evidence() -> None:
     nothing = judge(CONNECTIONS, 2, frame(run(2, 900.0)))
     assert (nothing.verdict, nothing.value, nothing.evidence) == (NOT_MEASURED, None, "no run measured it")
     assert nothing.how == "lab run --stage 2 --scenario hold-5000"
-
-
-def test_latency_at_its_line_fails_and_a_run_at_exactly_the_held_share_counts() -> None:
-    def open_loop(qps: float, mean: float, bottleneck: str = "server") -> dict[str, object]:
-        return run(4, qps, bottleneck, scenario="latency", target_rate=1_000.0, latency_corrected_mean_us=mean)
-
-    at_line = judge(MEAN, 4, frame(open_loop(950.0, MEAN.threshold)))  # 95% of its rate: held
-    assert (at_line.verdict, at_line.value, at_line.evidence, at_line.how) == (
-        FAIL, 200.0, "latency at 1,000 req/s", "")
-    best = judge(MEAN, 4, frame(open_loop(1_000.0, 300.0), open_loop(1_000.0, 150.0), open_loop(949.0, 10.0),
-                                open_loop(1_000.0, 5.0, "generator")))
-    assert (best.verdict, best.value) == (PASS, 150.0)  # the lowest of the runs that can judge
-    none = judge(P99, 3, frame(open_loop(1_000.0, 100.0)))  # it has no p99
-    assert (none.verdict, none.evidence, none.how) == (
-        NOT_MEASURED, "no open-loop run below capacity", "lab compare --stages 3 --scenarios latency")
 
 
 def test_speedup_text_and_undefined_ratios() -> None:

@@ -5,7 +5,7 @@ import this package as `a` and use the names below.
 """
 
 from lab.analysis.batch import BASE_ENV, BATCH_ENV, NO_RESULTS, RESULTS_ENV, Batch, open_batch, results_root
-from lab.analysis.diff import as_markdown, compare
+from lab.analysis.diff import as_markdown, compare, drift, machine_differences, notes
 from lab.analysis.figures import (
     cpu_figure,
     diff_figure,
@@ -18,11 +18,20 @@ from lab.analysis.figures import (
     speedup_figure,
     timeseries_figure,
 )
-from lab.analysis.tables import calibration_table, criteria_table, matrix, spread_table, stage_table
+from lab.analysis.summary import equal_load_table
+from lab.analysis.tables import (
+    calibration_table,
+    criteria_table,
+    latency_floor_table,
+    matrix,
+    spread_table,
+    stage_table,
+)
 
 __all__ = [
     "BASE_ENV", "BATCH_ENV", "NO_RESULTS", "RESULTS_ENV", "Batch", "as_markdown", "calibration_table", "compare",
-    "cpu_figure", "criteria_table", "diff_figure", "distribution_figure", "heatmap_figure",
-    "latency_vs_load_figure", "matrix", "open_batch", "percentile_figure", "qps_figure", "results_root",
-    "server_seconds_figure", "speedup_figure", "spread_table", "stage_table", "timeseries_figure",
+    "cpu_figure", "criteria_table", "diff_figure", "distribution_figure", "drift", "equal_load_table",
+    "heatmap_figure", "latency_floor_table", "latency_vs_load_figure", "machine_differences", "matrix", "notes",
+    "open_batch", "percentile_figure", "qps_figure", "results_root", "server_seconds_figure", "speedup_figure",
+    "spread_table", "stage_table", "timeseries_figure",
 ]

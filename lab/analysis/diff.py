@@ -1,15 +1,46 @@
-"""Two batches compared, target by target and scenario by scenario: what changed, by how much,
-and whether the repeats can tell (`lab diff BASE NEW`).
+"""What changed, by how much, and whether the repeats can tell: two batches (`lab diff BASE NEW`),
+or two targets measured side by side in one batch (`lab diff BATCH --base A --new B`).
 
-A change is significant when the bootstrap 95% interval of the change of the medians excludes
-zero; the Mann-Whitney U p-value of the repeats is shown beside it (with 3 repeats against 3
-its smallest possible value is 0.1, so it informs rather than decides). With fewer than
-MIN_REPEATS on either side the diff says it cannot tell. A generator-bound run's QPS and latency
-measure the generator, so such pairs are compared on CPU per request and memory only.
+How a change is judged, and why this way:
+
+- **An exact permutation test** of each metric's mean log (a change is a ratio) between the two
+  sides' repeats. It assumes only that, with no change, the repeats of both sides are
+  exchangeable: no normal distribution, which this machine's long-tailed noise would break, and
+  its false-alarm rate is exact at any repeat count, not asymptotic. All splits are enumerated
+  up to EXACT_SPLITS, a seeded random sample of them beyond.
+- **One error rate for the whole diff.** A diff tests every target × scenario × metric, and a
+  CI gate fails on any of them, so the 5% (ALPHA) is family-wise: Bonferroni over the tests
+  that can reach significance at all (Tarone's refinement: an exact test's smallest p is
+  2 / C(n + m, n), so at 3 repeats against 3 it is 0.1 and such a test can never fire; counting
+  it would only lower everyone else's level). The verdict's interval is the set of changes the
+  test does not reject at that level, so "better" or "worse" is exactly "the interval excludes
+  no change", and `detectable` is the smallest change these repeats, with their spread, would
+  have called significant.
+- **Drift.** Between batches the machine moves (wrk against the minimal server here: 73k to
+  113k req/s within minutes), and repeats inside one batch cannot see it. `lab compare` runs the
+  minimal server in every repeat of every scenario (the calibration); between batches each run's
+  QPS, latency and CPU per request are read as a ratio to that run of its own repeat, so that a
+  machine that ran slower for one batch moves both and their ratio does not, and the ratios stay
+  exchangeable repeat by repeat (dividing a whole batch by one reference figure would make that
+  figure's own noise a shift the repeats cannot see). The price is sensitivity: the ratio carries
+  the reference's noise too (its 3 s runs spread about 10% between repeats here, twice stage 4's),
+  which `detectable` shows. Memory is compared as measured (it does not move with the machine's
+  speed); a batch without calibration is compared as measured, and the diff says its drift is not
+  controlled. Within one batch both targets are compared as measured: their interleaved repeats
+  sample the same states of the machine, so drift widens both sides alike instead of shifting
+  one, and no reference's noise is added. That is why before and after in one batch is the
+  better way. The repeats where either target failed are left out, so both sides cover the same
+  repeats. (A sign-flip test of the pairs' ratios would pair them more tightly, but its smallest
+  p at 5 pairs is 1/16: it could not reach a family-wise level at the repeat counts people run.)
+- A generator-bound run's QPS and latency measure the generator, so such pairs are compared on
+  what the server spent (CPU per request, memory) only. A --sweep's open-loop runs are left out:
+  their rates follow each batch's own capacity, so they are not like for like.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from dataclasses import asdict, dataclass
 
@@ -17,15 +48,18 @@ import numpy as np
 import pandas as pd
 from rich.markup import escape
 from rich.table import Table
-from scipy.stats import mannwhitneyu
 
-# Repeats each side needs before a change can be called significant.
-MIN_REPEATS = 3
-# Bootstrap resamples of each side: enough for a stable 95% interval of a median.
-RESAMPLES = 2_000
+from lab.targets import CALIBRATION_TARGET
+
+# The chance that a diff of the same server measured twice calls anything better or worse.
+ALPHA = 0.05
+# Up to this many splits of the repeats are enumerated; beyond, RANDOM_SPLITS are drawn.
+EXACT_SPLITS = 20_000
+RANDOM_SPLITS = 10_000
 # A fixed seed: the same two batches always give the same verdicts.
-SEED = 20_261_127
-CONFIDENCE = 0.95
+SEED = 20_261_201
+# Bisection steps for an interval's ends (log-ratio), far finer than any figure shown.
+BISECTIONS = 32
 
 # metric → whether more is better; the order the diff lists them in.
 METRICS: dict[str, bool] = {
@@ -37,6 +71,14 @@ METRICS: dict[str, bool] = {
 }
 # Meaningful even when the generator set the pace: what the server spent, not how fast it went.
 SERVER_SIDE = ("server_cpu_us_per_request", "server_rss_peak_bytes")
+# Compared as a ratio to the same repeat's calibration run: they move with the machine's speed.
+DRIFTING = ("qps", "server_cpu_us_per_request", "latency_p50_us", "latency_p99_us")
+# The machine and the measuring stack: a difference here makes two batches' numbers not alike.
+MACHINE_COLUMNS = ("cpu_model", "hostname", "python_version", "locust_version", "gevent_version",
+                   "uvloop_version", "httptools_version")
+
+AS_MEASURED, PER_REFERENCE = "as measured", "per calibration run"
+NO_RUNS = pd.DataFrame()  # within one batch: no reference
 
 
 @dataclass(frozen=True)
@@ -44,64 +86,304 @@ class Change:
     target: str
     scenario: str
     metric: str
-    base: float  # medians
+    base: float  # medians, as measured
     new: float
-    change: float  # new / base - 1
-    low: float | None  # the bootstrap interval of `change`; None when it cannot tell
+    change: float  # the change tested: exp(mean log new − mean log base) − 1, per `basis`
+    low: float | None  # the changes the test does not reject at `level`; None when it cannot tell
     high: float | None
-    p_value: float | None  # Mann-Whitney U, two-sided
-    verdict: str  # "better", "worse", "no significant change", or why it cannot tell
+    p_value: float | None  # the permutation test's, two-sided, against no change
+    verdict: str  # "better", "worse", "no significant change", or "cannot tell: why"
+    level: float | None = None  # the p-value a significant change needed here (ALPHA over the tests)
+    detectable: float | None = None  # the smallest change these repeats would have called significant
+    basis: str = AS_MEASURED  # AS_MEASURED, or PER_REFERENCE: each run over its repeat's calibration run
+    base_rate: float | None = None  # median req/s of each side: the load CPU per request was measured at
+    new_rate: float | None = None
 
     @property
     def significant(self) -> bool:
         return self.verdict in ("better", "worse")
 
 
-def _interval(base: np.ndarray, new: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
-    """Bootstrap percentile interval of median(new) / median(base) - 1."""
-    base_medians = np.median(rng.choice(base, (RESAMPLES, base.size)), axis=1)
-    new_medians = np.median(rng.choice(new, (RESAMPLES, new.size)), axis=1)
-    ratios = new_medians / base_medians - 1
-    alpha = (1 - CONFIDENCE) / 2
-    low, high = np.quantile(ratios, [alpha, 1 - alpha])
-    return float(low), float(high)
+# -- the test ---------------------------------------------------------------------------------
+
+
+def smallest_p(n: int, m: int) -> float:
+    """The least two-sided p an exact permutation test of n against m values can give (2 / C: the
+    split and its mirror; unequal sides may reach 1 / C in one direction only, so this is the bound
+    both directions share)."""
+    splits = math.comb(n + m, m)
+    return min(1.0, 2 / splits) if splits <= EXACT_SPLITS else 1.0 / (RANDOM_SPLITS + 1)
+
+
+def repeats_needed(level: float) -> int:
+    """Repeats a side for the exact test's smallest p to reach `level`."""
+    return next(n for n in itertools.count(2) if smallest_p(n, n) <= level)
+
+
+@functools.cache
+def _exact_splits(n: int, m: int) -> np.ndarray:
+    """Every way to choose which m of n + m values are the new side's (True), one row each."""
+    chosen = np.zeros((math.comb(n + m, m), n + m), dtype=bool)
+    for row, members in enumerate(itertools.combinations(range(n + m), m)):
+        chosen[row, list(members)] = True
+    chosen.flags.writeable = False
+    return chosen
+
+
+def _random_splits(n: int, m: int, rng: np.random.Generator) -> np.ndarray:
+    """The observed split first, then random ones: p counts the observed, so it is never 0."""
+    chosen = np.zeros((RANDOM_SPLITS + 1, n + m), dtype=bool)
+    chosen[0, n:] = True
+    for row in range(1, RANDOM_SPLITS + 1):
+        chosen[row, rng.permutation(n + m)[:m]] = True
+    return chosen
+
+
+class PermutationTest:
+    """The difference of mean logs between `base` and `new` against every split of the pooled
+    values into groups of their sizes. Shifting the new side by s moves each split's statistic
+    by s times a constant of the split, so p as a function of the change tested is cheap."""
+
+    def __init__(self, base: np.ndarray, new: np.ndarray, rng: np.random.Generator) -> None:
+        n, m = base.size, new.size
+        self.observed = float(new.mean() - base.mean())
+        pooled = np.concatenate([base, new])
+        chosen = _exact_splits(n, m) if math.comb(n + m, m) <= EXACT_SPLITS else _random_splits(n, m, rng)
+        # The statistic of each split, and how it moves per unit of shift of the new side.
+        self._statistic = chosen @ pooled / m - (~chosen) @ pooled / n
+        from_new = chosen[:, n:].sum(axis=1)
+        self._slope = from_new / m - (m - from_new) / n
+        self._spread = float(np.ptp(pooled)) or 1.0
+
+    def p(self, change: float = 0.0) -> float:
+        """Two-sided p of the hypothesis that new = base + `change` (in logs)."""
+        observed = abs(self.observed - change)
+        tolerance = 1e-9 * self._spread  # a split as extreme as the observed one, up to rounding
+        extreme = np.abs(self._statistic - change * self._slope) >= observed - tolerance
+        return int(np.count_nonzero(extreme)) / int(extreme.size)
+
+    def interval(self, level: float) -> tuple[float, float]:
+        """The changes (in logs) the test does not reject at `level`: from the observed change
+        outwards to where p falls to `level`, each end by bisection."""
+        reach = 4 * self._spread + abs(self.observed)  # farther than the data could ever place it
+        return self._edge(-reach, level), self._edge(reach, level)
+
+    def _edge(self, step: float, level: float) -> float:
+        inside, outside = self.observed, self.observed + step
+        for _ in range(BISECTIONS):
+            middle = (inside + outside) / 2
+            if self.p(middle) > level:
+                inside = middle
+            else:
+                outside = middle
+        return outside
+
+
+# -- which runs are compared -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One target × scenario's finished runs on one side of the diff, as arrays."""
+
+    values: dict[str, np.ndarray]  # metric → one value per run (nan: not measured)
+    references: dict[str, np.ndarray] | None  # the same of each run's calibration run; None: a run has none
+    rate: float | None  # median req/s: the load its CPU per request was measured at
+    generator_bound: bool
+
+
+def _measured(runs: pd.DataFrame) -> pd.DataFrame:
+    """Finished runs of the servers measured: no calibration, no sweep."""
+    keep = runs["error"].isna() & (runs["target"] != CALIBRATION_TARGET)
+    if "load_level" in runs:
+        keep &= runs["load_level"].isna()
+    return runs[keep]
+
+
+def _calibration(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["error"].isna() & (runs["target"] == CALIBRATION_TARGET)]
+
+
+def _side(runs: pd.DataFrame, calibration: pd.DataFrame) -> _Side:
+    """The runs, each with its calibration run: same scenario, repeat and driver."""
+    references = None
+    if not calibration.empty:
+        keys = ["scenario", "repeat", "driver"]
+        found = runs[keys].merge(calibration.drop_duplicates(keys), on=keys, how="left")
+        if found["run_id"].notna().all():
+            references = {metric: found[metric].to_numpy(dtype=float) for metric in DRIFTING}
+    return _Side({metric: runs[metric].to_numpy(dtype=float) for metric in METRICS}, references,
+                 _median(runs["qps"]), bool(runs["bottleneck"].eq("generator").any()))
+
+
+def _median(values: pd.Series) -> float | None:
+    clean = values.dropna()
+    return float(clean.median()) if len(clean) else None
+
+
+def _normalisable(side: _Side, metric: str) -> bool:
+    if side.references is None or metric not in side.references:
+        return False
+    reference = side.references[metric]
+    return bool(np.all(np.isfinite(reference)) and np.all(reference > 0))
+
+
+def _tested(side: _Side, metric: str, normalised: bool) -> np.ndarray:
+    """What the test reads of one side: the measured values, or their ratios to the references."""
+    values = side.values[metric]
+    if normalised:
+        assert side.references is not None
+        values = values / side.references[metric]
+    finite: np.ndarray = values[np.isfinite(values)]
+    return finite
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    target: str
+    scenario: str
+    metric: str
+    before: _Side
+    after: _Side
+
+    @property
+    def generator_bound(self) -> bool:
+        return self.before.generator_bound or self.after.generator_bound
+
+
+def _candidates(pairs: list[tuple[str, str, _Side, _Side]]) -> list[_Candidate]:
+    return [_Candidate(target, scenario, metric, before, after) for target, scenario, before, after in pairs
+            for metric in METRICS
+            if np.isfinite(before.values[metric]).any() and np.isfinite(after.values[metric]).any()]
+
+
+# -- the verdicts -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    candidate: _Candidate
+    basis: str  # AS_MEASURED or PER_REFERENCE
+    base: np.ndarray | None  # the logs tested; None: not testable (why: in `_change`)
+    new: np.ndarray | None
+
+
+def _prepare(c: _Candidate) -> _Prepared:
+    normalised = c.metric in DRIFTING and _normalisable(c.before, c.metric) and _normalisable(c.after, c.metric)
+    b, a = _tested(c.before, c.metric, normalised), _tested(c.after, c.metric, normalised)
+    testable = bool(np.all(b > 0) and np.all(a > 0)) and not (c.generator_bound and c.metric not in SERVER_SIDE)
+    return _Prepared(c, PER_REFERENCE if normalised else AS_MEASURED, np.log(b) if testable else None,
+                     np.log(a) if testable else None)
+
+
+def _judge(candidates: list[_Candidate]) -> list[Change]:
+    """Every candidate's change and verdict, at one family-wise level for all of them."""
+    rng = np.random.default_rng(SEED)
+    prepared = [_prepare(c) for c in candidates]
+    tested = [(p.base.size, p.new.size) for p in prepared if p.base is not None and p.new is not None]
+    level = _family_level([smallest_p(n, m) for n, m in tested])
+    needed = repeats_needed(ALPHA / max(len(tested), 1))
+    return [_change(p, level=level, needed=needed, rng=rng) for p in prepared]
+
+
+def _family_level(smallest: list[float]) -> float:
+    """Tarone's Bonferroni level: the least K with at most K tests able to reach ALPHA / K."""
+    for k in itertools.count(1):
+        if sum(p <= ALPHA / k for p in smallest) <= k:
+            return ALPHA / k
+    raise AssertionError("unreachable")  # k = len(smallest) always satisfies it
+
+
+def _change(prepared: _Prepared, *, level: float, needed: int, rng: np.random.Generator) -> Change:
+    c, basis, b, a = prepared.candidate, prepared.basis, prepared.base, prepared.new
+    more_is_better = METRICS[c.metric]
+    base_median = float(np.nanmedian(c.before.values[c.metric]))
+    new_median = float(np.nanmedian(c.after.values[c.metric]))
+    common = dict(target=c.target, scenario=c.scenario, metric=c.metric, base=base_median, new=new_median,
+                  basis=basis, base_rate=c.before.rate, new_rate=c.after.rate)
+    if b is None or a is None:
+        change = new_median / base_median - 1 if base_median else math.nan
+        why = ("generator-bound" if c.generator_bound and c.metric not in SERVER_SIDE
+               else "values that are not positive and finite")
+        return Change(**common, change=change, low=None, high=None, p_value=None,  # type: ignore[arg-type]
+                      verdict=f"cannot tell: {why}")
+    test = PermutationTest(b, a, rng)
+    change = math.expm1(test.observed)
+    p_value = test.p()
+    if smallest_p(b.size, a.size) > level:
+        return Change(**common, change=change, low=None, high=None, p_value=p_value,  # type: ignore[arg-type]
+                      level=level, verdict=f"cannot tell: {b.size} v {a.size} repeats; {needed} a side would")
+    low, high = test.interval(level)
+    if p_value <= level:
+        verdict = "better" if (test.observed > 0) == more_is_better else "worse"
+    else:
+        verdict = "no significant change"
+    # The least true change that data with this spread would have had rejected: how far the
+    # interval reaches from the observed change, the farther side.
+    detectable = math.expm1(max(test.observed - low, high - test.observed))
+    return Change(**common, change=change, low=math.expm1(low), high=math.expm1(high),  # type: ignore[arg-type]
+                  p_value=p_value, level=level, detectable=detectable, verdict=verdict)
+
+
+# -- the two ways in --------------------------------------------------------------------------
 
 
 def compare(base: pd.DataFrame, new: pd.DataFrame) -> list[Change]:
     """Every metric of every (target, scenario) both batches measured without error."""
-    rng = np.random.default_rng(SEED)
-    changes = []
-    base, new = (runs[runs["error"].isna()] for runs in (base, new))
-    pairs = base[["target_label", "scenario"]].drop_duplicates().merge(
-        new[["target_label", "scenario"]].drop_duplicates())
-    for target, scenario in pairs.itertuples(index=False):
-        before = base[(base["target_label"] == target) & (base["scenario"] == scenario)]
-        after = new[(new["target_label"] == target) & (new["scenario"] == scenario)]
-        generator_bound = bool(pd.concat([before, after])["bottleneck"].eq("generator").any())
-        for metric, more_is_better in METRICS.items():
-            b = before[metric].dropna().to_numpy(dtype=float)
-            a = after[metric].dropna().to_numpy(dtype=float)
-            if not b.size or not a.size:
-                continue
-            base_median, new_median = float(np.median(b)), float(np.median(a))
-            if not base_median:
-                continue
-            change = new_median / base_median - 1
-            low = high = p_value = None
-            if generator_bound and metric not in SERVER_SIDE:
-                verdict = "cannot tell: generator-bound"
-            elif min(b.size, a.size) < MIN_REPEATS:
-                verdict = f"cannot tell: fewer than {MIN_REPEATS} repeats"
-            else:
-                low, high = _interval(b, a, rng)
-                p_value = float(mannwhitneyu(b, a, alternative="two-sided").pvalue)
-                if low > 0 or high < 0:
-                    verdict = "better" if (low > 0) == more_is_better else "worse"
-                else:
-                    verdict = "no significant change"
-            changes.append(Change(target, scenario, metric, base_median, new_median, change, low, high, p_value,
-                                  verdict))
-    return changes
+    before_all, after_all = _measured(base), _measured(new)
+    references = (_calibration(base), _calibration(new))
+    pairs = []
+    common = before_all[["target_label", "scenario"]].drop_duplicates().merge(
+        after_all[["target_label", "scenario"]].drop_duplicates())
+    for target, scenario in common.itertuples(index=False):
+        before = before_all[(before_all["target_label"] == target) & (before_all["scenario"] == scenario)]
+        after = after_all[(after_all["target_label"] == target) & (after_all["scenario"] == scenario)]
+        pairs.append((target, scenario, _side(before, references[0]), _side(after, references[1])))
+    return _judge(_candidates(pairs))
+
+
+def compare_targets(runs: pd.DataFrame, base_target: str, new_target: str) -> list[Change]:
+    """Two targets of one batch, scenario by scenario, over the repeats both finished, as measured."""
+    measured = _measured(runs)
+    labels = set(measured["target_label"])
+    for name in (base_target, new_target):
+        if name not in labels:
+            raise KeyError(f"no finished runs of target {name!r} in this batch (it has: {', '.join(sorted(labels))})")
+    pairs = []
+    for scenario in dict.fromkeys(measured["scenario"]):
+        here = measured[measured["scenario"] == scenario]
+        before, after = (here[here["target_label"] == name] for name in (base_target, new_target))
+        both = set(before["repeat"]) & set(after["repeat"])
+        if not both:
+            continue
+        before, after = (side[side["repeat"].isin(both)].sort_values("repeat").reset_index(drop=True)
+                         for side in (before, after))
+        pairs.append((f"{base_target} → {new_target}", scenario, _side(before, NO_RUNS), _side(after, NO_RUNS)))
+    return _judge(_candidates(pairs))
+
+
+def machine_differences(base: pd.DataFrame, new: pd.DataFrame) -> list[str]:
+    """What differs between the machines and measuring stacks of two batches' runs."""
+    out = []
+    for column in MACHINE_COLUMNS:
+        if column not in base or column not in new:
+            continue
+        before, after = (sorted(map(str, runs[column].dropna().unique())) for runs in (base, new))
+        if before and after and before != after:
+            out.append(f"{column} {', '.join(before)} → {', '.join(after)}")
+    return out
+
+
+def drift(base: pd.DataFrame, new: pd.DataFrame) -> list[str]:
+    """How far the machine itself moved between two batches: the calibration's QPS per scenario."""
+    out = []
+    before, after = _calibration(base), _calibration(new)
+    for scenario in dict.fromkeys(before["scenario"]):
+        was = _median(before[before["scenario"] == scenario]["qps"])
+        now = _median(after[after["scenario"] == scenario]["qps"])
+        if was and now:
+            out.append(f"{scenario} {now / was - 1:+.1%}")
+    return out
 
 
 def regressions(changes: list[Change], threshold: float) -> list[Change]:
@@ -113,35 +395,78 @@ def as_records(changes: list[Change]) -> list[dict[str, object]]:
     return [{**asdict(c), "significant": c.significant} for c in changes]
 
 
+# -- how a diff is shown ----------------------------------------------------------------------
+
+
 def _percent(value: float | None) -> str:
     return "–" if value is None or math.isnan(value) else f"{value:+.1%}"
+
+
+def _load(c: Change) -> str:
+    """The load CPU per request was measured at: it moves with the load (a wake-up per request at
+    a low rate), so a change of it means little where the load changed too."""
+    if c.metric != "server_cpu_us_per_request" or c.base_rate is None or c.new_rate is None:
+        return ""
+    return f" at {c.base_rate:,.0f} → {c.new_rate:,.0f} req/s"
 
 
 def _cells(c: Change) -> tuple[str, ...]:
     """A change as the table and the markdown show it, verdict last."""
     interval = "–" if c.low is None else f"{_percent(c.low)} … {_percent(c.high)}"
-    p_value = "–" if c.p_value is None else f"{c.p_value:.2f}"
-    return (c.target, c.scenario, c.metric, f"{c.base:,.1f}", f"{c.new:,.1f}", _percent(c.change), interval, p_value,
-            c.verdict)
+    detectable = "–" if c.detectable is None else f"±{c.detectable:.1%}"
+    p_value = "–" if c.p_value is None else f"{c.p_value:.3f}" + ("" if c.level is None else f" (≤ {c.level:.3f})")
+    return (c.target, c.scenario, c.metric + _load(c), f"{c.base:,.1f}", f"{c.new:,.1f}", _percent(c.change),
+            interval, detectable, p_value, c.verdict)
 
 
-def as_markdown(changes: list[Change], base_name: str, new_name: str) -> str:
-    lines = [f"`lab diff {base_name} {new_name}`", "",
-             "| target | scenario | metric | base | new | change | 95% interval | p (U test) | verdict |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    lines += ["| " + " | ".join(_cells(c)) + " |" for c in changes]
-    return "\n".join(lines) + "\n"
+HEADERS = ("target", "scenario", "metric", "base", "new", "change", "interval", "detectable", "p (needed)",
+           "verdict")
+
+
+def notes(changes: list[Change], differences: list[str], moved: list[str], *, one_batch: bool = False) -> list[str]:
+    """What the reader must know before the table: machines, drift, and what the change is of."""
+    out = []
+    if differences:
+        out.append("the batches ran on different machines or measuring stacks: " + "; ".join(differences))
+    bases = {c.basis for c in changes if c.metric in DRIFTING}
+    if one_batch:
+        out.append("both targets as measured, over the repeats they ran side by side in this batch")
+    if PER_REFERENCE in bases:
+        out.append("QPS, latency and CPU per request are compared per calibration run of the same repeat (the "
+                   "minimal server): the machine's own drift cancels" + (f"; it moved {', '.join(moved)}" if moved
+                                                                          else ""))
+    if AS_MEASURED in bases and not one_batch:
+        out.append("compared as measured where a side has no calibration run in every repeat: drift of the machine "
+                   "between batches is not controlled there")
+    levels = [c.level for c in changes if c.level is not None]
+    if levels:
+        out.append(f"a change is significant at p ≤ {levels[0]:.4f}: {ALPHA:.0%} over the diff's tests "
+                   "(exact permutation test); interval: the changes it does not reject; detectable: the least "
+                   "change these repeats could have found")
+    return out
+
+
+def as_markdown(changes: list[Change], base_name: str, new_name: str, lines: list[str] | None = None) -> str:
+    out = [f"`lab diff {base_name} {new_name}`", ""]
+    out += [f"- {line}" for line in lines or []]
+    if lines:
+        out.append("")
+    out += ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _cells(c)) + " |" for c in changes]
+    return "\n".join(out) + "\n"
 
 
 _COLOURS = {"better": "green", "worse": "red"}
+_RIGHT = ("base", "new", "change", "detectable", "p (needed)")
 
 
 def diff_table(changes: list[Change], title: str) -> Table:
     out = Table(title=title, title_justify="left")
-    for column in ("target", "scenario", "metric", "base", "new", "change", "95% interval", "p (U)", "verdict"):
-        out.add_column(column, justify="right" if column in ("base", "new", "change", "p (U)") else "left")
+    for column in HEADERS:
+        out.add_column(column, justify="right" if column in _RIGHT else "left")
     for c in changes:
         colour = _COLOURS.get(c.verdict)
         *cells, verdict = _cells(c)
         out.add_row(*map(escape, cells), f"[{colour}]{verdict}[/{colour}]" if colour else escape(verdict))
     return out
+

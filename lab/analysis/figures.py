@@ -3,6 +3,8 @@ global figure registry. Each takes a Batch (or a diff's changes) and returns a F
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from hdrh.histogram import HdrHistogram
@@ -143,6 +145,7 @@ def cpu_figure(batch: Batch) -> Figure:
     if not total.empty:
         total = total.reindex(_stage_order(batch.good_runs))
         share = matrix(batch, "server_system_cpu_share").reindex(index=total.index, columns=total.columns)
+        rates = matrix(batch, "qps").reindex(index=total.index, columns=total.columns)
         positions = np.arange(len(total.index))
         width = 0.8 / len(total.columns)
         for column, scenario in enumerate(total.columns):
@@ -151,12 +154,17 @@ def cpu_figure(batch: Batch) -> Figure:
             ax.bar(positions + offset, total[scenario] - kernel, width, color=f"C{column}", label=scenario)
             ax.bar(positions + offset, kernel, width, bottom=total[scenario] - kernel, color=f"C{column}",
                    alpha=0.5, hatch="//")
+            # The load each bar was measured at: CPU per request rises as it falls.
+            for x, height, rate in zip(positions + offset, total[scenario], rates[scenario], strict=True):
+                if not (math.isnan(height) or math.isnan(rate)):
+                    ax.annotate(f"{rate / 1000:,.1f}k/s", (x, height), ha="center", va="bottom", fontsize="x-small",
+                                rotation=90, xytext=(0, 2), textcoords="offset points")
         ax.bar([0], [0], color="white", edgecolor="grey", hatch="//", label="of which kernel")
         ax.set_xticks(positions, total.index, rotation=20)
         ax.legend()
     ax.set_ylabel("server CPU per request (µs)")
     ax.set_xlabel("server")
-    ax.set_title("Server CPU per request (lower is better; hatched: in the kernel)")
+    ax.set_title("Server CPU per request at the load each bar names (lower is better; hatched: in the kernel)")
     fig.tight_layout()
     return fig
 
@@ -277,8 +285,8 @@ _VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red", "no significant c
 
 
 def diff_figure(changes: list[Change], title: str) -> Figure:
-    """Each target × scenario × metric's change of the medians, in percent, with its bootstrap 95%
-    interval; coloured by verdict (better and worse already account for which way is good).
+    """Each target × scenario × metric's change, in percent, with the changes the diff's test does not
+    reject at its level; coloured by verdict (better and worse already account for which way is good).
     Changes the diff cannot judge (too few repeats, generator-bound) are hollow, without interval."""
     fig = Figure(figsize=(9, max(2.5, 0.32 * len(changes) + 1.2)))
     ax = fig.add_subplot()
@@ -296,4 +304,4 @@ def diff_figure(changes: list[Change], title: str) -> Figure:
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(range(len(changes)), labels, fontsize="small")
     ax.invert_yaxis()  # the diff's order, top to bottom
-    return _finish(fig, ax, "change of the median, % (bars: 95% bootstrap interval)", "", title)
+    return _finish(fig, ax, "change, % (bars: the changes the test does not reject)", "", title)

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lab.analysis.roadmap import BASELINE_QPS, roadmap_stage
-from lab.analysis.verdicts import Speedup, speedup
+from lab.analysis.verdicts import HELD_RATE_SHARE, Speedup, speedup
 from lab.targets import CALIBRATION_TARGET
 
 SUMMARY_METRICS = ("qps", "latency_p50_us", "latency_p99_us", "server_cpu_us_per_request")
@@ -131,3 +131,60 @@ def summary_table(summary: pd.DataFrame, title: str) -> Table:
                       _with_interval(row, "latency_p50_us", 1), _with_interval(row, "latency_p99_us", 1),
                       _with_interval(row, "server_cpu_us_per_request", 1), ratio.text(), roadmap, bottleneck)
     return table
+
+
+def equal_load_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """CPU per request where every target was offered the same load: the open-loop scenarios'
+    runs that held their rate, ranked. A closed loop's CPU per request is measured at whatever
+    rate each target reached (a wake-up per request costs more at a low rate), so it ranks
+    servers only where their rates were alike; here they were. The minimal server's runs at the
+    same schedule (the calibration) are the floor."""
+    if runs.empty:
+        return pd.DataFrame()
+    ok = runs[runs["error"].isna() & runs["target_rate"].notna() & runs["load_level"].isna()
+              & runs["server_cpu_us_per_request"].notna()]
+    ok = ok[ok["qps"] >= HELD_RATE_SHARE * ok["target_rate"]]
+    if ok.empty:
+        return pd.DataFrame()
+    table = ok.groupby(["scenario", "target_label"], sort=False).agg(
+        rate=("target_rate", "first"), qps=("qps", "median"), runs=("run_id", "count"),
+        cpu_us_per_request=("server_cpu_us_per_request", "median"),
+        calibration=("target", lambda s: bool((s == CALIBRATION_TARGET).all()))).reset_index()
+    floors = table[table["calibration"]].set_index("scenario")["cpu_us_per_request"]
+    table["above_floor_us"] = table["cpu_us_per_request"] - table["scenario"].map(floors)
+    table = table.sort_values(["scenario", "cpu_us_per_request"], kind="stable")
+    table["rank"] = table[~table["calibration"]].groupby("scenario").cumcount() + 1
+    return table.drop(columns="calibration").reset_index(drop=True)
+
+
+# Under the summary: CPU per request moves with the load it was measured at.
+_CPU_AT_LOAD_NOTE = ("CPU µs/req was measured at each row's QPS, and it rises as the load falls (at a low rate each "
+                    "request pays a whole wake-up): rank stages on it where their loads were equal")
+
+
+def equal_load_summary(runs: pd.DataFrame) -> Table | None:
+    """The open-loop scenarios' CPU per request, every target at the same offered load, ranked."""
+    table = equal_load_table(runs)
+    if table.empty:
+        return None
+    out = Table(title="CPU per request at equal load (open loop: every target asked the same rate)",
+                title_justify="left")
+    for column, justify in (("rank", "right"), ("stage / target", "left"), ("scenario", "left"),
+                            ("asked req/s", "right"), ("served req/s", "right"), ("CPU µs/req", "right"),
+                            ("above the floor", "right")):
+        out.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for _, row in table.iterrows():
+        floor = row["target_label"] == CALIBRATION_TARGET
+        out.add_row("floor" if floor else f"{row['rank']:.0f}",
+                    "minimal server (calibration)" if floor else row["target_label"], row["scenario"],
+                    _number(row["rate"], 0), _number(row["qps"], 0), _number(row["cpu_us_per_request"], 1),
+                    "" if floor else _number(row["above_floor_us"], 1))
+    return out
+
+
+def batch_summary(runs: pd.DataFrame, title: str) -> list[Table | str]:
+    """What `lab compare` and `lab results BATCH` print of a batch: the summary, a note on reading
+    its CPU column, and CPU per request at equal load where the batch has it."""
+    out: list[Table | str] = [summary_table(summarize(runs), title), f"[dim]{_CPU_AT_LOAD_NOTE}[/dim]"]
+    equal = equal_load_summary(runs)
+    return out if equal is None else [*out, equal]

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 from lab.analysis.batch import Batch
-from lab.analysis.roadmap import CRITERIA, roadmap_table
+from lab.analysis.roadmap import CRITERIA, MEMORY_BASELINE_STAGE, ROADMAP, roadmap_table
 from lab.analysis.summary import summarize
-from lab.analysis.verdicts import judge, speedup
+from lab.analysis.verdicts import judge, judge_memory, speedup
 
 
 def stage_table(batch: Batch, scenario: str) -> pd.DataFrame:
@@ -24,6 +24,7 @@ def stage_table(batch: Batch, scenario: str) -> pd.DataFrame:
         latency_p99_ms=("latency_p99_us", lambda s: s.median() / 1000),
         cpu_us_per_request=("server_cpu_us_per_request", "median"),
         peak_rss_mib=("server_rss_peak_bytes", lambda s: s.median() / 2**20),
+        kib_per_connection=("server_rss_per_connection_bytes", lambda s: s.median() / 1024),
         generator_bound=("bottleneck", lambda s: int((s == "generator").sum())),
     )
     measured.index = measured.index.astype(int)
@@ -34,8 +35,10 @@ def stage_table(batch: Batch, scenario: str) -> pd.DataFrame:
     ratios = [speedup(qps, bool(b), base, base_bound) for qps, b in zip(measured["qps"], bound, strict=True)]
     measured["speedup"] = [r.value if r.value is not None and not r.floor else np.nan for r in ratios]
     measured["speedup_at_least"] = [r.value if r.floor else np.nan for r in ratios]
-    base_rss = measured["peak_rss_mib"].get(0, np.nan)
-    measured["memory_change"] = measured["peak_rss_mib"] / base_rss - 1
+    # The roadmap's memory targets are per held connection against stage 2 (whole-process RSS
+    # is mostly the interpreter and its libraries, not the connections).
+    base_connection = measured["kib_per_connection"].get(MEMORY_BASELINE_STAGE, np.nan)
+    measured["memory_per_connection_change"] = measured["kib_per_connection"] / base_connection - 1
     roadmap = roadmap_table().set_index("stage")[["qps_target", "speedup_reported", "mean_latency_ms", "memory_change"]]
     roadmap.columns = ["roadmap_qps", "roadmap_speedup", "roadmap_mean_ms", "roadmap_memory_change"]
     return measured.join(roadmap, how="left").reset_index()
@@ -43,15 +46,47 @@ def stage_table(batch: Batch, scenario: str) -> pd.DataFrame:
 
 def criteria_table(batch: Batch) -> pd.DataFrame:
     """The roadmap's verification criteria for each stage, judged only from evidence that can
-    judge them (lab.analysis.verdicts): pass, fail, or not measured here and how to measure it."""
+    judge them (lab.analysis.verdicts): pass, fail, not measured here (and how to measure it),
+    or not measurable on this machine (and what would measure it); stages 3 and 4 also against
+    the roadmap's memory targets, per held connection against stage 2."""
     runs = batch.good_runs
     rows = []
-    for stage, group in runs[runs["stage"].notna()].groupby("stage"):
+    staged = runs[runs["stage"].notna()]
+    for stage, group in staged.groupby("stage"):
         for criterion in CRITERIA:
             verdict = judge(criterion, int(stage), group)
             rows.append({"stage": int(stage), "criterion": criterion.text, "verdict": verdict.verdict,
-                         "value": verdict.value, "evidence": verdict.evidence, "how": verdict.how})
+                         "value": verdict.value, "floor": verdict.floor, "evidence": verdict.evidence,
+                         "how": verdict.how})
+        goal = next(entry for entry in ROADMAP if entry.stage == int(stage)).memory_change
+        if goal < 0:
+            verdict = judge_memory(int(stage), 1 + goal, staged)
+            rows.append({"stage": int(stage), "criterion": f"memory per held connection ≤ {1 + goal:.1f}x stage "
+                                                           f"{MEMORY_BASELINE_STAGE}'s ({goal:+.0%})",
+                         "verdict": verdict.verdict, "value": verdict.value, "floor": None,
+                         "evidence": verdict.evidence, "how": verdict.how})
     return pd.DataFrame(rows)
+
+
+def latency_floor_table(batch: Batch) -> pd.DataFrame:
+    """Each target's latency under each open-loop scenario beside the machine's floor there (the
+    minimal server at the same schedule, same repeats), and what the target adds above it:
+    medians over repeats of each run's own difference to its repeat's floor."""
+    runs = batch.good_runs
+    runs = runs[runs["target_rate"].notna() & runs["latency_floor_p99_us"].notna()]
+    if runs.empty:
+        return pd.DataFrame()
+    runs = runs.assign(**{f"added_{part}_us": runs[f"latency_corrected_{part}_us"] - runs[f"latency_floor_{part}_us"]
+                          for part in ("mean", "p50", "p99")})
+    table = runs.groupby(["scenario", "target_label"], sort=False).agg(
+        runs=("run_id", "count"), rate=("target_rate", "first"),
+        mean_us=("latency_corrected_mean_us", "median"), floor_mean_us=("latency_floor_mean_us", "median"),
+        added_mean_us=("added_mean_us", "median"),
+        p50_us=("latency_corrected_p50_us", "median"), floor_p50_us=("latency_floor_p50_us", "median"),
+        added_p50_us=("added_p50_us", "median"),
+        p99_us=("latency_corrected_p99_us", "median"), floor_p99_us=("latency_floor_p99_us", "median"),
+        added_p99_us=("added_p99_us", "median"))
+    return table.reset_index()
 
 
 def calibration_table(batch: Batch) -> pd.DataFrame:

@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
-from lab.analysis.diff import compare, diff_table
+from lab.analysis.diff import compare, diff_table, drift, machine_differences, notes
 from lab.cli import options
 from lab.cli.options import UsageError
 from lab.run.plan import Plan, run_plan
@@ -44,8 +45,9 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="after each capacity run, open-loop runs at these %% of it, e.g. 50,80,95 "
                              "(latency versus load; locust)")
     parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
-                        help="first measure the load generator's ceiling on each closed-loop scenario against "
-                             "the minimal server (default on; a few seconds per scenario)")
+                        help="in every repeat, run each scenario against the minimal server first: the load "
+                             "generator's ceiling (closed loop, a few seconds) or the machine's latency floor (open "
+                             "loop, the scenario's own length); default on")
     parser.add_argument("--ablation", action="store_true",
                         help="also run stage 4 with each optimization off (--parser core, --no-keep-alive, …)")
     parser.add_argument("--baseline", metavar="BATCH",
@@ -122,7 +124,12 @@ def handle(args: argparse.Namespace, console: Console) -> int:
                 sweep, args.calibrate)
     directory = run_plan(plan, console, sys.argv)
     if baseline is not None:
-        changes = compare(baseline, load(directory.parent, directory.name))
-        console.print(diff_table(changes, f"{args.baseline} → {directory.name}") if changes else
-                      f"[yellow]{args.baseline} and this batch have no target × scenario in common[/yellow]")
+        measured = load(directory.parent, directory.name)
+        changes = compare(baseline, measured)
+        if not changes:
+            console.print(f"[yellow]{args.baseline} and this batch have no target × scenario in common[/yellow]")
+            return 0
+        for line in notes(changes, machine_differences(baseline, measured), drift(baseline, measured)):
+            console.print(escape(line))
+        console.print(diff_table(changes, f"{args.baseline} → {directory.name}"))
     return 0

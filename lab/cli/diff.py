@@ -1,13 +1,26 @@
-"""`lab diff BASE NEW`: what changed between two batches, and whether the repeats can tell."""
+"""`lab diff BASE NEW` (two batches) or `lab diff BATCH --base A --new B` (two targets measured
+side by side in one batch): what changed, and whether the repeats can tell."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from rich.console import Console
+from rich.markup import escape
 
-from lab.analysis.diff import as_markdown, as_records, compare, diff_table, regressions
+from lab.analysis.diff import (
+    as_markdown,
+    as_records,
+    compare,
+    compare_targets,
+    diff_table,
+    drift,
+    machine_differences,
+    notes,
+    regressions,
+)
 from lab.cli import options
 from lab.cli.options import UsageError
 
@@ -15,9 +28,15 @@ FORMATS = ("table", "markdown", "json")
 
 
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("diff", help="compare two batches: change per metric and its significance")
-    parser.add_argument("base", help="the batch before (an id under --results, or a batch directory)")
-    parser.add_argument("new", help="the batch after")
+    parser = commands.add_parser("diff", help="what changed between two batches, or two targets of one batch, "
+                                              "and whether the repeats can tell")
+    parser.add_argument("base", help="the batch before (an id under --results, or a batch directory); with "
+                                     "--base/--new, the one batch both targets ran in")
+    parser.add_argument("new", nargs="?", help="the batch after")
+    parser.add_argument("--base", dest="base_target", metavar="TARGET",
+                        help="within one batch: the target before (a stage, a target file's name, as `lab results` "
+                             "shows it)")
+    parser.add_argument("--new", dest="new_target", metavar="TARGET", help="within one batch: the target after")
     parser.add_argument("--threshold", default=None, metavar="PERCENT",
                         help="exit 1 if a significant change for the worse exceeds it, e.g. 5%%")
     parser.add_argument("--format", choices=FORMATS, default="table", help="table (default), markdown or json")
@@ -39,15 +58,40 @@ def threshold(text: str | None) -> float | None:
 
 def handle(args: argparse.Namespace, console: Console) -> int:
     limit = threshold(args.threshold)
-    changes = compare(options.batch(args.base, args.results), options.batch(args.new, args.results))
-    if not changes:
-        raise UsageError("the two batches have no target × scenario in common (finished without error)")
+    within = args.base_target is not None or args.new_target is not None
+    if within and (args.base_target is None or args.new_target is None):
+        raise UsageError("--base and --new go together: the two targets of one batch to compare")
+    if within and args.new is not None:
+        raise UsageError("give one batch with --base/--new (two targets side by side), or two batches without them")
+    if not within and args.new is None:
+        raise UsageError("give two batches (BASE NEW), or one batch with --base TARGET --new TARGET")
+    base = options.batch(args.base, args.results)
+    if within:
+        try:
+            changes = compare_targets(base, args.base_target, args.new_target)
+        except KeyError as error:
+            raise UsageError(f"{args.base}: {error.args[0]}") from None
+        title, lines = f"{args.base}: {args.base_target} → {args.new_target}", notes(changes, [], [], one_batch=True)
+        if not changes:
+            raise UsageError(f"{args.base_target} and {args.new_target} finished no scenario in the same repeat")
+    else:
+        new = options.batch(args.new, args.results)
+        changes = compare(base, new)
+        title = f"{args.base} → {args.new}"
+        lines = notes(changes, machine_differences(base, new), drift(base, new))
+        if not changes:
+            raise UsageError("the two batches have no target × scenario in common (finished without error)")
     if args.format == "json":
+        for line in lines:  # the output stays parseable; what a reader must know goes beside it
+            print(f"note: {line}", file=sys.stderr)
         print(json.dumps(as_records(changes), indent=2))
     elif args.format == "markdown":
-        print(as_markdown(changes, args.base, args.new), end="")
+        print(as_markdown(changes, args.base, args.new or f"--base {args.base_target} --new {args.new_target}",
+                          lines), end="")
     else:
-        console.print(diff_table(changes, f"{args.base} → {args.new}"))
+        for line in lines:
+            console.print(f"[yellow]{escape(line)}[/yellow]" if line.startswith("the batches ran") else escape(line))
+        console.print(diff_table(changes, title))
     if limit is None:
         return 0
     worse = regressions(changes, limit)

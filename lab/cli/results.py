@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 
 from lab.analysis.listings import batches_table
-from lab.analysis.summary import summarize, summary_table
+from lab.analysis.summary import batch_summary
 from lab.cli import options
 from lab.cli.options import UsageError
 from lab.store.results import load
@@ -28,5 +28,6 @@ def handle(args: argparse.Namespace, console: Console) -> int:
         runs = load(args.results, args.batch)
     except FileNotFoundError as error:
         raise UsageError(str(error)) from None
-    console.print(summary_table(summarize(runs), f"batch {args.batch}"))
+    for part in batch_summary(runs, f"batch {args.batch}"):
+        console.print(part)
     return 0

@@ -41,6 +41,7 @@ def environment() -> dict[str, str | int]:
         "platform": platform.platform(),
         "python_version": platform.python_version(),
         "locust_version": _version("locust"),
+        "gevent_version": _version("gevent"),
         "uvloop_version": _version("uvloop"),
         "httptools_version": _version("httptools"),
         "git_commit": _git_commit(),

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lab.analysis.summary import summarize, summary_table
+from lab.analysis.summary import batch_summary
 from lab.drivers import wrk as wrk_driver
 from lab.run.environment import environment
 from lab.run.measure import Pinning, measure
@@ -22,9 +22,16 @@ from lab.store.results import BatchWriter, new_batch_id
 from lab.target_file import calibration_target
 from lab.targets import CALIBRATION_TARGET, Target
 
-# Seconds a calibration run measures (after CALIBRATION_WARMUP_S): a ceiling, not a study.
+# Seconds a closed-loop calibration run measures (after CALIBRATION_WARMUP_S): a ceiling, not a study.
 CALIBRATION_DURATION_S = 3.0
 CALIBRATION_WARMUP_S = 1.0
+# The loads a calibration run means something for: no wait (the generator's ceiling) and a fixed
+# rate (the latency floor); a think time is neither.
+CALIBRATED_WAITS = ("none", "constant_rate")
+# The floor's latencies a row of the same repeat carries: its column ← the calibration run's.
+FLOOR_COLUMNS = {"latency_floor_mean_us": "latency_corrected_mean_us",
+                 "latency_floor_p50_us": "latency_corrected_p50_us",
+                 "latency_floor_p99_us": "latency_corrected_p99_us"}
 
 
 @dataclass(frozen=True)
@@ -45,21 +52,25 @@ class Plan:
     results: Path
     driver: str = "locust"
     sweep: tuple[float, ...] = ()  # load levels (fractions of measured capacity) to run open-loop
-    calibrate: bool = False  # first measure the generator's ceiling on each closed-loop scenario
+    calibrate: bool = False  # the minimal server in every repeat of each scenario: ceiling or latency floor
 
     def runs(self) -> list[PlannedRun]:
-        """Calibration first, then repeat by repeat, scenario by scenario, every target in turn
-        (0 1 2 … 0 1 2 …), so slow drift of a noisy machine spreads over all targets instead of
-        landing on one. With a sweep, each target's capacity run (level None) is followed by its
-        open-loop runs at each level."""
-        closed_loop = [s for s in self.scenarios if self.calibrate and s.load.wait.kind == "none"]
-        calibration: list[PlannedRun] = []
-        if closed_loop:
-            server = calibration_target()  # its file read once for the plan
-            calibration = [PlannedRun(0, calibration_load(s), server, self.driver) for s in closed_loop]
+        """Repeat by repeat, scenario by scenario, every target in turn (0 1 2 … 0 1 2 …), so slow
+        drift of a noisy machine spreads over all targets instead of landing on one. With
+        `calibrate`, each repeat of a scenario starts with the minimal server under it: the
+        generator's ceiling (closed loop) or the machine's latency floor (open loop) that this
+        repeat's rows are read against. With a sweep, each target's capacity run (level None) is
+        followed by its open-loop runs at each level."""
+        server = calibration_target() if self.calibrate else None  # its file read once for the plan
         levels: tuple[float | None, ...] = (None, *self.sweep)
-        return calibration + [PlannedRun(r, s, t, self.driver, level) for r in range(self.repeats)
-                              for s in self.scenarios for t in self.targets for level in levels]
+        planned = []
+        for repeat in range(self.repeats):
+            for scenario in self.scenarios:
+                if server is not None and scenario.load.wait.kind in CALIBRATED_WAITS:
+                    planned.append(PlannedRun(repeat, calibration_load(scenario), server, self.driver))
+                planned += [PlannedRun(repeat, scenario, target, self.driver, level)
+                            for target in self.targets for level in levels]
+        return planned
 
     def info(self) -> dict[str, Any]:
         """What batch.json records of the plan."""
@@ -69,7 +80,10 @@ class Plan:
 
 
 def calibration_load(scenario: Scenario) -> Scenario:
-    """The scenario, shortened: a ceiling is a few seconds' work, not a study."""
+    """A closed loop shortened (a ceiling is a few seconds' work, not a study); an open loop as
+    it is: the floor's percentiles need as many requests as the rows they are read against."""
+    if scenario.load.wait.kind == "constant_rate":
+        return scenario
     return scenario.with_times(min(scenario.load.duration, CALIBRATION_DURATION_S),
                                min(scenario.load.warmup, CALIBRATION_WARMUP_S), scenario.load.processes,
                                scenario.load.expect_workers, scenario.load.master_bind)
@@ -113,7 +127,7 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
         with progress:
             task = progress.add_task("comparing", total=len(runs), live="")
             capacity: dict[tuple[int, str, str], float] = {}
-            ceilings: dict[tuple[str, str], float] = {}  # (scenario, driver) → the generator's calibrated req/s
+            references: dict[tuple[int, str, str], dict[str, Any]] = {}  # this repeat's calibration run
             for index, run in enumerate(runs, 1):
                 scenario, target, level = run.scenario, run.target, run.level
                 what = f"{target.label} × {scenario.id}" + (f" (repeat {run.repeat + 1})" if repeated else "")
@@ -133,14 +147,12 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
                 result = measure(target, loaded, pinning, batch=batch, repeat=run.repeat, driver=run.driver,
                                  load_level=level, on_live=live)
                 row = result.row
-                ceiling_key = (scenario.id, run.driver)
+                reference_key = (run.repeat, scenario.id, run.driver)
                 if target.name == CALIBRATION_TARGET:
                     if not row["error"]:
-                        ceilings[ceiling_key] = row["qps"]
-                elif ceiling_key in ceilings:
-                    row["generator_ceiling_qps"] = ceilings[ceiling_key]
-                    if not row["error"]:
-                        row["generator_ceiling_share"] = row["qps"] / ceilings[ceiling_key]
+                        references[reference_key] = row
+                elif reference_key in references and level is None:
+                    read_against(row, references[reference_key])
                 if level is None and not row["error"]:
                     capacity[key] = row["qps"]
                 writer.add(result)
@@ -153,12 +165,25 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
         signal.signal(signal.SIGTERM, previous)
     if writer.rows:
         frame = pd.DataFrame(writer.rows)
-        console.print(summary_table(summarize(frame), f"batch {batch}"))
+        for part in batch_summary(frame, f"batch {batch}"):
+            console.print(part)
         hint = saturation_hint(frame)
         if hint:
             console.print(f"[yellow]{hint}[/yellow]")
     console.print(f"results: {writer.directory}")
     return writer.directory
+
+
+def read_against(row: dict[str, Any], reference: dict[str, Any]) -> None:
+    """What the calibration run of the same repeat and scenario says about a row: the generator's
+    ceiling under a closed loop, the machine's latency floor under an open one."""
+    if row["target_rate"] is None:
+        row["generator_ceiling_qps"] = reference["qps"]
+        if not row["error"]:
+            row["generator_ceiling_share"] = row["qps"] / reference["qps"]
+    else:
+        for column, source in FLOOR_COLUMNS.items():
+            row[column] = reference[source]
 
 
 def saturation_hint(runs: pd.DataFrame) -> str | None:

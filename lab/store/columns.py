@@ -38,6 +38,7 @@ RUN_COLUMNS: dict[str, str] = {
     "platform": "OS and kernel",
     "python_version": "Python running servers and locust",
     "locust_version": "locust version",
+    "gevent_version": "gevent version (locust's event loop: it shapes the load generator's speed)",
     "uvloop_version": "uvloop version",
     "httptools_version": "httptools (llhttp) version",
     "git_commit": "qpslab commit (-dirty: with uncommitted changes)",
@@ -92,9 +93,15 @@ RUN_COLUMNS: dict[str, str] = {
     "generator_cpu_busy": "generator_cpu_s / window / pinned client CPUs, fraction",
     "generator_busiest_process_busy": "CPU share of the busiest locust process in the window, as it measured "
                                       "itself (covers workers on other machines); empty for wrk",
-    "generator_ceiling_qps": "req/s the load generator made on this scenario against the minimal server "
-                             "(`calibration` runs of this batch): its ceiling here; empty without calibration",
+    "generator_ceiling_qps": "closed-loop runs: req/s the load generator made on this scenario against the minimal "
+                             "server in the same repeat (the `calibration` run): its ceiling here; empty without "
+                             "calibration",
     "generator_ceiling_share": "qps / generator_ceiling_qps: near 1, the generator set the pace",
+    "latency_floor_mean_us": "open-loop runs: the minimal server's latency_corrected_mean_us at the same schedule in "
+                             "the same repeat (the `calibration` run): what the machine and the generator cost a "
+                             "request before any server work, µs; empty without calibration",
+    "latency_floor_p50_us": "the same floor's latency_corrected_p50_us, µs",
+    "latency_floor_p99_us": "the same floor's latency_corrected_p99_us, µs",
     "bottleneck": "generator if generator_cpu_busy or generator_busiest_process_busy ≥ 0.90 (its numbers are "
                   "then a floor), else server",
     "server_exit_code": "exit code of the server after SIGTERM (0: clean stop)",
