@@ -106,7 +106,9 @@ class ThreadPoolServer:
 
     def _gather(self, sock: socket.socket) -> None:
         """Read what arrived; once the core has something to answer, hand the connection over."""
-        conn = self._gathering[sock]
+        conn = self._gathering.get(sock)
+        if conn is None:  # displaced by an accept earlier in the same wake-up, and closed
+            return
         try:
             data = sock.recv(RECV_BYTES)
         except (BlockingIOError, InterruptedError):
