@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from rich.console import Console
+from rich.table import Table
 
 from lab.analysis.batch import Batch
-from lab.analysis.summary import equal_load_summary, equal_load_table
+from lab.analysis.summary import batch_summary, equal_load_summary, equal_load_table
 from lab.analysis.tables import latency_floor_table, stage_table
 from lab.paths import SCENARIO_DIR
 from lab.run.measure import Pinning
@@ -93,21 +95,55 @@ def test_latency_beside_the_floor_and_what_each_target_adds() -> None:
     assert stage4["added_p99_us"] == 950.0 and stage4["p99_us"] == 1_600.0 and stage4["floor_p99_us"] == 650.0
 
 
-def test_cpu_per_request_ranked_only_where_the_load_was_equal() -> None:
-    runs = pd.DataFrame([
+def equal_load_runs() -> pd.DataFrame:
+    return pd.DataFrame([
         latency_run("stage4", 0, (200.0, 1_500.0), (120.0, 600.0), cpu=64.0),
+        latency_run("stage4", 1, (200.0, 1_500.0), (120.0, 600.0), cpu=66.0, qps=950.0),  # exactly the held share
         latency_run("stage0", 0, (300.0, 2_500.0), (120.0, 600.0), cpu=90.0),
         latency_run("stage2", 0, (250.0, 2_000.0), (120.0, 600.0), cpu=40.0, qps=700.0),  # fell behind: not equal load
-        latency_run(CALIBRATION_TARGET, 0, (120.0, 600.0), (120.0, 600.0), cpu=35.0),
+        {**latency_run("stage3", 0, (1.0, 1.0), (1.0, 1.0), cpu=1.0), "error": "died"},
+        {**latency_run("stage3", 1, (1.0, 1.0), (1.0, 1.0), cpu=1.0), "load_level": 0.5},  # a sweep's own rate
+        latency_run(CALIBRATION_TARGET, 0, (120.0, 600.0), (120.0, 600.0), cpu=35.5),
         {**latency_run("stage1", 0, (1.0, 1.0), (1.0, 1.0), cpu=1.0), "scenario": "plaintext", "target_rate": None},
+        {**latency_run("stage1", 0, (1.0, 1.0), (1.0, 1.0), cpu=50.0), "scenario": "a-slow-rate",
+         "target_rate": 100.0, "qps": 100.0},
     ], columns=list(RUN_COLUMNS))
-    table = equal_load_table(runs)
-    assert list(table["target_label"]) == [CALIBRATION_TARGET, "stage4", "stage0"]
-    assert list(table["rank"].fillna(0)) == [0, 1, 2]
-    assert list(table["above_floor_us"]) == [0.0, 29.0, 55.0]
-    rendered = equal_load_summary(runs)
-    assert rendered is not None and rendered.row_count == 3
-    assert equal_load_summary(runs[runs["scenario"] == "plaintext"]) is None
+
+
+def test_cpu_per_request_ranked_only_where_the_load_was_equal() -> None:
+    table = equal_load_table(equal_load_runs())
+    assert list(table.columns) == ["scenario", "target_label", "rate", "qps", "runs", "cpu_us_per_request",
+                                   "above_floor_us", "rank"]
+    assert list(zip(table["scenario"], table["target_label"], strict=True)) == [
+        ("a-slow-rate", "stage1"), ("latency", CALIBRATION_TARGET), ("latency", "stage4"), ("latency", "stage0")]
+    assert list(table["rank"].fillna(0)) == [1, 0, 1, 2]
+    assert list(table["runs"]) == [1, 1, 2, 1] and list(table["qps"]) == [100.0, 1_000.0, 975.0, 1_000.0]
+    assert list(table["above_floor_us"].fillna(-1)) == [-1, 0.0, 29.5, 54.5]  # no floor at 100 req/s
+
+
+def test_the_equal_load_table_as_lab_compare_prints_it() -> None:
+    rendered = equal_load_summary(equal_load_runs())
+    assert rendered is not None
+    console = Console(width=140, record=True, color_system=None)
+    console.print(rendered)
+    lines = [" ".join(line.replace("│", " ").replace("┃", " ").split()) for line in console.export_text().splitlines()]
+    assert lines[0] == "CPU per request at equal load (open loop: every target asked the same rate)"
+    assert "rank stage / target scenario asked req/s served req/s CPU µs/req above the floor" in lines
+    assert "1 stage1 a-slow-rate 100 100 50.0 –" in lines
+    assert "floor minimal server (calibration) latency 1,000 1,000 35.5" in lines
+    assert "1 stage4 latency 1,000 975 65.0 29.5" in lines and "2 stage0 latency 1,000 1,000 90.0 54.5" in lines
+    assert equal_load_summary(equal_load_runs()[lambda runs: runs["scenario"] == "plaintext"]) is None
+    assert equal_load_summary(pd.DataFrame()) is None
+
+
+def test_a_batch_summary_is_the_table_a_note_and_the_equal_load_ranking() -> None:
+    runs = equal_load_runs()
+    parts = batch_summary(runs, "batch b")
+    assert len(parts) == 3 and isinstance(parts[0], Table) and parts[0].title == "batch b"
+    assert parts[1].startswith("[dim]CPU µs/req was measured at each row's QPS") and parts[1].endswith("[/dim]")
+    assert isinstance(parts[2], Table) and parts[2].row_count == 4
+    closed = batch_summary(runs[runs["scenario"] == "plaintext"], "batch c")
+    assert len(closed) == 2 and isinstance(closed[0], Table) and closed[0].title == "batch c"
 
 
 def test_stage_table_reads_memory_per_connection_against_stage_2() -> None:

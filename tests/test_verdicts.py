@@ -146,8 +146,12 @@ def test_latency_floor_medians_and_a_batch_without_one() -> None:
                                  open_loop(1_000.0, 180.0, floor=60.0, scenario="latency-quiet")))
     assert (mixed.verdict, mixed.value, mixed.evidence) == (PASS, 180.0, "latency-quiet at 1,000 req/s")
     unfloored = judge(MEAN, 4, frame(open_loop(1_000.0, 150.0, floor=None)))
-    assert (unfloored.verdict, unfloored.value) == (NOT_MEASURED, 150.0)
-    assert "--no-calibrate" in unfloored.evidence and unfloored.how == "lab compare --stages 4 --scenarios latency"
+    assert (unfloored.verdict, unfloored.value, unfloored.evidence, unfloored.how) == (
+        NOT_MEASURED, 150.0, "no latency floor in this batch (it ran with --no-calibrate)",
+        "lab compare --stages 4 --scenarios latency")
+    # A batch from before the floor columns existed, read without them.
+    old = frame(open_loop(1_000.0, 150.0)).drop(columns=[c for c in RUN_COLUMNS if c.startswith("latency_floor")])
+    assert (judge(MEAN, 4, old).verdict, judge(MEAN, 4, old).value) == (NOT_MEASURED, 150.0)
 
 
 def held_connections(stage: int, per_connection: float, connections: float = 1_000.0,
@@ -165,17 +169,40 @@ def held_connections(stage: int, per_connection: float, connections: float = 1_0
 def test_memory_per_connection_against_stage_2(stage: int, share: float, bytes_: float, verdict: str) -> None:
     runs = frame(held_connections(2, 7_200.0), held_connections(stage, bytes_))
     judged = judge_memory(stage, share, runs)
-    assert (judged.verdict, judged.value) == (verdict, pytest.approx(bytes_ / 7_200.0))
-    assert "hold-1000" in judged.evidence and "7.0 KiB" in judged.evidence
+    assert (judged.verdict, judged.value, judged.how) == (verdict, pytest.approx(bytes_ / 7_200.0), "")
+    assert judged.evidence == (f"hold-1000: {bytes_ / 1024:,.1f} KiB per connection against stage 2's 7.0 KiB, at "
+                               "1,000 connections")
+
+
+HOW = "lab compare --stages 2,4 --scenarios hold-1000"
 
 
 def test_memory_needs_stage_2_at_the_same_connection_count() -> None:
     alone = judge_memory(4, 0.3, frame(held_connections(4, 2_000.0)))
-    assert alone.verdict == NOT_MEASURED and alone.how == "lab compare --stages 2,4 --scenarios hold-1000"
+    assert (alone.verdict, alone.value, alone.evidence, alone.how) == (
+        NOT_MEASURED, None, "no scenario held connections on both stage 4 and stage 2 in this batch", HOW)
     apart = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_000.0), held_connections(4, 2_000.0, 1_150.0)))
-    assert apart.verdict == NOT_MEASURED and "1,150 connections held against stage 2's 1,000" in apart.evidence
-    near = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_000.0), held_connections(4, 2_000.0, 1_090.0)))
-    assert near.verdict == PASS
+    assert (apart.verdict, apart.evidence, apart.how) == (
+        NOT_MEASURED, "hold-1000: 1,150 connections held against stage 2's 1,000", HOW)
+    near = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_000.0), held_connections(4, 2_000.0, 1_099.0)))
+    assert near.verdict == PASS  # under 10% apart: near enough
+    nothing = judge_memory(4, 0.3, frame(held_connections(2, 0.0), held_connections(4, 2_000.0)))
+    assert (nothing.verdict, nothing.value, nothing.evidence, nothing.how) == (
+        NOT_MEASURED, None, "hold-1000: stage 2 grew no memory per connection to compare with", HOW)
+    one_byte = judge_memory(4, 0.3, frame(held_connections(2, 1.0), held_connections(4, 2_000.0)))
+    assert (one_byte.verdict, one_byte.value) == (FAIL, 2_000.0)
+    # Runs without the figure, or of other stages, are not evidence, however many connections they had.
+    noise = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0), held_connections(4, 2_000.0),
+                                       held_connections(2, None, 9_000.0, "many"),  # type: ignore[arg-type]
+                                       held_connections(4, None, 9_000.0, "many"),  # type: ignore[arg-type]
+                                       held_connections(3, 100.0, 9_000.0, "many")))
+    assert (noise.verdict, noise.value) == (PASS, pytest.approx(2_000 / 7_200))
+    # The most connections by the stage's own count, whatever the scenarios are called.
+    ranked = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_090.0, "a-scenario"),
+                                        held_connections(4, 3_000.0, 1_000.0, "a-scenario"),
+                                        held_connections(2, 7_200.0, 1_000.0, "b-scenario"),
+                                        held_connections(4, 1_800.0, 1_050.0, "b-scenario")))
+    assert (ranked.verdict, ranked.value) == (PASS, 0.25)
     # The scenario with the most connections judges: there fixed costs weigh least.
     both = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0), held_connections(4, 3_000.0),
                                       held_connections(2, 6_000.0, 5_000.0, "hold-5000"),

@@ -415,8 +415,9 @@ def _cells(c: Change) -> tuple[str, ...]:
     interval = "–" if c.low is None else f"{_percent(c.low)} … {_percent(c.high)}"
     detectable = "–" if c.detectable is None else f"±{c.detectable:.1%}"
     p_value = "–" if c.p_value is None else f"{c.p_value:.3f}" + ("" if c.level is None else f" (≤ {c.level:.3f})")
-    return (c.target, c.scenario, c.metric + _load(c), f"{c.base:,.1f}", f"{c.new:,.1f}", _percent(c.change),
-            interval, detectable, p_value, c.verdict)
+    change = _percent(c.change) + (" per cal." if c.basis == PER_REFERENCE else "")  # not base → new: the ratio's
+    return (c.target, c.scenario, c.metric + _load(c), f"{c.base:,.1f}", f"{c.new:,.1f}", change, interval,
+            detectable, p_value, c.verdict)
 
 
 HEADERS = ("target", "scenario", "metric", "base", "new", "change", "interval", "detectable", "p (needed)",
