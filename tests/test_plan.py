@@ -104,6 +104,8 @@ def equal_load_runs() -> pd.DataFrame:
         {**latency_run("stage3", 0, (1.0, 1.0), (1.0, 1.0), cpu=1.0), "error": "died"},
         {**latency_run("stage3", 1, (1.0, 1.0), (1.0, 1.0), cpu=1.0), "load_level": 0.5},  # a sweep's own rate
         latency_run(CALIBRATION_TARGET, 0, (120.0, 600.0), (120.0, 600.0), cpu=35.5),
+        latency_run("zeta", 0, (200.0, 1_500.0), (120.0, 600.0), cpu=90.0),  # ties keep the batch's order
+        latency_run("alpha", 0, (200.0, 1_500.0), (120.0, 600.0), cpu=90.0),
         {**latency_run("stage1", 0, (1.0, 1.0), (1.0, 1.0), cpu=1.0), "scenario": "plaintext", "target_rate": None},
         {**latency_run("stage1", 0, (1.0, 1.0), (1.0, 1.0), cpu=50.0), "scenario": "a-slow-rate",
          "target_rate": 100.0, "qps": 100.0},
@@ -115,10 +117,11 @@ def test_cpu_per_request_ranked_only_where_the_load_was_equal() -> None:
     assert list(table.columns) == ["scenario", "target_label", "rate", "qps", "runs", "cpu_us_per_request",
                                    "above_floor_us", "rank"]
     assert list(zip(table["scenario"], table["target_label"], strict=True)) == [
-        ("a-slow-rate", "stage1"), ("latency", CALIBRATION_TARGET), ("latency", "stage4"), ("latency", "stage0")]
-    assert list(table["rank"].fillna(0)) == [1, 0, 1, 2]
-    assert list(table["runs"]) == [1, 1, 2, 1] and list(table["qps"]) == [100.0, 1_000.0, 975.0, 1_000.0]
-    assert list(table["above_floor_us"].fillna(-1)) == [-1, 0.0, 29.5, 54.5]  # no floor at 100 req/s
+        ("a-slow-rate", "stage1"), ("latency", CALIBRATION_TARGET), ("latency", "stage4"), ("latency", "stage0"),
+        ("latency", "zeta"), ("latency", "alpha")]
+    assert list(table["rank"].fillna(0)) == [1, 0, 1, 2, 3, 4]
+    assert list(table["runs"]) == [1, 1, 2, 1, 1, 1] and list(table["qps"][:4]) == [100.0, 1_000.0, 975.0, 1_000.0]
+    assert list(table["above_floor_us"].fillna(-1)) == [-1, 0.0, 29.5, 54.5, 54.5, 54.5]  # no floor at 100 req/s
 
 
 def test_the_equal_load_table_as_lab_compare_prints_it() -> None:
@@ -126,12 +129,19 @@ def test_the_equal_load_table_as_lab_compare_prints_it() -> None:
     assert rendered is not None
     console = Console(width=140, record=True, color_system=None)
     console.print(rendered)
-    lines = [" ".join(line.replace("│", " ").replace("┃", " ").split()) for line in console.export_text().splitlines()]
-    assert lines[0] == "CPU per request at equal load (open loop: every target asked the same rate)"
-    assert "rank stage / target scenario asked req/s served req/s CPU µs/req above the floor" in lines
-    assert "1 stage1 a-slow-rate 100 100 50.0 –" in lines
-    assert "floor minimal server (calibration) latency 1,000 1,000 35.5" in lines
-    assert "1 stage4 latency 1,000 975 65.0 29.5" in lines and "2 stage0 latency 1,000 1,000 90.0 54.5" in lines
+    assert [line.rstrip() for line in console.export_text().splitlines()] == [
+        "CPU per request at equal load (open loop: every target asked the same rate)",
+        "┏━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┓",
+        "┃  rank ┃ stage / target               ┃ scenario    ┃ asked req/s ┃ served req/s ┃ CPU µs/req ┃ above the floor ┃",  # noqa: E501
+        "┡━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━┩",
+        "│     1 │ stage1                       │ a-slow-rate │         100 │          100 │       50.0 │               – │",  # noqa: E501
+        "│ floor │ minimal server (calibration) │ latency     │       1,000 │        1,000 │       35.5 │                 │",  # noqa: E501
+        "│     1 │ stage4                       │ latency     │       1,000 │          975 │       65.0 │            29.5 │",  # noqa: E501
+        "│     2 │ stage0                       │ latency     │       1,000 │        1,000 │       90.0 │            54.5 │",  # noqa: E501
+        "│     3 │ zeta                         │ latency     │       1,000 │        1,000 │       90.0 │            54.5 │",  # noqa: E501
+        "│     4 │ alpha                        │ latency     │       1,000 │        1,000 │       90.0 │            54.5 │",  # noqa: E501
+        "└───────┴──────────────────────────────┴─────────────┴─────────────┴──────────────┴────────────┴─────────────────┘",
+    ]
     assert equal_load_summary(equal_load_runs()[lambda runs: runs["scenario"] == "plaintext"]) is None
     assert equal_load_summary(pd.DataFrame()) is None
 
@@ -141,7 +151,7 @@ def test_a_batch_summary_is_the_table_a_note_and_the_equal_load_ranking() -> Non
     parts = batch_summary(runs, "batch b")
     assert len(parts) == 3 and isinstance(parts[0], Table) and parts[0].title == "batch b"
     assert parts[1].startswith("[dim]CPU µs/req was measured at each row's QPS") and parts[1].endswith("[/dim]")
-    assert isinstance(parts[2], Table) and parts[2].row_count == 4
+    assert isinstance(parts[2], Table) and parts[2].row_count == 6
     closed = batch_summary(runs[runs["scenario"] == "plaintext"], "batch c")
     assert len(closed) == 2 and isinstance(closed[0], Table) and closed[0].title == "batch c"
 

@@ -198,11 +198,14 @@ def test_memory_needs_stage_2_at_the_same_connection_count() -> None:
                                        held_connections(3, 100.0, 9_000.0, "many")))
     assert (noise.verdict, noise.value) == (PASS, pytest.approx(2_000 / 7_200))
     # The most connections by the stage's own count, whatever the scenarios are called.
-    ranked = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_090.0, "a-scenario"),
-                                        held_connections(4, 3_000.0, 1_000.0, "a-scenario"),
-                                        held_connections(2, 7_200.0, 1_000.0, "b-scenario"),
-                                        held_connections(4, 1_800.0, 1_050.0, "b-scenario")))
+    ranked = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_000.0, "a-scenario"),
+                                        held_connections(4, 1_800.0, 1_050.0, "a-scenario"),
+                                        held_connections(2, 7_200.0, 1_090.0, "b-scenario"),
+                                        held_connections(4, 3_000.0, 1_000.0, "b-scenario")))
     assert (ranked.verdict, ranked.value) == (PASS, 0.25)
+    # KiB to one decimal, each side its own: 7,222 bytes are 7.05 KiB.
+    kib = judge_memory(4, 0.3, frame(held_connections(2, 7_222.0), held_connections(4, 2_000.0)))
+    assert kib.evidence == "hold-1000: 2.0 KiB per connection against stage 2's 7.1 KiB, at 1,000 connections"
     # The scenario with the most connections judges: there fixed costs weigh least.
     both = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0), held_connections(4, 3_000.0),
                                       held_connections(2, 6_000.0, 5_000.0, "hold-5000"),
