@@ -223,7 +223,7 @@ def test_two_targets_of_one_batch_over_the_repeats_both_finished() -> None:
     batch = pd.concat([batch, calibration], ignore_index=True)
     changes = by_metric(compare_targets(batch, "before", "after"))
     assert {c.basis for c in changes.values()} == {AS_MEASURED}  # side by side: no reference's noise added
-    assert notes(list(changes.values()), [], [], one_batch=True)[0].startswith("both targets as measured")
+    assert notes(list(changes.values()))[0].startswith("both targets as measured")
     assert changes["qps"].target == "before → after" and changes["qps"].verdict == "worse"
     assert changes["qps"].base == pytest.approx(float(np.median(BASE_QPS)))  # repeat 5 left out on both sides
     assert changes[CPU].verdict == "worse"
@@ -238,7 +238,7 @@ def test_machines_that_differ_are_named() -> None:
     new = runs("s", [1, 1, 1], [1, 1, 1], cpu_model="Intel Xeon", locust_version="2.40", hostname="a")
     assert machine_differences(base, new) == ["cpu_model AMD EPYC → Intel Xeon"]
     assert machine_differences(base, base) == []
-    lines = notes(compare(base, new), machine_differences(base, new), [])
+    lines = notes(compare(base, new), base, new)
     assert lines[0] == "the batches ran on different machines or measuring stacks: cpu_model AMD EPYC → Intel Xeon"
     assert any("not controlled" in line for line in lines)
 

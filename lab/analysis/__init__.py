@@ -5,7 +5,7 @@ import this package as `a` and use the names below.
 """
 
 from lab.analysis.batch import BASE_ENV, BATCH_ENV, NO_RESULTS, RESULTS_ENV, Batch, open_batch, results_root
-from lab.analysis.diff import as_markdown, compare, drift, machine_differences, notes
+from lab.analysis.diff import as_markdown, compare, notes
 from lab.analysis.figures import (
     cpu_figure,
     diff_figure,
@@ -30,8 +30,8 @@ from lab.analysis.tables import (
 
 __all__ = [
     "BASE_ENV", "BATCH_ENV", "NO_RESULTS", "RESULTS_ENV", "Batch", "as_markdown", "calibration_table", "compare",
-    "cpu_figure", "criteria_table", "diff_figure", "distribution_figure", "drift", "equal_load_table",
-    "heatmap_figure", "latency_floor_table", "latency_vs_load_figure", "machine_differences", "matrix", "notes",
+    "cpu_figure", "criteria_table", "diff_figure", "distribution_figure", "equal_load_table",
+    "heatmap_figure", "latency_floor_table", "latency_vs_load_figure", "matrix", "notes",
     "open_batch", "percentile_figure", "qps_figure", "results_root", "server_seconds_figure", "speedup_figure",
     "spread_table", "stage_table", "timeseries_figure",
 ]

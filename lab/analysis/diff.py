@@ -42,7 +42,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -107,12 +107,15 @@ class Change:
 # -- the test ---------------------------------------------------------------------------------
 
 
+def _enumerable(n: int, m: int) -> bool:
+    return math.comb(n + m, m) <= EXACT_SPLITS
+
+
 def smallest_p(n: int, m: int) -> float:
     """The least two-sided p an exact permutation test of n against m values can give (2 / C: the
     split and its mirror; unequal sides may reach 1 / C in one direction only, so this is the bound
     both directions share)."""
-    splits = math.comb(n + m, m)
-    return min(1.0, 2 / splits) if splits <= EXACT_SPLITS else 1.0 / (RANDOM_SPLITS + 1)
+    return min(1.0, 2 / math.comb(n + m, m)) if _enumerable(n, m) else 1.0 / (RANDOM_SPLITS + 1)
 
 
 def repeats_needed(level: float) -> int:
@@ -148,7 +151,7 @@ class PermutationTest:
         n, m = base.size, new.size
         self.observed = float(new.mean() - base.mean())
         pooled = np.concatenate([base, new])
-        chosen = _exact_splits(n, m) if math.comb(n + m, m) <= EXACT_SPLITS else _random_splits(n, m, rng)
+        chosen = _exact_splits(n, m) if _enumerable(n, m) else _random_splits(n, m, rng)
         # The statistic of each split, and how it moves per unit of shift of the new side.
         self._statistic = chosen @ pooled / m - (~chosen) @ pooled / n
         from_new = chosen[:, n:].sum(axis=1)
@@ -299,30 +302,27 @@ def _change(prepared: _Prepared, *, level: float, needed: int, rng: np.random.Ge
     more_is_better = METRICS[c.metric]
     base_median = float(np.nanmedian(c.before.values[c.metric]))
     new_median = float(np.nanmedian(c.after.values[c.metric]))
-    common = dict(target=c.target, scenario=c.scenario, metric=c.metric, base=base_median, new=new_median,
-                  basis=basis, base_rate=c.before.rate, new_rate=c.after.rate)
+    untested = Change(c.target, c.scenario, c.metric, base_median, new_median,
+                      new_median / base_median - 1 if base_median else math.nan, None, None, None, "",
+                      basis=basis, base_rate=c.before.rate, new_rate=c.after.rate)
     if b is None or a is None:
-        change = new_median / base_median - 1 if base_median else math.nan
         why = ("generator-bound" if c.generator_bound and c.metric not in SERVER_SIDE
                else "values that are not positive and finite")
-        return Change(**common, change=change, low=None, high=None, p_value=None,  # type: ignore[arg-type]
-                      verdict=f"cannot tell: {why}")
+        return replace(untested, verdict=f"cannot tell: {why}")
     test = PermutationTest(b, a, rng)
-    change = math.expm1(test.observed)
-    p_value = test.p()
+    tested = replace(untested, change=math.expm1(test.observed), p_value=test.p(), level=level)
     if smallest_p(b.size, a.size) > level:
-        return Change(**common, change=change, low=None, high=None, p_value=p_value,  # type: ignore[arg-type]
-                      level=level, verdict=f"cannot tell: {b.size} v {a.size} repeats; {needed} a side would")
+        return replace(tested, verdict=f"cannot tell: {b.size} v {a.size} repeats; {needed} a side would")
     low, high = test.interval(level)
-    if p_value <= level:
+    assert tested.p_value is not None
+    if tested.p_value <= level:
         verdict = "better" if (test.observed > 0) == more_is_better else "worse"
     else:
         verdict = "no significant change"
     # The least true change that data with this spread would have had rejected: how far the
     # interval reaches from the observed change, the farther side.
     detectable = math.expm1(max(test.observed - low, high - test.observed))
-    return Change(**common, change=change, low=math.expm1(low), high=math.expm1(high),  # type: ignore[arg-type]
-                  p_value=p_value, level=level, detectable=detectable, verdict=verdict)
+    return replace(tested, low=math.expm1(low), high=math.expm1(high), detectable=detectable, verdict=verdict)
 
 
 # -- the two ways in --------------------------------------------------------------------------
@@ -424,15 +424,21 @@ HEADERS = ("target", "scenario", "metric", "base", "new", "change", "interval", 
            "verdict")
 
 
-def notes(changes: list[Change], differences: list[str], moved: list[str], *, one_batch: bool = False) -> list[str]:
-    """What the reader must know before the table: machines, drift, and what the change is of."""
+def notes(changes: list[Change], base: pd.DataFrame | None = None, new: pd.DataFrame | None = None) -> list[str]:
+    """What the reader must know before the table: machines, drift, and what the change is of.
+    With the two batches' runs, a diff between batches; without, two targets of one batch."""
+    one_batch = base is None or new is None
     out = []
-    if differences:
-        out.append("the batches ran on different machines or measuring stacks: " + "; ".join(differences))
+    if base is not None and new is not None:
+        differences = machine_differences(base, new)
+        if differences:
+            out.append("the batches ran on different machines or measuring stacks: " + "; ".join(differences))
     bases = {c.basis for c in changes if c.metric in DRIFTING}
     if one_batch:
         out.append("both targets as measured, over the repeats they ran side by side in this batch")
     if PER_REFERENCE in bases:
+        assert base is not None and new is not None
+        moved = drift(base, new)
         out.append("QPS, latency and CPU per request are compared per calibration run of the same repeat (the "
                    "minimal server): the machine's own drift cancels" + (f"; it moved {', '.join(moved)}" if moved
                                                                           else ""))

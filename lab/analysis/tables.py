@@ -76,16 +76,14 @@ def latency_floor_table(batch: Batch) -> pd.DataFrame:
     runs = runs[runs["target_rate"].notna() & runs["latency_floor_p99_us"].notna()]
     if runs.empty:
         return pd.DataFrame()
+    parts = ("mean", "p50", "p99")
     runs = runs.assign(**{f"added_{part}_us": runs[f"latency_corrected_{part}_us"] - runs[f"latency_floor_{part}_us"]
-                          for part in ("mean", "p50", "p99")})
+                          for part in parts})
+    medians = {f"{name}_us": (f"{column}_us", "median") for part in parts
+               for name, column in ((part, f"latency_corrected_{part}"), (f"floor_{part}", f"latency_floor_{part}"),
+                                    (f"added_{part}", f"added_{part}"))}
     table = runs.groupby(["scenario", "target_label"], sort=False).agg(
-        runs=("run_id", "count"), rate=("target_rate", "first"),
-        mean_us=("latency_corrected_mean_us", "median"), floor_mean_us=("latency_floor_mean_us", "median"),
-        added_mean_us=("added_mean_us", "median"),
-        p50_us=("latency_corrected_p50_us", "median"), floor_p50_us=("latency_floor_p50_us", "median"),
-        added_p50_us=("added_p50_us", "median"),
-        p99_us=("latency_corrected_p99_us", "median"), floor_p99_us=("latency_floor_p99_us", "median"),
-        added_p99_us=("added_p99_us", "median"))
+        runs=("run_id", "count"), rate=("target_rate", "first"), **medians)
     return table.reset_index()
 
 

@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-from lab.analysis.diff import compare, diff_table, drift, machine_differences, notes
+from lab.analysis.diff import compare, diff_table, notes
 from lab.cli import options
 from lab.cli.options import UsageError
 from lab.run.plan import Plan, run_plan
@@ -129,7 +129,7 @@ def handle(args: argparse.Namespace, console: Console) -> int:
         if not changes:
             console.print(f"[yellow]{args.baseline} and this batch have no target × scenario in common[/yellow]")
             return 0
-        for line in notes(changes, machine_differences(baseline, measured), drift(baseline, measured)):
+        for line in notes(changes, baseline, measured):
             console.print(escape(line))
         console.print(diff_table(changes, f"{args.baseline} → {directory.name}"))
     return 0

@@ -16,8 +16,6 @@ from lab.analysis.diff import (
     compare,
     compare_targets,
     diff_table,
-    drift,
-    machine_differences,
     notes,
     regressions,
 )
@@ -71,14 +69,14 @@ def handle(args: argparse.Namespace, console: Console) -> int:
             changes = compare_targets(base, args.base_target, args.new_target)
         except KeyError as error:
             raise UsageError(f"{args.base}: {error.args[0]}") from None
-        title, lines = f"{args.base}: {args.base_target} → {args.new_target}", notes(changes, [], [], one_batch=True)
+        title, lines = f"{args.base}: {args.base_target} → {args.new_target}", notes(changes)
         if not changes:
             raise UsageError(f"{args.base_target} and {args.new_target} finished no scenario in the same repeat")
     else:
         new = options.batch(args.new, args.results)
         changes = compare(base, new)
         title = f"{args.base} → {args.new}"
-        lines = notes(changes, machine_differences(base, new), drift(base, new))
+        lines = notes(changes, base, new)
         if not changes:
             raise UsageError("the two batches have no target × scenario in common (finished without error)")
     if args.format == "json":
