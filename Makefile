@@ -34,7 +34,7 @@ mutate: $(STAMP)
 	$(BIN)/python tools/mutation_report.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check servers lab tests tools benchmarks
+	$(BIN)/ruff check oscalls servers lab tests tools benchmarks
 	$(BIN)/mypy
 
 clean:

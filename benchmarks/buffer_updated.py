@@ -43,8 +43,8 @@ def main() -> None:
     root = Path(args[0] if args else Path(__file__).resolve().parent.parent)
     sys.path.insert(0, str(root))
     from servers.core import ProtocolOptions
-    from servers.flags import ServerConfig
-    from servers.pooled import PooledServer
+    from servers.io.flags import ServerConfig
+    from servers.io.pooled import PooledServer
 
     options = ProtocolOptions(keep_alive=True, pipelining=True, fast_parser=True, gzip=True, cache=True)
     server = PooledServer("bench", ServerConfig("127.0.0.1", 0, 10.0, 10_000), options)

@@ -21,7 +21,7 @@ import numpy as np
 from lab.analysis.diff import compare
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the simulation is the fast tier's own
-from tests.test_diff import CPU, alarm_rate, by_metric, separation_power, simulated
+from tests.lab.analysis.test_diff import CPU, alarm_rate, by_metric, separation_power, simulated
 
 
 def interval(rate: float, draws: int) -> str:

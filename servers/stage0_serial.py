@@ -10,9 +10,9 @@ import signal
 import socket
 from types import FrameType
 
-from .blocking import serve_connection
 from .core import STAGE_0_TO_3, App, DateHeader, HttpConnection, Stats
-from .flags import announce, argument_parser, listening_errors, server_config
+from .io.blocking import serve_connection
+from .io.flags import announce, argument_parser, listening_errors, server_config
 
 NAME = "stage0_serial"
 # Connections the kernel queues while the one being served is busy.

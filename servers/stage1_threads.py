@@ -27,11 +27,11 @@ import threading
 import time
 from types import FrameType
 
-from .blocking import serve_connection
 from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, ThreadSafeStats, encode_closing
 from .core.admission import Admission
 from .core.limits import RECV_BYTES, SHUTDOWN_GRACE_S
-from .flags import announce, argument_parser, listening_errors, positive_int, server_config
+from .io.blocking import serve_connection
+from .io.flags import announce, argument_parser, listening_errors, positive_int, server_config
 
 NAME = "stage1_threads"
 DEFAULT_THREADS = 10  # the roadmap's pool size

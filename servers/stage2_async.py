@@ -20,11 +20,11 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
-from .aio import add_loop_flag, run
 from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, Stats, encode_closing
 from .core.admission import Admission
 from .core.limits import RECV_BYTES, SWEEP_INTERVAL_S
-from .flags import ServerConfig, argument_parser, server_config
+from .io.aio import add_loop_flag, run
+from .io.flags import ServerConfig, argument_parser, server_config
 
 NAME = "stage2_async"
 

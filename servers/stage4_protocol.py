@@ -18,12 +18,12 @@ import socket
 import sys
 from collections.abc import Callable
 
-from .aio import add_loop_flag, run
 from .core import ProtocolOptions
 from .core.limits import KEEPALIVE_TIMEOUT_S, MAX_CONNECTIONS_STAGE_4
-from .flags import argument_parser, positive_float, positive_int, server_config
-from .pooled import PooledServer
-from .workers import serve_workers
+from .io.aio import add_loop_flag, run
+from .io.flags import argument_parser, positive_float, positive_int, server_config
+from .io.pooled import PooledServer
+from .io.workers import serve_workers
 
 NAME = "stage4_protocol"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from servers import oscalls
+import oscalls
 
 
 class FakeLibc:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from lab.model.target import CALIBRATION_TARGET
 from lab.paths import DEFAULT_RESULTS, REPO
 from lab.store import results
-from lab.targets import CALIBRATION_TARGET
 
 NO_RESULTS = "No results yet: run `lab compare` (or `make compare`), then run this notebook again."
 BATCH_ENV = "QPSLAB_BATCH"  # which batch the notebooks and `lab report` show

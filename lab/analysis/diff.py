@@ -49,7 +49,7 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
-from lab.targets import CALIBRATION_TARGET
+from lab.model.target import CALIBRATION_TARGET
 
 # The chance that a diff of the same server measured twice calls anything better or worse.
 ALPHA = 0.05

@@ -13,11 +13,11 @@ from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from lab import hdr
 from lab.analysis.batch import Batch
 from lab.analysis.diff import Change
 from lab.analysis.roadmap import BASELINE_QPS, ROADMAP, roadmap_table
 from lab.analysis.tables import matrix, stage_table
+from lab.model import hdr
 
 GENERATOR_HATCH = "//"
 

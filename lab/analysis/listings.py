@@ -8,11 +8,11 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from lab.files.scenario_file import load_scenario, scenario_files
+from lab.files.target_file import load_target, target_files, unavailable
+from lab.files.toml_file import FileError
 from lab.paths import SCENARIO_DIR, TARGET_DIR
-from lab.scenario_file import load_scenario, scenario_files
 from lab.store.results import batches, load
-from lab.target_file import load_target, target_files, unavailable
-from lab.toml_file import FileError
 
 
 def _files_table(title: str, columns: tuple[str, ...], paths: list[Path],

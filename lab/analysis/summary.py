@@ -11,7 +11,7 @@ from rich.table import Table
 
 from lab.analysis.roadmap import BASELINE_QPS, roadmap_stage
 from lab.analysis.verdicts import HELD_RATE_SHARE, Speedup, speedup
-from lab.targets import CALIBRATION_TARGET
+from lab.model.target import CALIBRATION_TARGET
 
 SUMMARY_METRICS = ("qps", "latency_p50_us", "latency_p99_us", "server_cpu_us_per_request")
 

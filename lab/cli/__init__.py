@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from lab.cli import calibrate, compare, diff, notebook, report, results, run, scenarios, serve, soak, targets, worker
 from lab.cli.options import UsageError
-from lab.toml_file import FileError
+from lab.files.toml_file import FileError
 
 COMMANDS = (compare, run, soak, calibrate, serve, worker, scenarios, targets, results, diff, report, notebook)
 # Width of tables when output is not a terminal (CI logs, files): wide enough for the summary.

@@ -9,10 +9,10 @@ from rich.console import Console
 
 from lab.cli import options
 from lab.cli.options import UsageError
-from lab.ranges import parse_ranges
+from lab.files.scenario_file import resolve
+from lab.model.ranges import parse_ranges
 from lab.run.calibrate import USERS, calibration_runs, generators
 from lab.run.plan import run_batch
-from lab.scenario_file import resolve
 
 
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

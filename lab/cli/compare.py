@@ -11,11 +11,11 @@ from rich.markup import escape
 from lab.analysis.diff import compare, diff_table, notes
 from lab.cli import options
 from lab.cli.options import UsageError
+from lab.files.target_file import find, target_files, unavailable
+from lab.files.toml_file import FileError
+from lab.model.target import Target, ablation_targets, external_target, parse_stages, stage_target
 from lab.run.plan import Plan, run_plan
 from lab.store.results import load
-from lab.target_file import find, target_files, unavailable
-from lab.targets import Target, ablation_targets, external_target, parse_stages, stage_target
-from lab.toml_file import FileError
 
 # `--preset NAME`: a named set of options; a flag given explicitly wins over the preset's.
 PRESETS: dict[str, dict[str, str]] = {

@@ -11,14 +11,14 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
+import oscalls
 from lab.drivers import wrk
+from lab.files.scenario_file import resolve
+from lab.model.ranges import parse_ranges
+from lab.model.scenario import Scenario, parse_duration
 from lab.paths import DEFAULT_RESULTS
-from lab.ranges import parse_ranges
 from lab.run.measure import DRIVERS, Pinning
-from lab.scenario import Scenario, parse_duration
-from lab.scenario_file import resolve
 from lab.store.results import load
-from servers import oscalls
 
 # locust's own default master port, so that `lab worker --master HOST` needs no port either.
 LOCUST_MASTER_PORT = 5557

@@ -10,8 +10,8 @@ from rich.console import Console
 from lab.cli import options
 from lab.cli.compare import external
 from lab.cli.options import UsageError
+from lab.model.target import parse_stages, stage_target
 from lab.run.plan import Plan, run_plan
-from lab.targets import parse_stages, stage_target
 
 
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

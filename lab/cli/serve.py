@@ -9,7 +9,7 @@ import sys
 from rich.console import Console
 
 from lab.cli.options import UsageError
-from lab.targets import parse_stages
+from lab.model.target import parse_stages
 from servers import STAGES
 
 

@@ -10,9 +10,9 @@ from rich.console import Console
 
 from lab.cli import options
 from lab.cli.options import UsageError
+from lab.files.scenario_file import resolve
+from lab.model.target import parse_stages, stage_target
 from lab.run.soak import soak
-from lab.scenario_file import resolve
-from lab.targets import parse_stages, stage_target
 
 
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -6,9 +6,9 @@ import argparse
 
 from rich.console import Console
 
+import oscalls
 from lab.cli import options
 from lab.cli.options import LOCUST_MASTER_PORT, UsageError
-from servers import oscalls
 
 
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

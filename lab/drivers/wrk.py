@@ -15,11 +15,11 @@ import shutil
 import time
 from pathlib import Path
 
-from lab import hdr
 from lab.drivers.base import LiveCallback, LoadResult, RunFailed
+from lab.model import hdr
+from lab.model.scenario import Scenario
 from lab.processes.sampler import Sample, sample_until_exit
 from lab.processes.spawn import spawn
-from lab.scenario import Scenario
 
 NAME = "wrk"
 INSTALL_HINT = "wrk is not installed: `apt-get install wrk` (Debian/Ubuntu) or `brew install wrk`"

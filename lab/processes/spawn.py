@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import IO, Self
 
-from servers import oscalls
+import oscalls
 
 # Seconds a server may take to print its readiness line (imports of pandas-free modules: ~0.3 s).
 START_TIMEOUT_S = 15.0

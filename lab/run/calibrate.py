@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lab.drivers import wrk
+from lab.files.target_file import calibration_target
+from lab.model.scenario import Scenario
 from lab.run.plan import PlannedRun
-from lab.scenario import Scenario
-from lab.target_file import calibration_target
 
 # Which generators, as (client, driver); wrk ignores the client.
 LOCUST_CLIENTS = ("raw", "fast", "http")

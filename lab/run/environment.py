@@ -10,8 +10,8 @@ from importlib import metadata
 
 import psutil
 
+import oscalls
 from lab.paths import REPO
-from servers import oscalls
 
 
 def _version(package: str) -> str:

@@ -17,17 +17,17 @@ import psutil
 from lab.drivers import wrk as wrk_driver
 from lab.drivers.base import LiveCallback, LoadResult, RunFailed
 from lab.drivers.locust import driver as locust_driver
+from lab.hostile.crowd import slow_crowd
+from lab.model.scenario import Scenario
+from lab.model.target import LISTENING, Target
 from lab.processes.sampler import SAMPLE_INTERVAL_S, Sample, Sampler, cpu_between, peak, sample_tree
 from lab.processes.spawn import ProcessError, ServerProcess
-from lab.run.crowd import slow_crowd
 from lab.run.environment import environment
 from lab.run.gauge import GaugePoller
 from lab.run.probe import ask
 from lab.run.stability import attach_server_seconds, drift
 from lab.run.verify import verify
-from lab.scenario import Scenario
 from lab.store.results import RunResult
-from lab.targets import LISTENING, Target
 
 DRIVERS: dict[str, Callable[[Scenario, str, frozenset[int], Path, LiveCallback], LoadResult]] = {
     locust_driver.NAME: locust_driver.run,

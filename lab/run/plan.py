@@ -15,12 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from lab.analysis.summary import batch_summary
 from lab.drivers import wrk as wrk_driver
+from lab.files.target_file import calibration_target
+from lab.model.scenario import Scenario
+from lab.model.target import CALIBRATION_TARGET, Target
 from lab.run.environment import environment
 from lab.run.measure import Pinning, measure
-from lab.scenario import Scenario
 from lab.store.results import BatchWriter, new_batch_id
-from lab.target_file import calibration_target
-from lab.targets import CALIBRATION_TARGET, Target
 
 # Seconds a closed-loop calibration run measures (after CALIBRATION_WARMUP_S): a ceiling, not a study.
 CALIBRATION_DURATION_S = 3.0

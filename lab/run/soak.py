@@ -10,12 +10,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from lab.model.scenario import Scenario
+from lab.model.target import Target
 from lab.run.environment import environment
 from lab.run.measure import Pinning, measure
 from lab.run.stability import soak_verdict
-from lab.scenario import Scenario
 from lab.store.results import BatchWriter, RunResult, new_batch_id
-from lab.targets import Target
 
 # Seconds of the closed-loop run that finds the capacity the soak's rate is a fraction of.
 CAPACITY_DURATION_S = 5.0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import http.client
 
+from lab.model.scenario import Scenario
 from lab.run.probe import ask
-from lab.scenario import Scenario
 
 # Seconds one verification request may take.
 VERIFY_TIMEOUT_S = 5.0

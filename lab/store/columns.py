@@ -123,5 +123,5 @@ TIMESERIES_COLUMNS: dict[str, str] = {
 
 HISTOGRAM_COLUMNS: dict[str, str] = {
     "run_id": "the run (joins runs.parquet)",
-    "histogram": "the window's latency HdrHistogram in µs, base64 (lab.hdr.decode)",
+    "histogram": "the window's latency HdrHistogram in µs, base64 (lab.model.hdr.decode)",
 }

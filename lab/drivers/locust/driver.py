@@ -19,10 +19,10 @@ from typing import Any
 
 from lab.drivers.base import LiveCallback, LoadResult, RunFailed
 from lab.drivers.locust.tally import merge
+from lab.model.scenario import USER_CLASSES, Load, Scenario
 from lab.paths import REPO
 from lab.processes.sampler import sample_until_exit
 from lab.processes.spawn import free_port, spawn, stop
-from lab.scenario import USER_CLASSES, Load, Scenario
 
 NAME = "locust"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"

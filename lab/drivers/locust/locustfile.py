@@ -30,8 +30,8 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from lab.drivers.locust.raw import RawPlan, RawScenarioUser
 from lab.drivers.locust.recorder import Recorder
+from lab.model.scenario import USER_CLASSES, RequestSpec, Scenario
 from lab.paths import write_atomically
-from lab.scenario import USER_CLASSES, RequestSpec, Scenario
 
 OUT = Path(os.environ.get("QPSLAB_OUT", "."))
 # Seconds the master waits for every worker's tally once the run stops; a tally is a few KB.

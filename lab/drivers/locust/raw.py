@@ -30,7 +30,7 @@ import gevent
 from locust import User, task
 
 from lab.drivers.http1 import Response, ResponseError, ResponseReader, encode_request
-from lab.scenario import Scenario
+from lab.model.scenario import Scenario
 
 # Bytes asked of the socket per read: a 16-deep pipeline of small answers in one read.
 RECV_BYTES = 64 * 1024

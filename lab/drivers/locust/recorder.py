@@ -16,7 +16,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from lab import hdr
+from lab.model import hdr
 from lab.paths import write_atomically
 
 # Distinct failure messages kept per process; the rest are only counted.

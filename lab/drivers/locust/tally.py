@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab import hdr
 from lab.drivers.base import LoadResult
-from lab.scenario import Scenario
+from lab.model import hdr
+from lab.model.scenario import Scenario
 
 
 def merge(tallies: list[dict[str, Any]], scenario: Scenario, samples: list[Any]) -> LoadResult:

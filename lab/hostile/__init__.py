@@ -1,0 +1,1 @@
+"""Hostile clients held beside a run's real load (slow, never reading, resetting, churning)."""

@@ -1,0 +1,241 @@
+"""Pooled protocols that receive into one preallocated buffer: the I/O of stages 3 and 4.
+
+asyncio's BufferedProtocol lets the loop recv_into a buffer we own, and since every read is
+parsed before the next one happens, one buffer serves all connections: the parsers copy only
+what they keep. Protocol objects and their HttpConnection are pooled across clients, and
+responses go out as (head, body) without joining them, except small ones: uvloop allocates
+more to write two buffers than joining a few hundred bytes costs (COPY_BELOW_BYTES). Deadlines
+are kept as numbers and checked by one sweep a second, instead of a timer armed and cancelled
+per request.
+
+Slow clients (slowloris): at the connection limit a new client displaces the connection that has
+made the least progress (core/admission.py) rather than being refused, so clients that trickle
+their request, or stop reading their answers, cannot hold the limit until their timeout; once
+the limit is half full the time a request (or an idle wait) may take shrinks, to 1 s when full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import cast
+
+from ..core import (
+    OVERLOADED,
+    App,
+    DateHeader,
+    HttpConnection,
+    ProtocolOptions,
+    Reply,
+    ResponseCache,
+    Stats,
+    encode_closing,
+)
+from ..core.admission import Admission
+from ..core.limits import KEEPALIVE_TIMEOUT_S, RECV_BYTES, SWEEP_INTERVAL_S
+from .flags import ServerConfig
+
+# A reply whose body is shorter is sent as one joined buffer: uvloop writes a single buffer
+# with one write(2) but several through a writev context it allocates (0.17 µs more per
+# reply, benchmarks/uvloop_write.py); copying the body costs less below this size.
+COPY_BELOW_BYTES = 4096
+
+
+class PooledServer:
+    """What all connections share: app, date, cache, the pool of idle protocols, deadlines."""
+
+    def __init__(self, name: str, config: ServerConfig, options: ProtocolOptions,
+                 keepalive_timeout: float = KEEPALIVE_TIMEOUT_S, reuse_port: bool = False) -> None:
+        self.stats = Stats()
+        self.app = App(self.stats, name)
+        self.date = DateHeader()
+        self.cache = ResponseCache()
+        self.config = config
+        self.options = options
+        self.keepalive_timeout = keepalive_timeout
+        self.reuse_port = reuse_port  # one of several worker processes on the same port
+        self.idle: list[PooledProtocol] = []
+        self.live: set[PooledProtocol] = set()
+        self.admission: Admission[PooledProtocol] = Admission()
+        # The one receive buffer (see the module's docstring): a per-connection 16 KiB buffer made
+        # stage 3 hold more memory per connection than stage 2's StreamReader (18.9 vs 7.2 KB).
+        self.buffer = memoryview(bytearray(RECV_BYTES))
+
+    def protocol(self) -> PooledProtocol:
+        return self.idle.pop() if self.idle else PooledProtocol(self)
+
+    def release(self, protocol: PooledProtocol) -> None:
+        self.live.discard(protocol)
+        self.admission.closed(protocol)
+        # Keep as many idle protocols as may ever be live; beyond that they are garbage.
+        if len(self.idle) < self.config.max_connections:
+            self.idle.append(protocol)
+
+    async def start(self) -> asyncio.Server:
+        loop = asyncio.get_running_loop()
+        loop.call_later(SWEEP_INTERVAL_S, self._sweep, loop)
+        return await loop.create_server(self.protocol, self.config.host, self.config.port,
+                                        reuse_port=self.reuse_port or None)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = time.monotonic()
+        for protocol in [p for p in self.live if p.deadline <= now]:
+            protocol.expire()
+        config = self.config
+        for protocol in self.admission.crowded_out(now, config.request_timeout, self.stats.open_connections,
+                                                   config.max_connections):
+            protocol.expire()
+        loop.call_later(SWEEP_INTERVAL_S, self._sweep, loop)
+
+
+class PooledProtocol(asyncio.BufferedProtocol):
+    def __init__(self, server: PooledServer) -> None:
+        self._server = server
+        self._buffer = server.buffer
+        self._conn = HttpConnection(server.app, server.options, server.date, server.cache)
+        self._transport: asyncio.Transport | None = None
+        self._delayed: list[Reply] | None = None  # replies held back behind a /delay reply
+        self._eof = False
+        self._writing_paused = False
+        self._answering_soon = False
+        self.deadline = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        server = self._server
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        server.stats.connection_opened()
+        if server.stats.open_connections > server.config.max_connections:
+            victim = server.admission.victim()
+            if victim is None:  # every connection is being served: refuse this one
+                server.stats.answered(503)
+                self._transport.write(encode_closing(OVERLOADED, server.date.at(time.time())))
+                self._transport.close()
+                return
+            victim.expire()
+        self._conn.reset()
+        self._delayed = None
+        self._eof = False
+        self._writing_paused = False
+        self._answering_soon = False
+        now = time.monotonic()
+        self.deadline = now + server.config.request_timeout
+        server.live.add(self)
+        server.admission.began(self, now)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        conn = self._conn
+        was_idle = conn.idle
+        replies = conn.receive(self._buffer[:nbytes], time.time())
+        idle = conn.idle
+        if idle or was_idle or replies:  # idle again, or a new request has begun: its time starts now
+            server = self._server
+            now = time.monotonic()
+            self.deadline = now + (server.keepalive_timeout if idle else server.config.request_timeout)
+            server.admission.began(self, now)
+        if replies:
+            self._send(replies)
+            if not idle and conn.has_pending:  # rare: a pipeline asked for more than one reply budget
+                self._pace()
+
+    def _pace(self) -> None:
+        """Requests left unanswered by the connection's reply budget are answered once what was
+        sent has left: meanwhile no more requests are read, so memory stays bounded."""
+        transport = self._transport
+        if transport is None or not self._conn.has_pending:
+            return
+        transport.pause_reading()
+        if not (self._writing_paused or self._answering_soon or self._delayed is not None):
+            self._answering_soon = True
+            asyncio.get_running_loop().call_soon(self._answer_pending)
+
+    def _answer_pending(self) -> None:
+        self._answering_soon = False
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        replies = self._conn.replies(time.time())
+        if replies:
+            self._send(replies)
+        if self._conn.has_pending:
+            self._pace()
+        elif not self._writing_paused and self._transport is not None:
+            self._transport.resume_reading()
+
+    def _send(self, replies: list[Reply]) -> None:
+        if self._delayed is not None:
+            self._delayed.extend(replies)
+            return
+        transport = self._transport
+        assert transport is not None
+        if len(replies) == 1 and not replies[0].delay:  # the common case, without the loop
+            head, body, _, _ = replies[0]
+            if len(body) < COPY_BELOW_BYTES:
+                transport.write(head + body)
+            else:
+                transport.writelines((head, body))
+        else:
+            self._write_all(replies, transport)
+        if self._delayed is None and (replies[-1].close or (self._eof and self._conn.idle)):
+            transport.close()
+
+    def _write_all(self, replies: list[Reply], transport: asyncio.Transport) -> None:
+        """Write replies in order, in one write when pipelining is on; from a /delay reply on,
+        hold them back until its time has passed."""
+        batch = self._server.options.pipelining
+        out: list[bytes] = []
+        for index, reply in enumerate(replies):
+            if reply.delay:
+                self._delayed = replies[index:]
+                self._server.admission.held(self)
+                asyncio.get_running_loop().call_later(reply.delay, self._resume)
+                break
+            if batch:
+                out += (reply.head, reply.body)
+            else:
+                transport.writelines((reply.head, reply.body))
+            if reply.close:
+                break
+        if out:
+            transport.writelines(out)
+
+    def _resume(self) -> None:
+        waiting = self._delayed
+        if waiting is None or self._transport is None or self._transport.is_closing():
+            return
+        self._delayed = None
+        self._server.admission.began(self, time.monotonic())
+        self._send([waiting[0]._replace(delay=0.0), *waiting[1:]])
+        self._pace()
+
+    def eof_received(self) -> bool:
+        # The client has finished sending; answer what it sent, then close.
+        self._eof = True
+        return self._delayed is not None or self._conn.has_pending
+
+    def pause_writing(self) -> None:
+        # The client reads slower than we write: stop reading its requests until it catches up.
+        self._writing_paused = True
+        if self._transport is not None:
+            self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        if self._conn.has_pending:
+            self._pace()
+        elif self._transport is not None:
+            self._transport.resume_reading()
+
+    def expire(self) -> None:
+        # abort, not close: close would wait for a client that stopped reading to drain our buffer.
+        if self._transport is not None:
+            self._transport.abort()
+        self._server.live.discard(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._server.stats.connection_closed()
+        self._transport = None
+        self._delayed = None
+        self._server.release(self)

@@ -1,0 +1,148 @@
+"""Notebooks and `lab report` against a batch made by a real `lab compare` in this session."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lab import analysis
+from lab.analysis.report import DIFF_NOTEBOOK, execute, notebook_paths
+from lab.analysis.roadmap import roadmap_table
+from lab.store import results
+from tests.conftest import lab, require_tool, root_of
+
+# Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
+pytestmark = pytest.mark.system
+
+# Figures each notebook must produce for a batch of one scenario.
+MIN_FIGURES = {"staged-comparison": 4, "latency-and-stability": 2, "scenario-matrix": 3}
+
+
+def figures(notebook: object) -> int:
+    return sum("image/png" in output.get("data", {})
+               for cell in notebook.cells for output in cell.get("outputs", []))  # type: ignore[attr-defined]
+
+
+def errors(notebook: object) -> list[str]:
+    return [output.get("ename", "") for cell in notebook.cells  # type: ignore[attr-defined]
+            for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+
+
+def test_roadmap_speedups_are_the_roadmaps() -> None:
+    table = roadmap_table().set_index("stage")
+    assert [round(v) for v in table["speedup_reported"]] == [1, 17, 44, 109, 218]
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
+def test_notebook_runs_against_a_real_batch(path: Path, quick_batch: tuple[pd.DataFrame, str]) -> None:
+    batch = quick_batch[0]["batch"].iloc[0]
+    notebook = execute(path, batch, root_of(quick_batch))
+    assert errors(notebook) == []
+    assert figures(notebook) >= MIN_FIGURES[path.stem]
+    text = str(notebook.cells)
+    assert batch in text or path.stem != "staged-comparison"
+
+
+@pytest.mark.parametrize("path", [*notebook_paths(), DIFF_NOTEBOOK], ids=lambda p: p.stem)
+def test_notebook_without_results_says_what_to_do(path: Path, tmp_path: Path) -> None:
+    notebook = execute(path, "", tmp_path)  # an empty results directory
+    assert errors(notebook) == []
+    assert "run `lab compare`" in str(notebook.cells)
+    assert figures(notebook) == 0
+
+
+def test_notebooks_are_committed_without_outputs() -> None:
+    import nbformat
+
+    for path in [*notebook_paths(), DIFF_NOTEBOOK]:
+        notebook = nbformat.read(path, as_version=4)
+        assert all(not cell.get("outputs") and not cell.get("execution_count")
+                   for cell in notebook.cells if cell.cell_type == "code"), path
+
+
+def test_stage_table_has_measured_and_roadmap_columns(quick_batch: tuple[pd.DataFrame, str]) -> None:
+    batch = analysis.open_batch(quick_batch[0]["batch"].iloc[0], root_of(quick_batch))
+    table = analysis.stage_table(batch, "one-user")
+    assert list(table["stage"]) == [0, 1, 2, 3, 4]
+    assert table.loc[0, "speedup"] == 1.0 and table.loc[1, "roadmap_speedup"] == pytest.approx(7877 / 459)
+    assert table["cpu_us_per_request"].notna().all()
+
+
+def test_lab_report_writes_html_and_png(quick_batch: tuple[pd.DataFrame, str]) -> None:
+    root = root_of(quick_batch)
+    batch = quick_batch[0]["batch"].iloc[0]
+    done = lab("report", batch, "--results", str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = root / batch / "report"
+    pages = sorted(p.stem for p in report.glob("*.html"))
+    assert pages == sorted(p.stem for p in notebook_paths())
+    images = list(report.glob("*.png"))
+    assert len(images) >= sum(MIN_FIGURES.values())
+    assert all(image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
+    html = (report / "staged-comparison.html").read_text()
+    assert html.count("data:image/png;base64") >= MIN_FIGURES["staged-comparison"]
+
+
+def test_lab_report_without_results(tmp_path: Path) -> None:
+    done = lab("report", "--results", str(tmp_path))
+    assert done.returncode == 1
+    assert "run `lab compare` first" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_report_page_renders_in_chromium(quick_batch: tuple[pd.DataFrame, str], tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    require_tool("headless Chromium", chromium, "apt-get install chromium")
+    assert chromium is not None
+    root = root_of(quick_batch)
+    batch = quick_batch[0]["batch"].iloc[0]
+    page = root / batch / "report" / "staged-comparison.html"
+    if not page.exists():
+        assert lab("report", batch, "--results", str(root)).returncode == 0
+    dom = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path}", "--dump-dom",
+         page.as_uri()],
+        capture_output=True, text=True, timeout=60, check=False,
+    ).stdout
+    assert dom.count("<img") >= MIN_FIGURES["staged-comparison"]
+    assert "Staged comparison" in dom
+
+
+# Capacity ~250 req/s (5 users, 20 ms each): at 50% each user sends every 40 ms, a pace locust
+# keeps well; at thousands of requests per second per user its sleeps are too coarse.
+PACEABLE = """
+description = "five users on a 20 ms route"
+[load]
+users = 5
+[[request]]
+path = "/delay/20"
+"""
+
+
+def test_sweep_runs_open_loop_levels_and_plots_latency_versus_load(tmp_path: Path) -> None:
+    scenario = tmp_path / "paceable.toml"
+    scenario.write_text(PACEABLE)
+    done = lab("compare", "--stages", "4", "--scenarios", str(scenario), "--quick", "--sweep", "50",
+               "--results", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    runs = results.load(tmp_path)
+    runs = runs[runs["target"] != "calibration"].sort_values("load_level", na_position="first")
+    capacity, half = runs.to_dict("records")
+    assert pd.isna(capacity["load_level"]) and pd.isna(capacity["target_rate"])
+    assert half["load_level"] == 0.5 and half["target_rate"] == pytest.approx(capacity["qps"] / 2)
+    assert 0.3 * capacity["qps"] < half["qps"] < 0.7 * capacity["qps"]  # it asked for half, and got about that
+    assert half["latency_corrected_p99_us"] > 0
+    assert "paceable @50%" in done.stdout
+    notebook = execute(notebook_paths()[[p.stem for p in notebook_paths()].index("staged-comparison")],
+                       runs["batch"].iloc[0], tmp_path)
+    assert errors(notebook) == [] and figures(notebook) >= MIN_FIGURES["staged-comparison"] + 1
+
+
+def test_sweep_is_refused_with_wrk(tmp_path: Path) -> None:
+    done = lab("compare", "--sweep", "50", "--driver", "wrk", "--results", str(tmp_path))
+    assert done.returncode == 2 and ("wrk cannot do" in done.stdout or "apt-get install wrk" in done.stdout)
