@@ -1,8 +1,9 @@
 """Stage 1, real concurrency: an acceptor thread feeding a fixed pool of workers.
 
 The roadmap's first step: a pool of 10 workers (`--threads`), a connection limit, and
-backpressure: when `--max-connections` are open, a new client gets 503 with Retry-After at once
-instead of waiting unseen in the backlog.
+backpressure: when `--max-connections` are open and every one is being served, a new client gets
+503 with Retry-After at once instead of waiting unseen in the backlog (a client still sending its
+request is displaced instead: see below).
 
 Defended against slow clients (slowloris): a worker blocked on a client that trickles its
 request is a worker lost, and ten of them stop the pool. So the acceptor, on non-blocking

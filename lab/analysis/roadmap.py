@@ -57,10 +57,6 @@ CRITERIA = (
 MEMORY_BASELINE_STAGE = 2
 MEMORY_METRIC = "server_rss_per_connection_bytes"
 
-# QPS the roadmap quotes for other runtimes ("Node.js 10k, Go 20k, Tokio 100k+").
-INDUSTRY_QPS = {"Node.js": 10_000.0, "Go": 20_000.0, "Tokio": 100_000.0}
-
-
 def roadmap_table() -> pd.DataFrame:
     """One row per stage, with the roadmap's speedup over its baseline (17x, 44x, 109x, 218x)."""
     frame = pd.DataFrame([asdict(s) for s in ROADMAP])

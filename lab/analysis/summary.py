@@ -11,6 +11,7 @@ from rich.table import Table
 
 from lab.analysis.roadmap import BASELINE_QPS, roadmap_stage
 from lab.analysis.verdicts import HELD_RATE_SHARE, Speedup, speedup
+from lab.drivers import wrk
 from lab.model.target import CALIBRATION_TARGET
 
 SUMMARY_METRICS = ("qps", "latency_p50_us", "latency_p99_us", "server_cpu_us_per_request")
@@ -189,3 +190,18 @@ def batch_summary(runs: pd.DataFrame, title: str) -> list[Table | str]:
     out: list[Table | str] = [summary_table(summarize(runs), title), f"[dim]{_CPU_AT_LOAD_NOTE}[/dim]"]
     equal = equal_load_summary(runs)
     return out if equal is None else [*out, equal]
+
+
+def saturation_hint(runs: pd.DataFrame) -> str | None:
+    """What to do when the load generator, not the servers, set most of the numbers."""
+    locust = runs[(runs["driver"] == "locust") & (runs["target"] != CALIBRATION_TARGET)]
+    saturated = int((locust["bottleneck"] == "generator").sum())
+    if not saturated or saturated * 2 < len(locust):
+        return None
+    remedy = ("rank them by CPU µs/request, or measure ceilings with --driver wrk (closed-loop scenarios)"
+              if wrk.available() else
+              "rank them by CPU µs/request, or install wrk (apt-get install wrk) and use --driver wrk")
+    return (f"{saturated} of {len(locust)} locust runs were generator-bound: their QPS is what locust could "
+            f"send, not what the server can serve; {remedy}, or add load machines (lab worker).")
+
+

@@ -16,6 +16,7 @@ from rich.markup import escape
 from lab.cli import calibrate, compare, diff, notebook, report, results, run, scenarios, serve, soak, targets, worker
 from lab.cli.options import UsageError
 from lab.files.toml_file import FileError
+from lab.store.results import FormatError
 
 COMMANDS = (compare, run, soak, calibrate, serve, worker, scenarios, targets, results, diff, report, notebook)
 # Width of tables when output is not a terminal (CI logs, files): wide enough for the summary.
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         code = args.handler(args, console)
-    except (UsageError, FileError) as error:
+    except (UsageError, FileError, FormatError) as error:
         console.print(f"[red]lab {args.command}: {escape(str(error))}[/red]")
         sys.exit(2)
     except KeyboardInterrupt:

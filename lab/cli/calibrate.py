@@ -9,10 +9,11 @@ from rich.console import Console
 
 from lab.cli import options
 from lab.cli.options import UsageError
+from lab.cli.progress import on_console
 from lab.files.scenario_file import resolve
 from lab.model.ranges import parse_ranges
 from lab.run.calibrate import USERS, calibration_runs, generators
-from lab.run.plan import run_batch
+from lab.run.scheduler import run_batch
 
 
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,5 +48,7 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     runs = calibration_runs(scenario, args.repeats, users)
     info = {"calibrate": True, "scenarios": [scenario.id], "repeats": args.repeats, "users": list(users),
             "generators": [f"{client}/{driver}" for client, driver in generators()]}
-    run_batch(runs, options.pinning(args, console), args.results, info, console=console, argv=sys.argv)
+    pinning = options.pinning(args, console)
+    on_console(console, lambda reporter: run_batch(runs, pinning, args.results, {"command": sys.argv, **info},
+                                                   reporter))
     return 0

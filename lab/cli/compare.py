@@ -11,6 +11,8 @@ from rich.markup import escape
 from lab.analysis.diff import compare, diff_table, notes
 from lab.cli import options
 from lab.cli.options import UsageError
+from lab.cli.progress import on_console
+from lab.drivers.registry import DEFAULT_DRIVER
 from lab.files.target_file import find, target_files, unavailable
 from lab.files.toml_file import FileError
 from lab.model.target import Target, ablation_targets, external_target, parse_stages, stage_target
@@ -25,7 +27,7 @@ PRESETS: dict[str, dict[str, str]] = {
                 "peers": "minimal,uvicorn,granian,socketify,stage4-mypyc"},
 }
 # What those options are without a preset (None: the scenario files marked default; no peers).
-DEFAULTS: dict[str, str | None] = {"stages": "0-4", "driver": "locust", "scenarios": None, "peers": None}
+DEFAULTS: dict[str, str | None] = {"stages": "0-4", "driver": DEFAULT_DRIVER, "scenarios": None, "peers": None}
 
 
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -116,13 +118,13 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     driver = chosen(args, "driver")
     assert driver is not None
     sweep = sweep_levels(args.sweep)
-    if sweep and driver != "locust":
-        raise UsageError("--sweep runs open-loop (a fixed rate), which wrk cannot do; use --driver locust")
     scenarios = options.scenarios(args, chosen(args, "scenarios"), driver)
+    if sweep:  # a sweep's runs are each scenario at fixed rates: the driver must run those
+        options.check_driver(driver, [scenario.at_rate(1.0) for scenario in scenarios])
     baseline = options.batch(args.baseline, args.results) if args.baseline else None  # a typo fails before any run
     plan = Plan(tuple(targets), tuple(scenarios), args.repeats, options.pinning(args, console), args.results, driver,
                 sweep, args.calibrate)
-    directory = run_plan(plan, console, sys.argv)
+    directory = on_console(console, lambda reporter: run_plan(plan, reporter, sys.argv)).directory
     if baseline is not None:
         measured = load(directory.parent, directory.name)
         changes = compare(baseline, measured)

@@ -12,12 +12,12 @@ import pandas as pd
 from rich.console import Console
 
 import oscalls
-from lab.drivers import wrk
+from lab.drivers.registry import DEFAULT_DRIVER, DRIVERS, driver_named
 from lab.files.scenario_file import resolve
 from lab.model.ranges import parse_ranges
 from lab.model.scenario import Scenario, parse_duration
 from lab.paths import DEFAULT_RESULTS
-from lab.run.measure import DRIVERS, Pinning
+from lab.run.measure import Pinning
 from lab.store.results import load
 
 # locust's own default master port, so that `lab worker --master HOST` needs no port either.
@@ -91,9 +91,9 @@ def scenarios(args: argparse.Namespace, names_text: str | None, driver: str) -> 
     """The named scenarios (None: the default ones) with the command line's overrides."""
     names = None if names_text is None else [n.strip() for n in names_text.split(",") if n.strip()]
     chosen = resolve(names)
-    if names is None and driver == wrk.NAME:
+    if names is None:
         # The default set includes what only locust can run (the open-loop latency scenario).
-        chosen = [s for s in chosen if wrk.expressible(s) is None]
+        chosen = [s for s in chosen if driver_named(driver).refusal(s) is None]
     measured = duration(args.duration, "--duration")
     warmup = duration(args.warmup, "--warmup")
     if args.quick:
@@ -105,8 +105,6 @@ def scenarios(args: argparse.Namespace, names_text: str | None, driver: str) -> 
         raise UsageError("--processes must be >= 1 (or 0 with --expect-workers: all load from other machines)")
     master_bind = ""
     if args.expect_workers:
-        if driver == wrk.NAME:
-            raise UsageError("--expect-workers needs locust workers; wrk runs on this machine only")
         host, port = host_port(args.master_bind, "--master-bind")
         master_bind = f"{host}:{port}"
     chosen = [s.with_times(measured, warmup, args.processes, args.expect_workers, master_bind) for s in chosen]
@@ -114,15 +112,16 @@ def scenarios(args: argparse.Namespace, names_text: str | None, driver: str) -> 
     return chosen
 
 
-def check_driver(driver: str, chosen: list[Scenario]) -> None:
-    if driver != wrk.NAME:
-        return
-    if not wrk.available():
-        raise UsageError(wrk.INSTALL_HINT)
+def check_driver(name: str, chosen: list[Scenario]) -> None:
+    """UsageError unless the driver is installed and can run every chosen scenario."""
+    driver = driver_named(name)
+    missing = driver.missing()
+    if missing is not None:
+        raise UsageError(missing)
     for scenario in chosen:
-        reason = wrk.expressible(scenario)
+        reason = driver.refusal(scenario)
         if reason is not None:
-            raise UsageError(f"scenario {scenario.id} cannot run on wrk: {reason}")
+            raise UsageError(f"scenario {scenario.id} cannot run on {name}: {reason}")
 
 
 def add_measure_options(parser: argparse.ArgumentParser) -> None:
@@ -131,7 +130,7 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help=f"short runs for a smoke check ({QUICK_DURATION_S:.0f}s + {QUICK_WARMUP_S:.0f}s warm-up)")
     parser.add_argument("--driver", choices=sorted(DRIVERS),
-                        help="load generator: locust (default) or wrk (native, for ceilings; needs wrk installed)")
+                        help=f"load generator: {DEFAULT_DRIVER} (default) or wrk (native, for ceilings; needs wrk)")
     parser.add_argument("--processes", type=int,
                         help="locust processes on this machine generating load (default: the scenario's, usually 1)")
     parser.add_argument("--expect-workers", type=int, default=0, metavar="N",

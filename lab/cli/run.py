@@ -10,6 +10,8 @@ from rich.console import Console
 from lab.cli import options
 from lab.cli.compare import external
 from lab.cli.options import UsageError
+from lab.cli.progress import on_console
+from lab.drivers.registry import DEFAULT_DRIVER
 from lab.model.target import parse_stages, stage_target
 from lab.run.plan import Plan, run_plan
 
@@ -35,8 +37,8 @@ def handle(args: argparse.Namespace, console: Console) -> int:
         except ValueError as error:
             raise UsageError(f"--stage: {error}") from None
         target = stage_target(number, tuple(args.server_args))
-    driver = args.driver or "locust"
+    driver = args.driver or DEFAULT_DRIVER
     scenarios = options.scenarios(args, args.scenario, driver)
     plan = Plan((target,), tuple(scenarios), 1, options.pinning(args, console), args.results, driver)
-    run_plan(plan, console, sys.argv)
+    on_console(console, lambda reporter: run_plan(plan, reporter, sys.argv))
     return 0

@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
+from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 
 from lab.cli import options
 from lab.cli.options import UsageError
+from lab.cli.progress import on_console
 from lab.files.scenario_file import resolve
 from lab.model.target import parse_stages, stage_target
 from lab.run.soak import soak
+from lab.store.results import RunResult
 
 
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +54,38 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     if args.hostile is not None:
         scenario = replace(scenario, load=replace(scenario.load, slow_clients=args.hostile))
     target = stage_target(number, tuple(args.server_args))
-    verdict = soak(target, scenario, options.pinning(args, console), args.results, level=args.level,
-                   rate=args.rate, argv=sys.argv, console=console)
-    return 0 if verdict == "pass" else 1
+    pinning = options.pinning(args, console)
+    batch = on_console(console, lambda reporter: soak(target, scenario, pinning, args.results, level=args.level,
+                                                      rate=args.rate, argv=sys.argv, reporter=reporter))
+    soaked = [result for result in batch.results if result.row["soak_verdict"] is not None]
+    if not soaked:
+        console.print("[red]✗ no soak: its capacity run failed[/red]")
+        return 1
+    console.print(soak_table(soaked[0]))
+    return 0 if soaked[0].row["soak_verdict"] == "pass" else 1
+
+
+def soak_table(result: RunResult) -> Table:
+    row: dict[str, Any] = result.row
+    table = Table(title=f"soak of {row['target_label']}: {row['soak_verdict']}", title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+
+    def number(value: Any, fmt: str) -> str:
+        return "–" if value is None else format(value, fmt)
+
+    for name, value in (
+        ("real load: req/s (asked)", f"{number(row.get('qps'), ',.0f')} ({number(row.get('target_rate'), ',.0f')})"),
+        ("real load: failed requests", number(row.get("failures"), ",")),
+        ("p99 µs, whole window", number(row.get("latency_p99_us"), ",.0f")),
+        ("p99 drift, end vs start", number(row.get("latency_p99_drift"), "+.1%")),
+        ("RSS growth after the warm-up", number(row.get("server_rss_growth"), "+.2%")),
+        ("descriptors: idle → growth → after", f"{number(row.get('server_fds_idle'), ',')} → "
+                                               f"{number(row.get('server_fds_growth'), '+,.0f')} → "
+                                               f"{number(row.get('server_fds_after'), ',')}"),
+        ("hostile connections opened", number(row.get("slow_clients_opened"), ",")),
+    ):
+        table.add_row(name, value)
+    if row.get("error"):
+        table.add_row("error", str(row["error"]))
+    return table

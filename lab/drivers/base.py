@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from lab.model.record import CorrectedLatency, Latency
+from lab.model.scenario import Scenario
 from lab.processes.sampler import Sample
 
 
@@ -21,7 +24,8 @@ class LoadResult:
     errors: dict[str, int]  # failure message → count
     window_start: float  # wall clock
     window_end: float
-    latency: dict[str, float | None]  # hdr.summarize's and hdr.summarize_corrected's keys, µs
+    latency: Latency
+    corrected: CorrectedLatency  # open loop: counted from when each request was due
     generator_samples: list[Sample]
     processes: int  # generator processes (or threads, for wrk) whose tallies were merged
     busiest_process: float | None = None  # highest CPU share of one generator process, where known
@@ -30,3 +34,13 @@ class LoadResult:
 
 
 LiveCallback = Callable[[str], None]  # told what the generator is doing: "8,123 req/s", "warming up"
+
+
+@dataclass(frozen=True)
+class Driver:
+    """A load generator, and what it can and cannot do: callers ask it before planning a run."""
+
+    name: str
+    missing: Callable[[], str | None]  # what to install before it can run, or None
+    refusal: Callable[[Scenario], str | None]  # why it cannot run a scenario, or None
+    run: Callable[[Scenario, str, frozenset[int], Path, LiveCallback], LoadResult]

@@ -96,12 +96,6 @@ def _load(path: Path, table: Any) -> Load:
     if not 1 <= pipeline <= MAX_PIPELINE:
         raise fields.fail("pipeline", f"must be 1..{MAX_PIPELINE}")
     wait = _wait(fields)
-    if client != "raw":
-        # Only the lab's own client can write several requests at once or keep a schedule.
-        if pipeline > 1:
-            raise fields.fail("pipeline", f"> 1 needs client = \"raw\" (locust's {client} client cannot pipeline)")
-        if arrivals != "uniform":
-            raise fields.fail("arrivals", f"needs client = \"raw\" (locust's {client} client keeps no schedule)")
     if arrivals != "uniform" and wait.kind != "constant_rate":
         raise fields.fail("arrivals", "only applies to an open loop: wait = { constant_rate = N }")
     slow_clients = fields.take("slow_clients", int, 0)

@@ -7,10 +7,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from lab.drivers.base import RunFailed
+from lab.model.record import SlowClientTally
 from lab.model.scenario import Load
 from lab.processes.spawn import first_line, spawn, stop
 
@@ -18,13 +19,18 @@ from lab.processes.spawn import first_line, spawn, stop
 READY_TIMEOUT_S = 20.0
 
 
+@dataclass
+class Crowd:
+    tally: SlowClientTally = field(default_factory=SlowClientTally)  # filled in once the crowd has stopped
+
+
 @contextmanager
-def slow_crowd(load: Load, url: str, cpus: frozenset[int], scratch: Path) -> Iterator[dict[str, Any]]:
+def slow_crowd(load: Load, url: str, cpus: frozenset[int], scratch: Path) -> Iterator[Crowd]:
     """Open the slow clients, yield while the run loads the server beside them, then stop them;
-    the yielded dict gets their tally: opened, refused, closed by the server."""
-    facts: dict[str, Any] = {}
+    the yielded crowd gets their tally: opened, and closed by the server."""
+    crowd = Crowd()
     if not load.slow_clients:
-        yield facts
+        yield crowd
         return
     out = scratch / "slow-clients.json"
     argv = [sys.executable, "-m", "lab.hostile.clients", url, "--clients", str(load.slow_clients),
@@ -37,12 +43,13 @@ def slow_crowd(load: Load, url: str, cpus: frozenset[int], scratch: Path) -> Ite
         if not line.startswith("ready"):
             tail = (scratch / "slow-clients.log").read_text(errors="replace").strip()[-300:]
             raise RunFailed(f"the slow clients did not start ({line!r}): {tail}")
-        yield facts
+        yield crowd
     finally:
         stop(process)
         if process.stdout is not None:
             process.stdout.close()
     try:
-        facts.update(json.loads(out.read_text()))
-    except (OSError, ValueError) as error:
-        raise RunFailed(f"the slow clients wrote no tally: {error}") from None
+        tally = json.loads(out.read_text())
+        crowd.tally = SlowClientTally(tally["opened"], tally["closed_by_server"])
+    except (OSError, ValueError, KeyError) as error:
+        raise RunFailed(f"the slow clients wrote no tally: {error!r}") from None

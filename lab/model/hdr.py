@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from hdrh.histogram import HdrHistogram
 
+from lab.model.record import CorrectedLatency, Latency
+
 LOWEST_US = 1
 # Longest latency a histogram holds; a request slower than a minute is a failure, not a latency.
 HIGHEST_US = 60_000_000
@@ -13,7 +15,6 @@ HIGHEST_US = 60_000_000
 SIGNIFICANT_DIGITS = 3
 # Per-second histograms of the time series need less precision and 1/10 the memory.
 SECOND_SIGNIFICANT_DIGITS = 2
-PERCENTILES = {"p50": 50.0, "p75": 75.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 
 
 def new(significant_digits: int = SIGNIFICANT_DIGITS) -> HdrHistogram:
@@ -54,27 +55,22 @@ def merge(encoded: Iterable[str]) -> HdrHistogram:
     return total
 
 
-CORRECTED_PERCENTILES = {"p50": 50.0, "p99": 99.0, "p999": 99.9}
-
-
-def summarize_corrected(histogram: HdrHistogram | None) -> dict[str, float | None]:
-    """The corrected histogram's percentiles, or None throughout when there is none."""
+def summarize_corrected(histogram: HdrHistogram | None) -> CorrectedLatency:
+    """The corrected histogram's mean and percentiles; None throughout when there is none."""
     if histogram is None or histogram.get_total_count() == 0:
-        return {f"latency_corrected_{name}_us": None for name in ("mean", *CORRECTED_PERCENTILES)}
-    summary: dict[str, float | None] = {"latency_corrected_mean_us": float(histogram.get_mean_value())}
-    for name, percentile in CORRECTED_PERCENTILES.items():
-        summary[f"latency_corrected_{name}_us"] = float(histogram.get_value_at_percentile(percentile))
-    return summary
+        return CorrectedLatency()
+    at = histogram.get_value_at_percentile
+    return CorrectedLatency(latency_corrected_mean_us=float(histogram.get_mean_value()),
+                            latency_corrected_p50_us=float(at(50.0)), latency_corrected_p99_us=float(at(99.0)),
+                            latency_corrected_p999_us=float(at(99.9)))
 
 
-def summarize(histogram: HdrHistogram) -> dict[str, float | None]:
-    """Mean, min, max and PERCENTILES in µs; None throughout for an empty histogram."""
-    empty = histogram.get_total_count() == 0
-    summary: dict[str, float | None] = {
-        "latency_mean_us": None if empty else float(histogram.get_mean_value()),
-        "latency_min_us": None if empty else float(histogram.get_min_value()),
-        "latency_max_us": None if empty else float(histogram.get_max_value()),
-    }
-    for name, percentile in PERCENTILES.items():
-        summary[f"latency_{name}_us"] = None if empty else float(histogram.get_value_at_percentile(percentile))
-    return summary
+def summarize(histogram: HdrHistogram) -> Latency:
+    """Mean, min, max and percentiles in µs; None throughout for an empty histogram."""
+    if histogram.get_total_count() == 0:
+        return Latency()
+    at = histogram.get_value_at_percentile
+    return Latency(latency_mean_us=float(histogram.get_mean_value()), latency_min_us=float(histogram.get_min_value()),
+                   latency_max_us=float(histogram.get_max_value()), latency_p50_us=float(at(50.0)),
+                   latency_p75_us=float(at(75.0)), latency_p90_us=float(at(90.0)), latency_p95_us=float(at(95.0)),
+                   latency_p99_us=float(at(99.0)), latency_p999_us=float(at(99.9)))

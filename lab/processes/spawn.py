@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from typing import IO, Self
+from typing import IO
 
 import oscalls
 
@@ -95,9 +95,10 @@ class ServerProcess:
         # seeks never move where the child writes (one shared handle lost the child's bytes).
         fd, path = tempfile.mkstemp(prefix="qpslab-server-")
         os.close(fd)
-        self._written: IO[bytes] = open(path, "ab")  # noqa: SIM115  # closed in __exit__
-        self._output: IO[bytes] = open(path, "rb")  # noqa: SIM115
+        self._written: IO[bytes] = open(path, "ab")  # noqa: SIM115  # closed once the child has its own
+        self._output: IO[bytes] = open(path, "rb")  # noqa: SIM115  # closed by stop, which keeps the tail
         os.unlink(path)  # gone with the two handles
+        self._last_output = ""
 
     @property
     def pid(self) -> int:
@@ -107,6 +108,7 @@ class ServerProcess:
     def start(self, timeout: float = START_TIMEOUT_S) -> str:
         self.process = spawn(self.argv, self.cpus, stdout=self._written, stderr=self._written, env=self.env,
                              cwd=self.cwd)
+        self._written.close()
         if not self.announces:
             self.url = f"http://127.0.0.1:{self.port}"
             return self.url
@@ -124,7 +126,10 @@ class ServerProcess:
         return self.process is not None and self.process.poll() is None
 
     def _text(self, last: int | None = None) -> str:
-        """What the server printed so far, or its `last` bytes (a server may log every request)."""
+        """What the server printed so far, or its `last` bytes (a server may log every request);
+        after `stop`, the last bytes it printed."""
+        if self._output.closed:
+            return self._last_output
         size = self._output.seek(0, os.SEEK_END)
         self._output.seek(0 if last is None else max(0, size - last))
         return self._output.read().decode(errors="replace")
@@ -134,18 +139,13 @@ class ServerProcess:
         return " | ".join(self._text(_TAIL_BYTES).strip().splitlines()[-lines:]) or "(no output)"
 
     def stop(self) -> int | None:
-        if self.process is None:
-            return None
-        return stop(self.process)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        """Stop the server (if started) and close its output, keeping the tail for `output_tail`."""
+        code = None if self.process is None else stop(self.process)
         self._written.close()
-        self._output.close()
+        if not self._output.closed:
+            self._last_output = self._text(_TAIL_BYTES)
+            self._output.close()
+        return code
 
 
 def free_port() -> int:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from lab.drivers import wrk
 from lab.files.target_file import calibration_target
 from lab.model.scenario import Scenario
-from lab.run.plan import PlannedRun
+from lab.run.scheduler import PlannedRun
 
 # Which generators, as (client, driver); wrk ignores the client.
 LOCUST_CLIENTS = ("raw", "fast", "http")

@@ -11,6 +11,7 @@ from importlib import metadata
 import psutil
 
 import oscalls
+from lab.model.record import Machine
 from lab.paths import REPO
 
 
@@ -33,16 +34,16 @@ def _git_commit() -> str:
 
 
 @functools.cache
-def environment() -> dict[str, str | int]:
-    return {
-        "cpu_model": oscalls.cpu_model(),
-        "cpu_count": psutil.cpu_count(logical=True) or 0,
-        "hostname": socket.gethostname(),
-        "platform": platform.platform(),
-        "python_version": platform.python_version(),
-        "locust_version": _version("locust"),
-        "gevent_version": _version("gevent"),
-        "uvloop_version": _version("uvloop"),
-        "httptools_version": _version("httptools"),
-        "git_commit": _git_commit(),
-    }
+def environment() -> Machine:
+    return Machine(
+        cpu_model=oscalls.cpu_model(),
+        cpu_count=psutil.cpu_count(logical=True) or 0,
+        hostname=socket.gethostname(),
+        platform=platform.platform(),
+        python_version=platform.python_version(),
+        locust_version=_version("locust"),
+        gevent_version=_version("gevent"),
+        uvloop_version=_version("uvloop"),
+        httptools_version=_version("httptools"),
+        git_commit=_git_commit(),
+    )

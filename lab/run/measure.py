@@ -10,14 +10,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import psutil
 
-from lab.drivers import wrk as wrk_driver
 from lab.drivers.base import LiveCallback, LoadResult, RunFailed
-from lab.drivers.locust import driver as locust_driver
+from lab.drivers.registry import DEFAULT_DRIVER, driver_named
 from lab.hostile.crowd import slow_crowd
+from lab.model import record
+from lab.model.record import (
+    Connections,
+    Descriptors,
+    Ending,
+    GeneratorCost,
+    Part,
+    Planned,
+    ServerCost,
+    Throughput,
+    Verification,
+)
 from lab.model.scenario import Scenario
 from lab.model.target import LISTENING, Target
 from lab.processes.sampler import SAMPLE_INTERVAL_S, Sample, Sampler, cpu_between, peak, sample_tree
@@ -29,10 +39,7 @@ from lab.run.stability import attach_server_seconds, drift
 from lab.run.verify import verify
 from lab.store.results import RunResult
 
-DRIVERS: dict[str, Callable[[Scenario, str, frozenset[int], Path, LiveCallback], LoadResult]] = {
-    locust_driver.NAME: locust_driver.run,
-    wrk_driver.NAME: wrk_driver.run,
-}
+
 @dataclass(frozen=True)
 class Pinning:
     """Which CPUs the server runs on, and which the load generator (and any slow clients).
@@ -78,88 +85,71 @@ def wait_ready(url: str, path: str, alive: Callable[[], bool], timeout: float) -
     raise RunFailed(f"{path} did not answer within {timeout:.0f} s ({last})")
 
 
-def run_row(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int, driver: str,
-            load_level: float | None) -> dict[str, Any]:
+def planned(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int, driver: str,
+            load_level: float | None) -> Planned:
     """What a run is, before anything is measured: its place in the batch, the target, the load
-    asked for, the pinning and the machine."""
+    asked for and the pinning."""
     load = scenario.load
-    return {
-        "batch": batch,
-        "run_id": uuid.uuid4().hex[:12],
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "repeat": repeat,
-        "target": target.name,
-        "target_label": target.label,
-        "stage": target.stage,
-        "server_args": " ".join(target.args),
-        "scenario": scenario.id,
-        "scenario_hash": scenario.content_hash,
-        "driver": driver,
-        "users": load.users,
-        "spawn_rate": load.spawn_rate,
-        "duration_s": load.duration,
-        "warmup_s": load.warmup,
-        "client": load.client,
-        "processes": load.processes,
-        "pipeline": load.pipeline,
-        "load_level": load_level,
-        "target_rate": load.wait.rate * load.users if load.wait.kind == "constant_rate" else None,
-        "slow_clients": load.slow_clients,
-        "slow_kind": load.slow_kind if load.slow_clients else None,
-        **{column: None if cpus is None else ",".join(map(str, cpus)) for column, cpus in pinning.record().items()},
-        **environment(),
-        "error": None,
-    }
+    cpus = pinning.record()
+    return Planned(
+        batch=batch, run_id=uuid.uuid4().hex[:12], started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        repeat=repeat, target=target.name, target_label=target.label, stage=target.stage,
+        server_args=" ".join(target.args), scenario=scenario.id, scenario_hash=scenario.content_hash, driver=driver,
+        users=load.users, spawn_rate=load.spawn_rate, duration_s=load.duration, warmup_s=load.warmup,
+        client=load.client, processes=load.processes, pipeline=load.pipeline, load_level=load_level,
+        target_rate=load.wait.rate * load.users if load.wait.kind == "constant_rate" else None,
+        slow_clients=load.slow_clients, slow_kind=load.slow_kind if load.slow_clients else None,
+        **{column: None if listed is None else ",".join(map(str, listed)) for column, listed in cpus.items()},
+    )
 
 
 def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int,
-            driver: str = locust_driver.NAME, load_level: float | None = None,
+            driver: str = DEFAULT_DRIVER, load_level: float | None = None,
             on_live: LiveCallback = lambda text: None, settle: bool = False) -> RunResult:
     """Measure one target under one scenario; a failure becomes the row's `error`, not an exception.
     `settle`: once the load and any hostile clients are gone, wait for the server's descriptors to
     come back to their idle count, and record where they ended (`server_fds_after`; soaks)."""
-    row = run_row(target, scenario, pinning, batch=batch, repeat=repeat, driver=driver, load_level=load_level)
+    parts: list[Part] = [planned(target, scenario, pinning, batch=batch, repeat=repeat, driver=driver,
+                                 load_level=load_level), environment()]
     server = None
     if target.module is not None or target.command:
         server = ServerProcess(target.module or "", target.args, pinning.server_cpus if pinning.pinned else None,
                                target.command or None, env=target.env, cwd=target.cwd,
                                announces=target.ready == LISTENING)
     result: LoadResult | None = None
+    error = None
     try:
         with tempfile.TemporaryDirectory(prefix="qpslab-") as scratch:
             url = _start(server, target)
-            row["url"] = url
             problems = verify(url, scenario)
-            row["verified"] = not problems
-            row["verify_problems"] = "; ".join(problems) or None
+            parts.append(Verification(url, not problems, "; ".join(problems) or None))
             before = sample_tree(psutil.Process(server.pid)) if server is not None else None
-            row["server_fds_idle"] = before.fds if before is not None else None  # before any load
+            idle_fds = before.fds if before is not None else None  # before any load
             with slow_crowd(scenario.load, url, pinning.client_cpus, Path(scratch)) as slow:
                 sampler = Sampler(server.pid).start() if server is not None else None
                 gauge = GaugePoller(url).start() if target.stage is not None else None  # qpslab's /stats
                 try:
-                    result = DRIVERS[driver](scenario, url, pinning.client_cpus, Path(scratch), on_live)
+                    result = driver_named(driver).run(scenario, url, pinning.client_cpus, Path(scratch), on_live)
                 finally:
                     server_samples = sampler.stop() if sampler is not None else []
                     held = gauge.stop() if gauge is not None else []
-            row["slow_clients_opened"] = slow.get("opened")
-            row["slow_clients_closed_by_server"] = slow.get("closed_by_server")
             if server is not None and not server.alive():
                 assert server.process is not None
                 raise RunFailed(f"server died during the run (exit {server.process.returncode}): "
                                 f"{server.output_tail()}")
-            fill_measurements(row, result, server_samples, pinning)
-            _fill_connections(row, result, server_samples, held)
+            throughput, server_cost, generator_cost = measured(result, server_samples, pinning)
             attach_server_seconds(result.seconds, server_samples, held, result.window_start - scenario.load.warmup)
-            row.update(drift(result.seconds))
-            if settle and server is not None:
-                row["server_fds_after"] = _settled_fds(server.pid, row["server_fds_idle"])
-    except (RunFailed, ProcessError, OSError) as error:
-        row["error"] = str(error) or type(error).__name__
+            after = _settled_fds(server.pid, idle_fds) if settle and server is not None else None
+            parts += [slow.tally, throughput, result.latency, result.corrected, server_cost, generator_cost,
+                      connections(result, server_samples, held, server_cost.server_rss_peak_bytes),
+                      Descriptors(idle_fds, after), drift(result.seconds)]
+    except (RunFailed, ProcessError, OSError) as error_raised:
+        error = str(error_raised) or type(error_raised).__name__
+        parts = parts[:3]  # what was known before the load: no measurement of a failed run
         result = None
     finally:
-        if server is not None:
-            row["server_exit_code"] = server.stop()
+        exit_code = server.stop() if server is not None else None
+    row = record.row(*parts, Ending(error, exit_code))
     if result is None:
         return RunResult(row, [], None)
     seconds = [{**second, "run_id": row["run_id"]} for second in result.seconds]
@@ -187,40 +177,40 @@ def _start(server: ServerProcess | None, target: Target) -> str:
     return url
 
 
-def fill_measurements(row: dict[str, Any], result: LoadResult, server_samples: list[Sample], pinning: Pinning) -> None:
-    """The row's measurements: counts and latency from the driver, CPU and memory from samples."""
+def measured(result: LoadResult, server_samples: list[Sample], pinning: Pinning) -> tuple[Throughput, ServerCost,
+                                                                                           GeneratorCost]:
+    """The run's counts from the driver, and its CPU and memory costs from the samples."""
     begin, end = result.window_start, result.window_end
     window = end - begin
     requests = result.requests
     attempts = requests + result.failures
-    row.update({
-        "requests": requests,
-        "failures": result.failures,
-        "failure_ratio": result.failures / attempts if attempts else None,
-        "top_error": max(result.errors, key=result.errors.__getitem__) if result.errors else None,
-        "qps": requests / window,
-        "bytes_per_s": result.response_bytes / window,
-        **result.latency,
-        "load_processes_reporting": result.processes,
-    })
+    throughput = Throughput(
+        requests=requests, failures=result.failures,
+        failure_ratio=result.failures / attempts if attempts else None,
+        top_error=max(result.errors, key=result.errors.__getitem__) if result.errors else None,
+        qps=requests / window, bytes_per_s=result.response_bytes / window,
+        load_processes_reporting=result.processes,
+    )
     server_cpu = cpu_between(server_samples, begin, end)
     server_system = cpu_between(server_samples, begin, end, "system_s")
     per_request = server_cpu / requests * 1e6 if server_cpu is not None and requests else None
+    server = ServerCost(
+        server_cpu_s=server_cpu,
+        server_cpu_busy=None if server_cpu is None else server_cpu / window / len(pinning.server_cpus),
+        server_cpu_us_per_request=per_request,
+        projected_qps_one_core=1e6 / per_request if per_request else None,
+        server_system_cpu_share=server_system / server_cpu if server_cpu and server_system is not None else None,
+        server_rss_peak_bytes=peak(server_samples, begin, end, "rss"),
+        server_fds_peak=peak(server_samples, begin, end, "fds"),
+    )
     generator_cpu = cpu_between(result.generator_samples, begin, end)
     generator_busy = None if generator_cpu is None else generator_cpu / window / len(pinning.client_cpus)
-    row.update({
-        "server_cpu_s": server_cpu,
-        "server_cpu_busy": None if server_cpu is None else server_cpu / window / len(pinning.server_cpus),
-        "server_cpu_us_per_request": per_request,
-        "projected_qps_one_core": 1e6 / per_request if per_request else None,
-        "server_system_cpu_share": server_system / server_cpu if server_cpu and server_system is not None else None,
-        "server_rss_peak_bytes": peak(server_samples, begin, end, "rss"),
-        "server_fds_peak": peak(server_samples, begin, end, "fds"),
-        "generator_cpu_s": generator_cpu,
-        "generator_cpu_busy": generator_busy,
-        "generator_busiest_process_busy": result.busiest_process,
-        "bottleneck": "generator" if _saturated(generator_busy, result.busiest_process) else "server",
-    })
+    generator = GeneratorCost(
+        generator_cpu_s=generator_cpu, generator_cpu_busy=generator_busy,
+        generator_busiest_process_busy=result.busiest_process,
+        bottleneck="generator" if _saturated(generator_busy, result.busiest_process) else "server",
+    )
+    return throughput, server, generator
 
 
 def _saturated(*busy: float | None) -> bool:
@@ -229,16 +219,15 @@ def _saturated(*busy: float | None) -> bool:
     return any(b is not None and b >= SATURATED_BUSY for b in busy)
 
 
-def _fill_connections(row: dict[str, Any], result: LoadResult, server_samples: list[Sample],
-                      held: list[tuple[float, int]]) -> None:
+def connections(result: LoadResult, server_samples: list[Sample], held: list[tuple[float, int]],
+                rss_peak: int | None) -> Connections:
     """Connections the server itself counted as open, and what each cost in resident memory."""
     in_window = [count for at, count in held if result.window_start <= at <= result.window_end]
-    connections = max(in_window) if in_window else None
+    peak_connections = max(in_window) if in_window else None
     idle = server_samples[0].rss if server_samples else None
-    row["server_connections_peak"] = connections
-    row["server_rss_idle_bytes"] = idle
-    row["server_rss_per_connection_bytes"] = (
-        (row["server_rss_peak_bytes"] - idle) / connections
-        if connections and connections >= MIN_CONNECTIONS_FOR_PER_CONNECTION and idle is not None
-        and row["server_rss_peak_bytes"] is not None else None
+    per_connection = (
+        (rss_peak - idle) / peak_connections
+        if peak_connections and peak_connections >= MIN_CONNECTIONS_FOR_PER_CONNECTION and idle is not None
+        and rss_peak is not None else None
     )
+    return Connections(peak_connections, idle, per_connection)

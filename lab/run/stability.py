@@ -7,6 +7,7 @@ import bisect
 import statistics
 from typing import Any
 
+from lab.model.record import Drift
 from lab.processes.sampler import Sample
 
 # Share of the measured seconds compared at each end of the window: medians of the first and the
@@ -41,14 +42,14 @@ def _ends(seconds: list[dict[str, Any]], key: str) -> tuple[float, float] | None
     return statistics.median(values[:width]), statistics.median(values[-width:])
 
 
-def drift(seconds: list[dict[str, Any]]) -> dict[str, float | None]:
+def drift(seconds: list[dict[str, Any]]) -> Drift:
     """How the server changed between the start and the end of the measured window."""
     rss, fds, p99 = (_ends(seconds, key) for key in ("server_rss_bytes", "server_fds", "latency_p99_us"))
-    return {
-        "server_rss_growth": (rss[1] - rss[0]) / rss[0] if rss and rss[0] else None,
-        "server_fds_growth": fds[1] - fds[0] if fds else None,
-        "latency_p99_drift": p99[1] / p99[0] - 1 if p99 and p99[0] else None,
-    }
+    return Drift(
+        server_rss_growth=(rss[1] - rss[0]) / rss[0] if rss and rss[0] else None,
+        server_fds_growth=fds[1] - fds[0] if fds else None,
+        latency_p99_drift=p99[1] / p99[0] - 1 if p99 and p99[0] else None,
+    )
 
 
 def soak_verdict(row: dict[str, Any]) -> str:

@@ -1,127 +1,278 @@
-"""The columns of runs.parquet and timeseries.parquet, in order, with units (README lists them)."""
+"""The columns of every results file, each declared once: its name, type, unit and meaning.
+
+The producers of a run's numbers return typed parts (lab.store.record) whose fields are these
+names; BatchWriter refuses a value of the wrong type; the README's column tables are generated
+from here (`python -m lab.store.columns` prints them; a test holds the README to them).
+"""
 
 from __future__ import annotations
 
-RUN_COLUMNS: dict[str, str] = {
-    "batch": "id of the comparison (UTC start time + random suffix)",
-    "run_id": "id of this run",
-    "started_at": "UTC start, ISO 8601",
-    "repeat": "0-based repeat index (--repeats)",
-    "target": "stage0 … stage4, a peer, external, or calibration (the minimal server, measuring the load "
-              "generator's ceiling on this scenario)",
-    "target_label": "target plus its extra server flags",
-    "stage": "roadmap stage number; empty for an external target",
-    "server_args": "extra flags given to the server",
-    "scenario": "scenario id (its file name)",
-    "scenario_hash": "sha256 of the scenario file",
-    "driver": "load generator: locust, or wrk (native, for ceilings; no time series or histogram)",
-    "users": "concurrent simulated users (one connection each)",
-    "spawn_rate": "users started per second",
-    "duration_s": "measured seconds",
-    "warmup_s": "unmeasured seconds before them",
-    "client": "locust client: raw (the lab's own HTTP/1.1 user on a socket), fast (FastHttpUser) or http (HttpUser)",
-    "processes": "locust processes generating load",
-    "pipeline": "requests sent at once per connection before reading answers (wrk)",
-    "load_level": "--sweep: the fraction of this target's measured capacity asked for; empty otherwise",
-    "target_rate": "open-loop runs: requests per second the users together meant to send",
-    "slow_clients": "hostile connections held beside the load ([load] slow_clients; 0: none)",
-    "slow_kind": "what they were slow at: header (a request head trickled), body (a body trickled), reader (never "
-                 "reads its large answers)",
-    "slow_clients_opened": "slow clients that got a connection",
-    "slow_clients_closed_by_server": "slow clients whose connection the server closed during the run (a defence "
-                                     "at work, or a timeout)",
-    "server_cpus": "CPUs the server was pinned to",
-    "client_cpus": "CPUs locust was pinned to",
-    "cpu_model": "processor model",
-    "cpu_count": "logical CPUs of the machine",
-    "hostname": "machine name",
-    "platform": "OS and kernel",
-    "python_version": "Python running servers and locust",
-    "locust_version": "locust version",
-    "gevent_version": "gevent version (locust's event loop: it shapes the load generator's speed)",
-    "uvloop_version": "uvloop version",
-    "httptools_version": "httptools (llhttp) version",
-    "git_commit": "qpslab commit (-dirty: with uncommitted changes)",
-    "error": "why the run failed (server did not start, died, …); empty for a good run",
-    "url": "address measured",
-    "verified": "true if every scenario request passed the pre-run check",
-    "verify_problems": "what the pre-run check found",
-    "requests": "successful requests completed in the measured window",
-    "failures": "failed requests in the window (wrong status, errors)",
-    "failure_ratio": "failures / (requests + failures)",
-    "top_error": "most frequent failure message",
-    "qps": "requests per second of the measured window",
-    "bytes_per_s": "response bytes per second (locust: bodies; wrk: whole responses)",
-    "latency_mean_us": "mean latency, µs",
-    "latency_min_us": "fastest request, µs",
-    "latency_max_us": "slowest request, µs",
-    "latency_p50_us": "median latency, µs (HdrHistogram, 3 significant digits)",
-    "latency_p75_us": "75th percentile, µs",
-    "latency_p90_us": "90th percentile, µs",
-    "latency_p95_us": "95th percentile, µs",
-    "latency_p99_us": "99th percentile, µs",
-    "latency_p999_us": "99.9th percentile, µs",
-    "latency_corrected_mean_us": "open-loop scenarios (wait = constant_rate): mean latency counted from when each "
-                                 "request was due (raw client, as wrk2), or corrected for coordinated omission by "
-                                 "HdrHistogram (fast, http), µs; empty otherwise",
-    "latency_corrected_p50_us": "the same, median, µs",
-    "latency_corrected_p99_us": "the same, 99th percentile, µs",
-    "latency_corrected_p999_us": "the same, 99.9th percentile, µs",
-    "load_processes_reporting": "locust processes (or wrk threads) whose tallies were merged",
-    "server_cpu_s": "server CPU seconds (user + system, whole process tree) in the window",
-    "server_cpu_busy": "server_cpu_s / window / pinned server CPUs, fraction",
-    "server_cpu_us_per_request": "server CPU µs per request: ranks servers even when the generator saturates",
-    "projected_qps_one_core": "1e6 / server_cpu_us_per_request: QPS of one fully busy server core",
-    "server_system_cpu_share": "fraction of server_cpu_s spent in the kernel (sockets, syscalls): the part of "
-                               "the cost no change to the Python code can lower",
-    "server_rss_peak_bytes": "peak resident memory of the server tree in the window, bytes",
-    "server_fds_peak": "peak open file descriptors of the server tree in the window (sockets + files)",
-    "server_connections_peak": "peak open connections the server itself counted (/stats, read each second)",
-    "server_rss_idle_bytes": "server resident memory when the load began, bytes",
-    "server_rss_per_connection_bytes": "(server_rss_peak_bytes - server_rss_idle_bytes) / server_connections_peak, "
-                                       "bytes; only with ≥ 100 connections",
-    "server_fds_idle": "open descriptors of the server tree before the load and any hostile clients began",
-    "server_fds_after": "soaks: its open descriptors once the load and hostile clients were gone and it "
-                        "had settled (back to server_fds_idle, or after 7 s)",
-    "server_rss_growth": "RSS at the end of the window over RSS at its start, minus 1 (medians of the first "
-                         "and last tenth of the measured seconds): growth after the warm-up",
-    "server_fds_growth": "open descriptors at the end of the window minus at its start (same medians)",
-    "latency_p99_drift": "per-second p99 at the end of the window over at its start, minus 1 (same medians)",
-    "soak_verdict": "lab soak: pass, or fail with its reasons (real-load errors, RSS growth ≥ 2%, "
-                    "descriptors not back to idle); empty for other runs",
-    "generator_cpu_s": "locust CPU seconds in the window",
-    "generator_cpu_busy": "generator_cpu_s / window / pinned client CPUs, fraction",
-    "generator_busiest_process_busy": "CPU share of the busiest locust process in the window, as it measured "
-                                      "itself (covers workers on other machines); empty for wrk",
-    "generator_ceiling_qps": "closed-loop runs: req/s the load generator made on this scenario against the minimal "
-                             "server in the same repeat (the `calibration` run): its ceiling here; empty without "
-                             "calibration",
-    "generator_ceiling_share": "qps / generator_ceiling_qps: near 1, the generator set the pace",
-    "latency_floor_mean_us": "open-loop runs: the minimal server's latency_corrected_mean_us at the same schedule in "
-                             "the same repeat (the `calibration` run): what the machine and the generator cost a "
-                             "request before any server work, µs; empty without calibration",
-    "latency_floor_p50_us": "the same floor's latency_corrected_p50_us, µs",
-    "latency_floor_p99_us": "the same floor's latency_corrected_p99_us, µs",
-    "bottleneck": "generator if generator_cpu_busy or generator_busiest_process_busy ≥ 0.90 (its numbers are "
-                  "then a floor), else server",
-    "server_exit_code": "exit code of the server after SIGTERM (0: clean stop)",
-}
+import sys
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Literal
 
-TIMESERIES_COLUMNS: dict[str, str] = {
-    "run_id": "the run (joins runs.parquet)",
-    "second": "seconds since the run's first request",
-    "phase": "warmup, measure, or after (the short tail after the window)",
-    "requests": "requests completed in that second (successes and failures)",
-    "failures": "failed requests in that second",
-    "latency_p50_us": "median latency of that second's successes, µs",
-    "latency_p99_us": "99th percentile of that second's successes, µs",
-    "latency_max_us": "slowest success of that second, µs",
-    "server_rss_bytes": "server tree's resident memory at that second's end, bytes",
-    "server_fds": "server tree's open descriptors at that second's end",
-    "server_open_connections": "connections the server counted open at that second's end (qpslab's /stats)",
-}
+Dtype = Literal["string", "int", "float", "bool"]
+STRING: Dtype = "string"
+INT: Dtype = "int"
+FLOAT: Dtype = "float"
+BOOL: Dtype = "bool"
 
-HISTOGRAM_COLUMNS: dict[str, str] = {
-    "run_id": "the run (joins runs.parquet)",
-    "histogram": "the window's latency HdrHistogram in µs, base64 (lab.model.hdr.decode)",
-}
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: Dtype
+    unit: str  # "" where the value is a name, a count of nothing in particular, or a flag
+    meaning: str
+
+    def accepts(self, value: object) -> bool:
+        """True for a value of this column's type (None: not measured, always allowed)."""
+        if value is None:
+            return True
+        if self.dtype == BOOL:
+            return isinstance(value, bool)
+        if isinstance(value, bool):  # a bool is an int to Python, never to a reader of the column
+            return False
+        if self.dtype == INT:
+            return isinstance(value, Integral)
+        if self.dtype == FLOAT:
+            return isinstance(value, Real)
+        return isinstance(value, str)
+
+
+def _declare(*columns: Column) -> dict[str, Column]:
+    return {column.name: column for column in columns}
+
+
+RUN_COLUMNS = _declare(
+    Column("batch", STRING, "",
+           "id of the comparison (UTC start time + random suffix)"),
+    Column("run_id", STRING, "",
+           "id of this run"),
+    Column("started_at", STRING, "ISO 8601",
+           "UTC start, ISO 8601"),
+    Column("repeat", INT, "",
+           "0-based repeat index (--repeats)"),
+    Column("target", STRING, "",
+           "stage0 … stage4, a peer, external, or calibration (the minimal server, measuring the load generator's "
+           "ceiling on this scenario)"),
+    Column("target_label", STRING, "",
+           "target plus its extra server flags"),
+    Column("stage", INT, "",
+           "roadmap stage number; empty for an external target"),
+    Column("server_args", STRING, "",
+           "extra flags given to the server"),
+    Column("scenario", STRING, "",
+           "scenario id (its file name)"),
+    Column("scenario_hash", STRING, "sha256",
+           "sha256 of the scenario file"),
+    Column("driver", STRING, "",
+           "load generator: locust, or wrk (native, for ceilings; no time series or histogram)"),
+    Column("users", INT, "",
+           "concurrent simulated users (one connection each)"),
+    Column("spawn_rate", FLOAT, "users/s",
+           "users started per second"),
+    Column("duration_s", FLOAT, "s",
+           "measured seconds"),
+    Column("warmup_s", FLOAT, "s",
+           "unmeasured seconds before them"),
+    Column("client", STRING, "",
+           "locust client: raw (the lab's own HTTP/1.1 user on a socket), fast (FastHttpUser) or http (HttpUser)"),
+    Column("processes", INT, "",
+           "locust processes generating load"),
+    Column("pipeline", INT, "requests",
+           "requests sent at once per connection before reading their answers (raw client, wrk)"),
+    Column("load_level", FLOAT, "fraction",
+           "--sweep: the fraction of this target's measured capacity asked for; empty otherwise"),
+    Column("target_rate", FLOAT, "req/s",
+           "open-loop runs: requests per second the users together meant to send"),
+    Column("slow_clients", INT, "connections",
+           "hostile connections held beside the load ([load] slow_clients; 0: none)"),
+    Column("slow_kind", STRING, "",
+           "what they did (lab.hostile.clients): header or body (trickled, slowloris), reader (never reads its "
+           "large answers), reset-request, reset-response, churn, or mixed (all of them)"),
+    Column("slow_clients_opened", INT, "connections",
+           "slow clients that got a connection"),
+    Column("slow_clients_closed_by_server", INT, "connections",
+           "slow clients whose connection the server closed during the run (a defence at work, or a timeout)"),
+    Column("server_cpus", STRING, "CPU list",
+           "CPUs the server was pinned to"),
+    Column("client_cpus", STRING, "CPU list",
+           "CPUs locust was pinned to"),
+    Column("cpu_model", STRING, "",
+           "processor model"),
+    Column("cpu_count", INT, "CPUs",
+           "logical CPUs of the machine"),
+    Column("hostname", STRING, "",
+           "machine name"),
+    Column("platform", STRING, "",
+           "OS and kernel"),
+    Column("python_version", STRING, "",
+           "Python running servers and locust"),
+    Column("locust_version", STRING, "",
+           "locust version"),
+    Column("gevent_version", STRING, "",
+           "gevent version (locust's event loop: it shapes the load generator's speed)"),
+    Column("uvloop_version", STRING, "",
+           "uvloop version"),
+    Column("httptools_version", STRING, "",
+           "httptools (llhttp) version"),
+    Column("git_commit", STRING, "",
+           "qpslab commit (-dirty: with uncommitted changes)"),
+    Column("error", STRING, "",
+           "why the run failed (server did not start, died, …); empty for a good run"),
+    Column("url", STRING, "",
+           "address measured"),
+    Column("verified", BOOL, "",
+           "true if every scenario request passed the pre-run check"),
+    Column("verify_problems", STRING, "",
+           "what the pre-run check found"),
+    Column("requests", INT, "requests",
+           "successful requests completed in the measured window"),
+    Column("failures", INT, "requests",
+           "failed requests in the window (wrong status, errors)"),
+    Column("failure_ratio", FLOAT, "fraction",
+           "failures / (requests + failures)"),
+    Column("top_error", STRING, "",
+           "most frequent failure message"),
+    Column("qps", FLOAT, "req/s",
+           "requests per second of the measured window"),
+    Column("bytes_per_s", FLOAT, "bytes/s",
+           "response bytes per second (locust: bodies; wrk: whole responses)"),
+    Column("latency_mean_us", FLOAT, "µs",
+           "mean latency"),
+    Column("latency_min_us", FLOAT, "µs",
+           "fastest request"),
+    Column("latency_max_us", FLOAT, "µs",
+           "slowest request"),
+    Column("latency_p50_us", FLOAT, "µs",
+           "median latency (HdrHistogram, 3 significant digits)"),
+    Column("latency_p75_us", FLOAT, "µs",
+           "75th percentile"),
+    Column("latency_p90_us", FLOAT, "µs",
+           "90th percentile"),
+    Column("latency_p95_us", FLOAT, "µs",
+           "95th percentile"),
+    Column("latency_p99_us", FLOAT, "µs",
+           "99th percentile"),
+    Column("latency_p999_us", FLOAT, "µs",
+           "99.9th percentile"),
+    Column("latency_corrected_mean_us", FLOAT, "µs",
+           "open-loop scenarios (wait = constant_rate): mean latency counted from when each request was due (raw "
+           "client, as wrk2), or corrected for coordinated omission by HdrHistogram (fast, http); empty otherwise"),
+    Column("latency_corrected_p50_us", FLOAT, "µs",
+           "the same, median"),
+    Column("latency_corrected_p99_us", FLOAT, "µs",
+           "the same, 99th percentile"),
+    Column("latency_corrected_p999_us", FLOAT, "µs",
+           "the same, 99.9th percentile"),
+    Column("load_processes_reporting", INT, "processes",
+           "locust processes (or wrk threads) whose tallies were merged"),
+    Column("server_cpu_s", FLOAT, "s",
+           "server CPU seconds (user + system, whole process tree) in the window"),
+    Column("server_cpu_busy", FLOAT, "fraction",
+           "server_cpu_s / window / pinned server CPUs"),
+    Column("server_cpu_us_per_request", FLOAT, "µs",
+           "server CPU µs per request: ranks servers even when the generator saturates"),
+    Column("projected_qps_one_core", FLOAT, "req/s",
+           "1e6 / server_cpu_us_per_request: QPS of one fully busy server core"),
+    Column("server_system_cpu_share", FLOAT, "fraction",
+           "fraction of server_cpu_s spent in the kernel (sockets, syscalls): the part of the cost no change to the "
+           "Python code can lower"),
+    Column("server_rss_peak_bytes", INT, "bytes",
+           "peak resident memory of the server tree in the window"),
+    Column("server_fds_peak", INT, "descriptors",
+           "peak open file descriptors of the server tree in the window (sockets + files)"),
+    Column("server_connections_peak", INT, "connections",
+           "peak open connections the server itself counted (/stats, read each second)"),
+    Column("server_rss_idle_bytes", INT, "bytes",
+           "server resident memory when the load began"),
+    Column("server_rss_per_connection_bytes", FLOAT, "bytes",
+           "(server_rss_peak_bytes - server_rss_idle_bytes) / server_connections_peak; only with ≥ 100 connections"),
+    Column("server_fds_idle", INT, "descriptors",
+           "open descriptors of the server tree before the load and any hostile clients began"),
+    Column("server_fds_after", INT, "descriptors",
+           "soaks: its open descriptors once the load and hostile clients were gone and it had settled (back to "
+           "server_fds_idle, or after 7 s)"),
+    Column("server_rss_growth", FLOAT, "fraction",
+           "RSS at the end of the window over RSS at its start, minus 1 (medians of the first and last tenth of the "
+           "measured seconds): growth after the warm-up"),
+    Column("server_fds_growth", FLOAT, "descriptors",
+           "open descriptors at the end of the window minus at its start (same medians)"),
+    Column("latency_p99_drift", FLOAT, "fraction",
+           "per-second p99 at the end of the window over at its start, minus 1 (same medians)"),
+    Column("soak_verdict", STRING, "",
+           "lab soak: pass, or fail with its reasons (real-load errors, RSS growth ≥ 2%, descriptors not back to "
+           "idle); empty for other runs"),
+    Column("generator_cpu_s", FLOAT, "s",
+           "locust CPU seconds in the window"),
+    Column("generator_cpu_busy", FLOAT, "fraction",
+           "generator_cpu_s / window / pinned client CPUs"),
+    Column("generator_busiest_process_busy", FLOAT, "fraction",
+           "CPU share of the busiest locust process in the window, as it measured itself (covers workers on other "
+           "machines); empty for wrk"),
+    Column("generator_ceiling_qps", FLOAT, "req/s",
+           "closed-loop runs: req/s the load generator made on this scenario against the minimal server in the same "
+           "repeat (the `calibration` run): its ceiling here; empty without calibration"),
+    Column("generator_ceiling_share", FLOAT, "fraction",
+           "qps / generator_ceiling_qps: near 1, the generator set the pace"),
+    Column("latency_floor_mean_us", FLOAT, "µs",
+           "open-loop runs: the minimal server's latency_corrected_mean_us at the same schedule in the same repeat "
+           "(the `calibration` run): what the machine and the generator cost a request before any server work; empty"
+           " without calibration"),
+    Column("latency_floor_p50_us", FLOAT, "µs",
+           "the same floor's latency_corrected_p50_us"),
+    Column("latency_floor_p99_us", FLOAT, "µs",
+           "the same floor's latency_corrected_p99_us"),
+    Column("bottleneck", STRING, "",
+           "generator if generator_cpu_busy or generator_busiest_process_busy ≥ 0.90 (its numbers are then a floor),"
+           " else server"),
+    Column("server_exit_code", INT, "",
+           "exit code of the server after SIGTERM (0: clean stop)"),
+)
+
+TIMESERIES_COLUMNS = _declare(
+    Column("run_id", STRING, "",
+           "the run (joins runs.parquet)"),
+    Column("second", INT, "s",
+           "seconds since the run's first request"),
+    Column("phase", STRING, "",
+           "warmup, measure, or after (the short tail after the window)"),
+    Column("requests", INT, "requests",
+           "requests completed in that second (successes and failures)"),
+    Column("failures", INT, "requests",
+           "failed requests in that second"),
+    Column("latency_p50_us", FLOAT, "µs",
+           "median latency of that second's successes"),
+    Column("latency_p99_us", FLOAT, "µs",
+           "99th percentile of that second's successes"),
+    Column("latency_max_us", FLOAT, "µs",
+           "slowest success of that second"),
+    Column("server_rss_bytes", INT, "bytes",
+           "server tree's resident memory at that second's end"),
+    Column("server_fds", INT, "descriptors",
+           "server tree's open descriptors at that second's end"),
+    Column("server_open_connections", INT, "connections",
+           "connections the server counted open at that second's end (qpslab's /stats)"),
+)
+
+HISTOGRAM_COLUMNS = _declare(
+    Column("run_id", STRING, "",
+           "the run (joins runs.parquet)"),
+    Column("histogram", STRING, "base64",
+           "the window's latency HdrHistogram in µs, base64 (lab.model.hdr.decode)"),
+)
+
+
+def markdown_table(columns: dict[str, Column]) -> str:
+    """The README's table of one file's columns."""
+    lines = ["| column | type | unit | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.dtype} | {c.unit} | {c.meaning} |" for c in columns.values()]
+    return "\n".join(lines)
+
+
+FILES = {"runs.parquet": RUN_COLUMNS, "timeseries.parquet": TIMESERIES_COLUMNS, "histograms.parquet": HISTOGRAM_COLUMNS}
+
+if __name__ == "__main__":
+    sys.stdout.write("\n\n".join(f"**{name}**\n\n{markdown_table(columns)}" for name, columns in FILES.items()) + "\n")

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from lab.paths import DEFAULT_RESULTS, replacing, write_atomically
 from lab.store.columns import HISTOGRAM_COLUMNS, RUN_COLUMNS, TIMESERIES_COLUMNS
@@ -23,6 +25,16 @@ RUNS = "runs.parquet"
 TIMESERIES = "timeseries.parquet"
 HISTOGRAMS = "histograms.parquet"
 BATCH_INFO = "batch.json"
+# The results format: batch.json's "format" and each parquet file's metadata key FORMAT_KEY.
+# 1: before formats were recorded (read as 2: its files only lack the columns added since, which
+#    load() gives as empty); 2: columns typed and declared in lab.store.columns.
+FORMAT = 2
+FORMAT_KEY = b"qpslab.format"
+READABLE_FORMATS = (1, 2)
+
+
+class FormatError(ValueError):
+    """A results file written by a newer lab, in a format this one does not know."""
 
 
 @dataclass(frozen=True)
@@ -37,8 +49,20 @@ def new_batch_id() -> str:
 
 
 def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), FORMAT_KEY: str(FORMAT).encode()})
     with replacing(path) as temporary:
-        frame.to_parquet(temporary, index=False)
+        pq.write_table(table, temporary)
+
+
+def format_of(path: Path) -> int:
+    """The results format a parquet file was written in; FormatError for one this lab cannot read."""
+    metadata = pq.read_schema(path).metadata or {}
+    version = int(metadata.get(FORMAT_KEY, b"1"))
+    if version not in READABLE_FORMATS:
+        raise FormatError(f"{path} is in results format {version}, which this qpslab (formats "
+                          f"{READABLE_FORMATS[0]}-{READABLE_FORMATS[-1]}) cannot read: update qpslab")
+    return version
 
 
 class BatchWriter:
@@ -50,12 +74,15 @@ class BatchWriter:
         self.rows: list[dict[str, Any]] = []
         self.seconds: list[dict[str, Any]] = []
         self.histograms: list[dict[str, Any]] = []
-        write_atomically(self.directory / BATCH_INFO, json.dumps(info, indent=2, default=str))
+        write_atomically(self.directory / BATCH_INFO, json.dumps({"format": FORMAT, **info}, indent=2, default=str))
 
     def add(self, result: RunResult) -> None:
         unknown = set(result.row) - set(RUN_COLUMNS)
         if unknown:
-            raise ValueError(f"run row has columns missing from lab.columns.RUN_COLUMNS: {sorted(unknown)}")
+            raise ValueError(f"run row has columns missing from lab.store.columns.RUN_COLUMNS: {sorted(unknown)}")
+        mistyped = {name: value for name, value in result.row.items() if not RUN_COLUMNS[name].accepts(value)}
+        if mistyped:
+            raise ValueError(f"run row has values of the wrong type for their columns: {mistyped}")
         self.rows.append(result.row)
         self.seconds += result.seconds
         if result.histogram is not None:
@@ -77,7 +104,10 @@ def _read(paths: list[Path]) -> pd.DataFrame:
     frames = []
     for path in paths:
         try:
+            format_of(path)
             frames.append(pd.read_parquet(path))
+        except FormatError:
+            raise  # refused, not skipped: a newer lab's results are not damaged files
         except Exception as error:  # a torn or foreign file must not hide every other batch
             warnings.warn(f"skipping {path}: {type(error).__name__}: {error}", stacklevel=3)
     frames = [f for f in frames if not f.empty]

@@ -36,7 +36,8 @@ CROWDED_REQUEST_TIMEOUT_S = 1.0
 SWEEP_INTERVAL_S = 0.5
 # Seconds an idle keep-alive connection is kept (stage 4); uvicorn and nginx use 5 s and 75 s.
 KEEPALIVE_TIMEOUT_S = 5.0
-# Connections served at once before new ones get 503; the roadmap's stage-1 figure.
+# Connections held at once; past it a new client displaces the one that has made the least progress
+# (admission.py) and gets 503 only when every one is being served. The roadmap's stage-1 figure.
 MAX_CONNECTIONS = 1000
 # Stage 4's limit: the roadmap asks it to hold more than 5,000; this leaves headroom.
 MAX_CONNECTIONS_STAGE_4 = 10_000

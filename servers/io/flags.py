@@ -17,7 +17,7 @@ class ServerConfig:
     host: str
     port: int
     request_timeout: float  # seconds a client has to send one whole request
-    max_connections: int  # connections served at once; more get 503
+    max_connections: int  # connections held at once; then a new one displaces the slowest (core/admission.py)
 
 
 def positive_float(text: str) -> float:
@@ -48,7 +48,8 @@ def argument_parser(prog: str, description: str, max_connections: int = MAX_CONN
     parser.add_argument("--request-timeout", type=positive_float, default=REQUEST_TIMEOUT_S,
                         help=f"seconds a client may take to send a request (default {REQUEST_TIMEOUT_S})")
     parser.add_argument("--max-connections", type=positive_int, default=max_connections,
-                        help=f"connections served at once, more get 503 (default {max_connections})")
+                        help=f"connections held at once; past it a new client displaces the one that has made the least "
+                             f"progress, or gets 503 when every one is being served (default {max_connections})")
     return parser
 
 

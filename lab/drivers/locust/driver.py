@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lab.drivers.base import LiveCallback, LoadResult, RunFailed
+from lab.drivers.base import Driver, LiveCallback, LoadResult, RunFailed
+from lab.drivers.locust.recorder import TALLY, worker_tally
 from lab.drivers.locust.tally import merge
 from lab.model.scenario import USER_CLASSES, Load, Scenario
 from lab.paths import REPO
@@ -94,11 +95,24 @@ def _live_text(directory: Path) -> str:
     return f"{total:,} req/s" if total else "warming up"
 
 
+def refusal(scenario: Scenario) -> str | None:
+    """Only the lab's own client writes several requests at once or keeps a schedule."""
+    load = scenario.load
+    if load.client == "raw":
+        return None
+    if load.pipeline > 1:
+        return f"pipeline > 1 needs client = \"raw\" (locust's {load.client} client cannot pipeline; or --driver wrk)"
+    if load.arrivals != "uniform":
+        return f"arrivals = \"{load.arrivals}\" needs client = \"raw\" (locust's {load.client} keeps no schedule)"
+    return None
+
+
 def run(scenario: Scenario, url: str, cpus: frozenset[int], scratch: Path, on_live: LiveCallback) -> LoadResult:
     """Run locust to completion and merge what each of its load processes tallied."""
     load = scenario.load
-    if load.pipeline > 1 and load.client != "raw":
-        raise RunFailed(f"locust's {load.client} client cannot pipeline requests; use client = \"raw\" or --driver wrk")
+    refused = refusal(scenario)
+    if refused is not None:
+        raise RunFailed(refused)
     (scratch / "scenario.json").write_text(json.dumps(scenario.to_dict()))
     env = {**_environment(scratch), "QPSLAB_SCENARIO": str(scratch / "scenario.json")}
     port = int(load.master_bind.rpartition(":")[2]) if load.expect_workers else free_port()
@@ -114,7 +128,8 @@ def run(scenario: Scenario, url: str, cpus: frozenset[int], scratch: Path, on_li
         finally:
             for process in processes[1:]:
                 stop(process)
-    tallies = [json.loads(p.read_text()) for p in sorted(scratch.glob("*.json")) if p.name != "scenario.json"]
+    names = [worker_tally(i) for i in range(load.processes + load.expect_workers)] if load.distributed else [TALLY]
+    tallies = [json.loads((scratch / name).read_text()) for name in names if (scratch / name).is_file()]
     tail = log_path.read_text(errors="replace").strip()[-500:]
     if not tallies:
         raise RunFailed(f"locust recorded no request (exit {processes[0].returncode}): {tail}")
@@ -156,3 +171,6 @@ def serve_worker(master_host: str, master_port: int, processes: int, cpus: froze
                 say(f"locust worker exited with code {code}")
                 return code
             # else: locust gives up on an absent master after 5 minutes; keep waiting for one.
+
+
+DRIVER = Driver(NAME, lambda: None, refusal, run)

@@ -29,7 +29,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from lab.drivers.locust.raw import RawPlan, RawScenarioUser
-from lab.drivers.locust.recorder import Recorder
+from lab.drivers.locust.recorder import Recorder, worker_tally
 from lab.model.scenario import USER_CLASSES, RequestSpec, Scenario
 from lab.paths import write_atomically
 
@@ -226,4 +226,4 @@ def _collect_tallies(environment: Environment, **_: Any) -> None:
             why = "recorded no request" if worker in _received else f"sent no tally within {TALLY_WAIT_S:.0f} s"
             print(f"qpslab: worker {worker} {why}", file=sys.stderr)
             continue
-        write_atomically(OUT / f"worker-{index}.json", json.dumps({**tally, "worker": worker}))
+        write_atomically(OUT / worker_tally(index), json.dumps({**tally, "worker": worker}))

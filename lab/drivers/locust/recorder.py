@@ -1,6 +1,6 @@
 """What each load-generator process records: its own clock-free tally of one run.
 
-Pure and gevent-free so it can be tested alone; lab/locustfile.py feeds it locust's request
+Pure and gevent-free so it can be tested alone; lab/drivers/locust/locustfile.py feeds it locust's request
 events. Latencies go into an HdrHistogram in µs (locust's own stats round anything under
 100 ms to whole milliseconds, useless here); only requests that complete inside the measured
 window count, so the warm-up shapes nothing but the time series.
@@ -21,6 +21,15 @@ from lab.paths import write_atomically
 
 # Distinct failure messages kept per process; the rest are only counted.
 MAX_ERROR_KINDS = 20
+
+
+# The tallies' names in the run's folder: the lab reads exactly these, whatever else the folder holds.
+TALLY = "tally.json"  # a standalone locust's
+
+
+def worker_tally(index: int) -> str:
+    """The tally a distributed run's master writes for its `index`th worker."""
+    return f"tally-worker-{index}.json"
 
 
 class Recorder:
@@ -155,8 +164,8 @@ class Recorder:
         }
 
     def write(self, directory: Path) -> Path:
-        """Atomically write this process's result as <pid>.json in `directory`."""
-        path = directory / f"{os.getpid()}.json"
+        """Atomically write this process's result as TALLY in `directory`."""
+        path = directory / TALLY
         write_atomically(path, json.dumps(self.result()))
         return path
 

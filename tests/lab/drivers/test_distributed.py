@@ -41,7 +41,7 @@ def test_local_workers_merge_into_one_result(stage4: ServerProcess, tmp_path: Pa
     assert len(tallies) == 2 == result.processes
     assert all(int(t["requests"]) > 0 for t in tallies)
     assert result.requests == sum(int(t["requests"]) for t in tallies)
-    assert result.latency["latency_p50_us"] is not None
+    assert result.latency.latency_p50_us is not None
     assert result.busiest_process is not None and 0 < result.busiest_process <= 1.5
 
 

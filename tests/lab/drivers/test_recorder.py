@@ -22,7 +22,7 @@ def test_recorder_counts_only_the_measured_window() -> None:
     histogram = hdr.decode(result["histogram"])
     assert histogram.get_total_count() == 2
     summary = hdr.summarize(histogram)
-    assert summary["latency_min_us"] == 250 and summary["latency_max_us"] == pytest.approx(750, rel=1e-3)
+    assert summary.latency_min_us == 250 and summary.latency_max_us == pytest.approx(750, rel=1e-3)
     assert [s["requests"] for s in result["seconds"]] == [1, 1, 1, 1, 1]
 
 
@@ -32,7 +32,7 @@ def test_recorder_keeps_microseconds_below_a_millisecond() -> None:
     for ms in (0.123, 0.456, 0.789):
         recorder.record(1.0, ms, 1, None)
     summary = hdr.summarize(hdr.decode(recorder.result()["histogram"]))
-    assert summary["latency_p50_us"] == 456
+    assert summary.latency_p50_us == 456
 
 
 def test_open_loop_recorder_corrects_for_coordinated_omission() -> None:

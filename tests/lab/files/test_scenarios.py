@@ -64,9 +64,6 @@ def test_a_user_adds_a_scenario_by_dropping_a_file(tmp_path: Path) -> None:
     (VALID.replace('duration = "1s"', 'duration = "1s"\ntimeout = "0s"'), "load.timeout: must be > 0"),
     (VALID.replace('duration = "1s"', 'duration = "1s"\narrivals = "bursty"'), "load.arrivals: must be one of"),
     (VALID.replace('duration = "1s"', 'duration = "1s"\narrivals = "poisson"'), "only applies to an open loop"),
-    (VALID.replace('duration = "1s"', 'duration = "1s"\nclient = "fast"\npipeline = 4'), 'needs client = "raw"'),
-    (VALID.replace('duration = "1s"', 'duration = "1s"\nclient = "http"\nwait = { constant_rate = 5 }\n'
-                   'arrivals = "poisson"'), 'arrivals: needs client = "raw"'),
     (VALID + "[[request]]\npath = \"/plaintext\"\n", "two requests share a name"),
     ("description = \n", "not valid TOML"),
     (VALID.replace('description = "ok"', ""), "custom.toml: description: is required"),

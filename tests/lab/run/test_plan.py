@@ -13,14 +13,16 @@ from rich.console import Console
 from rich.table import Table
 
 from lab.analysis.batch import Batch
-from lab.analysis.summary import batch_summary, equal_load_summary, equal_load_table
+from lab.analysis.summary import batch_summary, equal_load_summary, equal_load_table, saturation_hint
 from lab.analysis.tables import latency_floor_table, stage_table
 from lab.files.scenario_file import load_scenario
+from lab.model.record import Calibration
 from lab.model.scenario import Wait
 from lab.model.target import CALIBRATION_TARGET, stage_target
 from lab.paths import SCENARIO_DIR
 from lab.run.measure import Pinning
-from lab.run.plan import CALIBRATION_DURATION_S, FLOOR_COLUMNS, Plan, read_against, saturation_hint
+from lab.run.plan import CALIBRATION_DURATION_S, Plan
+from lab.run.scheduler import read_against
 from lab.store.columns import RUN_COLUMNS
 
 PLAINTEXT, LATENCY = (load_scenario(SCENARIO_DIR / f"{name}.toml") for name in ("plaintext", "latency"))
@@ -56,20 +58,16 @@ def row(**values: object) -> dict[str, object]:
 
 
 def test_a_row_is_read_against_its_own_repeat_s_calibration() -> None:
-    closed = row(qps=20_000.0, target_rate=None, error=None)
-    read_against(closed, row(qps=40_000.0, latency_corrected_p99_us=None))
-    assert (closed["generator_ceiling_qps"], closed["generator_ceiling_share"]) == (40_000.0, 0.5)
-    assert closed["latency_floor_p99_us"] is None
-    failed = row(qps=None, target_rate=None, error="died")
-    read_against(failed, row(qps=40_000.0))
-    assert (failed["generator_ceiling_qps"], failed["generator_ceiling_share"]) == (40_000.0, None)
-    open_loop = row(qps=1_000.0, target_rate=1_000.0, error=None)
+    closed = read_against(row(qps=20_000.0, target_rate=None, error=None),
+                          row(qps=40_000.0, latency_corrected_p99_us=None))
+    assert closed == Calibration(generator_ceiling_qps=40_000.0, generator_ceiling_share=0.5)
+    failed = read_against(row(qps=None, target_rate=None, error="died"), row(qps=40_000.0))
+    assert failed == Calibration(generator_ceiling_qps=40_000.0, generator_ceiling_share=None)
     reference = row(qps=1_000.0, latency_corrected_mean_us=120.0, latency_corrected_p50_us=90.0,
                     latency_corrected_p99_us=600.0)
-    read_against(open_loop, reference)
-    assert {column: open_loop[column] for column in FLOOR_COLUMNS} == {
-        "latency_floor_mean_us": 120.0, "latency_floor_p50_us": 90.0, "latency_floor_p99_us": 600.0}
-    assert open_loop["generator_ceiling_qps"] is None  # a fixed rate asks; it measures no ceiling
+    open_loop = read_against(row(qps=1_000.0, target_rate=1_000.0, error=None), reference)
+    # a fixed rate asks; it measures no ceiling
+    assert open_loop == Calibration(latency_floor_mean_us=120.0, latency_floor_p50_us=90.0, latency_floor_p99_us=600.0)
 
 
 def latency_run(target: str, repeat: int, latency: tuple[float, float], floor: tuple[float, float], *, cpu: float,

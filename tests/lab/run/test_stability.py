@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from lab.model.record import Drift
 from lab.processes.sampler import Sample
 from lab.run.stability import SOAK_MAX_RSS_GROWTH, attach_server_seconds, drift, soak_verdict
 
@@ -35,10 +36,9 @@ def test_drift_compares_the_first_and_last_tenth_after_the_warm_up() -> None:
     rss = [10, 50] + [100, 100] + [101] * 16 + [110, 120]
     fds = [1, 5] + [20, 22] + [25] * 16 + [30, 30]
     p99 = [9e9, 9e9] + [100.0, 300.0] + [50.0] * 16 + [400.0, 400.0]
-    assert drift(series(rss, fds, p99)) == {"server_rss_growth": pytest.approx(0.15), "server_fds_growth": 9,
-                                            "latency_p99_drift": pytest.approx(1.0)}
-    assert drift(series([1, 2], [1, 2], [1.0, 2.0])) == dict.fromkeys(
-        ("server_rss_growth", "server_fds_growth", "latency_p99_drift"))  # nothing measured
+    assert drift(series(rss, fds, p99)) == Drift(server_rss_growth=pytest.approx(0.15), server_fds_growth=9,
+                                                 latency_p99_drift=pytest.approx(1.0))
+    assert drift(series([1, 2], [1, 2], [1.0, 2.0])) == Drift(None, None, None)  # nothing measured
 
 
 def verdict(**row: Any) -> str:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lab.store import results
@@ -47,11 +49,11 @@ def test_a_process_killed_inside_a_parquet_write_leaves_the_previous_file_whole(
     writer.add(run(1))
     pid = os.fork()
     if pid == 0:  # the child: its next write stops half-way, killed with no chance to clean up
-        def torn_write(frame: pd.DataFrame, path: Any, **kwargs: Any) -> None:
+        def torn_write(table: Any, path: Any, **kwargs: Any) -> None:
             Path(path).write_bytes(b"PAR1" + b"\0" * 100)
             os.kill(os.getpid(), signal.SIGKILL)
 
-        pd.DataFrame.to_parquet = torn_write  # type: ignore[method-assign]
+        results.pq.write_table = torn_write
         writer.add(run(2))
         os._exit(0)  # not reached
     _, status = os.waitpid(pid, 0)
@@ -74,7 +76,7 @@ def test_batches_are_found_in_time_order_and_read_together(tmp_path: Path) -> No
     assert list(results.load(root, second)["requests"]) == [2000]
     assert list(results.load_timeseries(root, first)["requests"]) == [1000]
     info = json.loads((root / second / results.BATCH_INFO).read_text())
-    assert info == {"batch": second, "when": "2026-01-01 00:00:00"}
+    assert info == {"format": results.FORMAT, "batch": second, "when": "2026-01-01 00:00:00"}
     with pytest.raises(FileExistsError):
         BatchWriter(root, second, {})  # a batch is never written over
     with pytest.raises(FileNotFoundError, match="no batch 'nope'"):
@@ -131,3 +133,28 @@ def test_batch_ids_are_utc_whatever_the_machine_s_zone(monkeypatch: pytest.Monke
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_files_carry_their_format_and_a_newer_one_is_refused_in_one_line(tmp_path: Path) -> None:
+    BatchWriter(tmp_path, "now", {}).add(run(1))
+    for name in (results.RUNS, results.TIMESERIES, results.HISTOGRAMS):
+        assert results.format_of(tmp_path / "now" / name) == results.FORMAT
+    old = tmp_path / "old"  # written before formats were recorded, and lacking a column since added
+    old.mkdir()
+    pd.DataFrame([{"run_id": "o", "requests": 5}]).to_parquet(old / results.RUNS, index=False)
+    assert results.format_of(old / results.RUNS) == 1
+    assert list(results.load(tmp_path, "old")["requests"]) == [5] and "qps" in results.load(tmp_path, "old")
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    table = pa.Table.from_pandas(pd.DataFrame([{"run_id": "n"}]))
+    pq.write_table(table.replace_schema_metadata({results.FORMAT_KEY: b"3"}), newer / results.RUNS)
+    with pytest.raises(results.FormatError, match=r"newer.*runs.parquet is in results format 3.*update qpslab"):
+        results.load(tmp_path)  # refused, not skipped as a damaged file would be
+    with pytest.raises(results.FormatError):
+        results.load(tmp_path, "newer")
+
+
+def test_a_value_of_the_wrong_type_for_its_column_is_refused(tmp_path: Path) -> None:
+    writer = BatchWriter(tmp_path, "b", {})
+    with pytest.raises(ValueError, match=r"wrong type.*'qps': '12'"):
+        writer.add(RunResult(row={"run_id": "x", "qps": "12"}, seconds=[], histogram=None))

@@ -1,0 +1,93 @@
+"""A batch on the console as it runs (lab.run.scheduler's Reporter), and its summary after."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from lab.analysis.summary import batch_summary, saturation_hint
+from lab.run.scheduler import Batch
+from lab.store.results import RunResult
+
+
+class ConsoleReporter:
+    """A progress bar with the generator's live rate, and a line for each finished run."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), TextColumn("{task.fields[live]}"), console=console,
+                                  transient=False)
+        self._task: TaskID | None = None
+        self._total = 0
+
+    def __enter__(self) -> ConsoleReporter:
+        self._progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self._progress.stop()
+
+    def started(self, total: int) -> None:
+        self._total = total
+        self._task = self._progress.add_task("comparing", total=total, live="")
+
+    def running(self, index: int, what: str) -> None:
+        assert self._task is not None
+        self._progress.update(self._task, description=f"run {index}/{self._total}: {what}", live="starting")
+
+    def live(self, text: str) -> None:
+        assert self._task is not None
+        self._progress.update(self._task, live=text)
+
+    def skipped(self, what: str, why: str) -> None:
+        assert self._task is not None
+        self._progress.console.print(f"[red]✗ {escape(what)}: skipped, {escape(why)}[/red]")
+        self._progress.advance(self._task)
+
+    def finished(self, what: str, result: RunResult) -> None:
+        assert self._task is not None
+        self._progress.console.print(one_line(what, result.row))
+        self._progress.advance(self._task)
+
+    def interrupted(self, batch: Batch) -> None:
+        self._progress.console.print(f"[yellow]interrupted: {len(batch.results)} finished runs kept in "
+                                     f"{batch.directory}[/yellow]")
+
+
+def one_line(what: str, row: dict[str, Any]) -> str:
+    """A finished run as one console line: its rate and tail, or why it failed."""
+    if row["error"]:
+        return f"[red]✗ {escape(what)}: {escape(row['error'])}[/red]"
+    note = " [yellow](generator saturated)[/yellow]" if row["bottleneck"] == "generator" else ""
+    if row["failures"]:
+        note += f" [red]({row['failures']:,} failed: {escape(str(row['top_error']))})[/red]"
+    p99 = "–" if row["latency_p99_us"] is None else f"{row['latency_p99_us']:,.0f}"
+    return f"✓ {escape(what)}: {row['qps']:,.0f} req/s, p99 {p99} µs{note}"
+
+
+def print_batch(console: Console, batch: Batch) -> None:
+    """The batch's summary tables and what to do about a saturated generator, then where it is."""
+    if batch.results:
+        frame = pd.DataFrame([result.row for result in batch.results])
+        for part in batch_summary(frame, f"batch {batch.directory.name}"):
+            console.print(part)
+        hint = saturation_hint(frame)
+        if hint:
+            console.print(f"[yellow]{hint}[/yellow]")
+    console.print(f"results: {batch.directory}")
+
+
+def on_console(console: Console, run: Callable[[ConsoleReporter], Batch]) -> Batch:
+    """Run a batch with its progress on the console, then print its summary."""
+    with ConsoleReporter(console) as reporter:
+        batch = run(reporter)
+    print_batch(console, batch)
+    return batch

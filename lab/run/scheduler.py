@@ -1,0 +1,115 @@
+"""The scheduler: planned runs measured in order into one batch, each written as it finishes.
+
+It knows what one run needs from an earlier one of the same batch (a sweep's or soak's capacity,
+a repeat's calibration run) and nothing of how runs are shown: a Reporter is told of each.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+from lab.model import record
+from lab.model.record import Calibration, Soak
+from lab.model.scenario import Scenario
+from lab.model.target import CALIBRATION_TARGET, Target
+from lab.run.environment import environment
+from lab.run.measure import Pinning, measure
+from lab.run.stability import soak_verdict
+from lab.store.results import BatchWriter, RunResult, new_batch_id
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    repeat: int
+    scenario: Scenario
+    target: Target
+    driver: str
+    level: float | None = None  # a --sweep's (or soak's) fraction of this target's measured capacity
+    capacity_from: str | None = None  # the scenario whose run measured that capacity (None: this one)
+    settle: bool = False  # a soak: wait for the server to settle after the load, and judge the run
+
+
+class Reporter(Protocol):
+    """Told of a batch as it runs (lab.cli.progress shows it on the console)."""
+
+    def started(self, total: int) -> None: ...
+    def running(self, index: int, what: str) -> None: ...
+    def live(self, text: str) -> None: ...  # what the load generator is doing now
+    def skipped(self, what: str, why: str) -> None: ...
+    def finished(self, what: str, result: RunResult) -> None: ...
+    def interrupted(self, batch: Batch) -> None: ...
+
+
+@dataclass(frozen=True)
+class Batch:
+    directory: Path
+    results: list[RunResult]
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # unwinds through every finally: servers and locust are stopped
+
+
+def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[str, Any],
+              reporter: Reporter) -> Batch:
+    """Measure `runs` in order into a new batch under `root` (its batch.json gets `info`, the
+    pinning and the machine), writing after each run; Ctrl-C or SIGTERM keeps what finished."""
+    batch = new_batch_id()
+    writer = BatchWriter(root, batch, {"batch": batch, **info, **pinning.record(), **record.row(environment())})
+    done = Batch(writer.directory, [])
+    repeated = any(run.repeat for run in runs)
+    capacity: dict[tuple[int, str, str], float] = {}  # a closed-loop run's rate, for the runs at a level of it
+    references: dict[tuple[int, str, str], dict[str, Any]] = {}  # each repeat's calibration run
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        reporter.started(len(runs))
+        for index, run in enumerate(runs, 1):
+            what = describe(run, repeated)
+            key = (run.repeat, run.capacity_from or run.scenario.id, run.target.label)
+            if run.level is not None and not capacity.get(key):
+                reporter.skipped(what, "its capacity run failed")
+                continue
+            reporter.running(index, what)
+            loaded = run.scenario if run.level is None else run.scenario.at_rate(run.level * capacity[key])
+            result = measure(run.target, loaded, pinning, batch=batch, repeat=run.repeat, driver=run.driver,
+                             load_level=run.level, on_live=reporter.live, settle=run.settle)
+            row = result.row
+            reference_key = (run.repeat, run.scenario.id, run.driver)
+            if run.target.name == CALIBRATION_TARGET:
+                if not row["error"]:
+                    references[reference_key] = row
+            elif reference_key in references and run.level is None:
+                row.update(record.row(read_against(row, references[reference_key])))
+            if run.settle:
+                row.update(record.row(Soak(soak_verdict(row))))
+            if run.level is None and not row["error"]:
+                capacity[(run.repeat, run.scenario.id, run.target.label)] = row["qps"]
+            writer.add(result)
+            done.results.append(result)
+            reporter.finished(what, result)
+    except KeyboardInterrupt:
+        reporter.interrupted(done)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return done
+
+
+def describe(run: PlannedRun, repeated: bool) -> str:
+    what = f"{run.target.label} × {run.scenario.id}" + (f" (repeat {run.repeat + 1})" if repeated else "")
+    return what if run.level is None else what + f" at {run.level:.0%} of capacity"
+
+
+def read_against(row: dict[str, Any], reference: dict[str, Any]) -> Calibration:
+    """What the calibration run of the same repeat and scenario says about a row: the generator's
+    ceiling under a closed loop, the machine's latency floor under an open one."""
+    if row["target_rate"] is None:
+        share = None if row["error"] else row["qps"] / reference["qps"]
+        return Calibration(generator_ceiling_qps=reference["qps"], generator_ceiling_share=share)
+    return Calibration(latency_floor_mean_us=reference["latency_corrected_mean_us"],
+                       latency_floor_p50_us=reference["latency_corrected_p50_us"],
+                       latency_floor_p99_us=reference["latency_corrected_p99_us"])

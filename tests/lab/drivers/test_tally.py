@@ -1,0 +1,78 @@
+"""What locust's load processes tallied, merged into one run's result (lab.drivers.locust.tally), in memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lab.drivers.locust.recorder import Recorder
+from lab.drivers.locust.tally import merge
+from lab.model import hdr
+from lab.model.scenario import Load, Scenario
+
+SCENARIO = Scenario(id="t", description="", load=Load(users=2, spawn_rate=2, duration=10.0, warmup=0.0),
+                    requests=(), default=False, source="", content_hash="")
+
+
+def tally(latency_ms: float, count: int, error: str | None = None, cpu_busy: float | None = None) -> dict[str, Any]:
+    recorder = Recorder(warmup=0.0, duration=10.0)
+    recorder.start(100.0)
+    for i in range(count):
+        recorder.record(100.0 + i * 9.0 / count, latency_ms, 10, error)
+    result = recorder.result()
+    result["cpu_busy"] = cpu_busy
+    return result
+
+
+def test_merged_counts_and_percentiles_are_those_of_every_process_together() -> None:
+    fast, slow, failing = tally(0.1, 100, cpu_busy=0.5), tally(1.0, 300, cpu_busy=0.97), tally(1.0, 7, "boom")
+    also_failing = tally(1.0, 2, "boom")
+    merged = merge([fast, slow, failing, also_failing], SCENARIO, [])
+    assert (merged.requests, merged.failures, merged.response_bytes) == (400, 9, 4000)
+    assert merged.errors == {"boom": 9} and merged.processes == 4
+    assert merged.busiest_process == 0.97
+    # 100 at 100 µs and 300 at 1,000 µs: the median is in the slow process's, the minimum the fast one's.
+    assert merged.latency.latency_p50_us == pytest.approx(1000, rel=1e-2)
+    assert merged.latency.latency_min_us == pytest.approx(100, rel=1e-2)
+    assert merged.latency.latency_mean_us == pytest.approx((100 * 100 + 300 * 1000) / 400, rel=1e-2)
+    assert hdr.decode(merged.histogram or "").get_total_count() == 400
+    assert sum(s["requests"] for s in merged.seconds) == 409
+
+
+def second(n: int, requests: int, failures: int = 0, p50: float | None = None) -> dict[str, Any]:
+    return {"second": n, "requests": requests, "failures": failures, "latency_p50_us": p50,
+            "latency_p99_us": None if p50 is None else 2 * p50, "latency_max_us": None if p50 is None else 3 * p50}
+
+
+def test_per_second_series_line_up_by_wall_clock_and_keep_the_worst_percentile() -> None:
+    scenario = Scenario(id="t", description="", load=Load(users=2, spawn_rate=2, duration=2.0, warmup=1.0),
+                        requests=(), default=False, source="", content_hash="")
+    base = {"requests": 0, "failures": 0, "response_bytes": 0, "errors": {}, "window_start": 101.0,
+            "window_end": 103.0, "histogram": hdr.encode(hdr.new()), "corrected": None}
+    early = {**base, "started": 100.0, "seconds": [second(0, 5, 1, 100.0), second(1, 6), second(2, 7, 1, 80.0)]}
+    late = {**base, "started": 102.0, "window_start": 103.0, "window_end": 105.0,
+            "seconds": [second(0, 10, 1, 50.0), second(1, 20, 0, 10.0)]}
+    merged = merge([early, late], scenario, samples=["s"])
+    assert merged.seconds == [
+        {**second(0, 5, 1, 100.0), "phase": "warmup"},
+        {**second(1, 6), "phase": "measure"},
+        {**second(2, 17, 2, 80.0), "phase": "measure"},  # counts summed, the worse process's percentiles
+        {**second(3, 20, 0, 10.0), "phase": "after"},
+    ]
+    assert (merged.window_start, merged.window_end, merged.generator_samples) == (101.0, 105.0, ["s"])
+    assert merged.busiest_process is None  # no process knew its CPU share
+    assert merged.corrected.latency_corrected_p50_us is None  # closed loop: nothing to correct
+
+
+def test_open_loop_tallies_merge_their_corrected_histograms() -> None:
+    corrected = []
+    for value in (1000, 3000):
+        histogram = hdr.new()
+        hdr.record(histogram, value, 10)
+        corrected.append({**tally(0.5, 10), "corrected": hdr.encode(histogram)})
+    latency = merge(corrected, SCENARIO, []).corrected
+    assert latency.latency_corrected_mean_us == pytest.approx(2000, rel=1e-2)
+    assert latency.latency_corrected_p50_us == pytest.approx(1000, rel=1e-2)
+    assert latency.latency_corrected_p99_us == pytest.approx(3000, rel=1e-2)
+    assert latency.latency_corrected_p999_us == pytest.approx(3000, rel=1e-2)

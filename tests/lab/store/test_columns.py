@@ -1,0 +1,39 @@
+"""The results files' columns as declared once (lab.store.columns): the README shows exactly
+those, and a column refuses a value of another type."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from lab.store.columns import BOOL, FLOAT, INT, RUN_COLUMNS, STRING, Column
+from tests.conftest import REPO
+
+
+def test_the_readme_holds_the_tables_generated_from_the_declarations() -> None:
+    tables = subprocess.run([sys.executable, "-m", "lab.store.columns"], capture_output=True, text=True,
+                            check=True).stdout
+    assert tables.count("| `") == 86 + 11 + 2
+    assert tables in (REPO / "README.md").read_text(), (
+        "README.md's column tables differ from lab/store/columns.py: paste `python -m lab.store.columns` over them")
+
+
+@pytest.mark.parametrize(("dtype", "good", "bad"), [
+    (INT, [0, 3, None], [1.5, "3", True]),
+    (FLOAT, [0, 2.5, None], ["2.5", False]),
+    (BOOL, [True, False, None], [1, "true"]),
+    (STRING, ["x", "", None], [1, b"x", True]),
+])
+def test_a_column_accepts_its_type_and_refuses_others(dtype: str, good: list[object], bad: list[object]) -> None:
+    column = Column("c", dtype, "", "")  # type: ignore[arg-type]
+    assert all(column.accepts(value) for value in good)
+    assert not any(column.accepts(value) for value in bad)
+
+
+def test_every_run_column_has_a_meaning_and_units_are_not_in_the_prose_twice() -> None:
+    for column in RUN_COLUMNS.values():
+        assert column.meaning
+        if column.unit == "µs":
+            assert not column.meaning.endswith(", µs"), column.name
