@@ -46,8 +46,8 @@ def main() -> None:
     from servers.io.flags import ServerConfig
     from servers.io.pooled import PooledServer
 
-    options = ProtocolOptions(keep_alive=True, pipelining=True, fast_parser=True, gzip=True, cache=True)
-    server = PooledServer("bench", ServerConfig("127.0.0.1", 0, 10.0, 10_000), options)
+    options = ProtocolOptions(keep_alive=True, fast_parser=True, gzip=True, cache=True)
+    server = PooledServer("bench", ServerConfig("127.0.0.1", 0, 10.0, 10_000), options, pipelining=True)
     protocol = server.protocol()
     protocol.connection_made(StubTransport())  # type: ignore[arg-type]
     buffer = protocol.get_buffer(len(request))

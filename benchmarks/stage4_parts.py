@@ -45,7 +45,7 @@ def main() -> None:
     from servers.core.fastparser import FastRequestParser
     from servers.core.request import frame
 
-    options = ProtocolOptions(keep_alive=True, pipelining=True, fast_parser=True, gzip=True, cache=True)
+    options = ProtocolOptions(keep_alive=True, fast_parser=True, gzip=True, cache=True)
     for name, data in (("one header", REQUEST), ("browser", BROWSER)):
         parser = FastRequestParser()
         (request,) = parser.feed(data)

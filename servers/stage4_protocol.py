@@ -31,7 +31,6 @@ NAME = "stage4_protocol"
 def options(args: argparse.Namespace) -> ProtocolOptions:
     return ProtocolOptions(
         keep_alive=args.keep_alive,
-        pipelining=args.pipelining,
         fast_parser=args.parser == "llhttp",
         gzip=args.gzip,
         cache=args.cache,
@@ -54,13 +53,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = server_config(args)
     if args.workers == 1:
-        server = PooledServer(NAME, config, options(args), args.keepalive_timeout)
+        server = PooledServer(NAME, config, options(args), args.keepalive_timeout, pipelining=args.pipelining)
         run(server.start, server.stats, args.loop)
         return
 
     def serve_one(port: int, on_listening: Callable[[socket.socket], object]) -> None:
         worker = PooledServer(NAME, dataclasses.replace(config, port=port), options(args), args.keepalive_timeout,
-                              reuse_port=True)
+                              reuse_port=True, pipelining=args.pipelining)
         run(worker.start, worker.stats, args.loop, on_listening)
 
     sys.exit(serve_workers(args.workers, config.host, config.port, serve_one))

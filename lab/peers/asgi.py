@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from servers.core.app import HEALTH_BODY, PAYLOAD, PLAINTEXT_BODY, json_body
+from servers.core.app import HEALTH_BODY, NOT_FOUND, PAYLOAD, PLAINTEXT_BODY, json_body
 from servers.core.limits import MAX_PAYLOAD_BYTES
+from servers.core.response import JSON, OCTETS
 
-TEXT = b"text/plain; charset=utf-8"
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -27,11 +27,11 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     path, method = scope["path"], scope["method"]
-    status, content_type, body = 404, TEXT, b"no such route\n"
+    status, content_type, body = 404, NOT_FOUND.content_type, NOT_FOUND.body
     if path == "/plaintext" and method == "GET":
         status, body = 200, PLAINTEXT_BODY
     elif path == "/json" and method == "GET":
-        status, content_type = 200, b"application/json"
+        status, content_type = 200, JSON
         body = json_body()
     elif path == "/health" and method == "GET":
         status, body = 200, HEALTH_BODY
@@ -42,7 +42,7 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
             message = await receive()
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
-        status, content_type, body = 200, b"application/octet-stream", b"".join(chunks)
+        status, content_type, body = 200, OCTETS, b"".join(chunks)
     elif path.startswith("/bytes/") and path[7:].isdigit() and int(path[7:]) <= MAX_PAYLOAD_BYTES:
         status, body = 200, PAYLOAD[: int(path[7:])]
     await send({"type": "http.response.start", "status": status,

@@ -18,12 +18,9 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from servers.core.app import HEALTH_BODY, PAYLOAD, PLAINTEXT_BODY, json_body
+from servers.core.app import HEALTH_BODY, NOT_FOUND, PAYLOAD, PLAINTEXT_BODY, json_body
 from servers.core.limits import MAX_PAYLOAD_BYTES
-from servers.core.response import REASONS
-
-TEXT = b"text/plain; charset=utf-8"
-
+from servers.core.response import JSON, OCTETS, REASONS, TEXT
 
 # Status lines as socketify's one-call send takes them.
 STATUS = {code: f"{code} {REASONS[code]}".encode() for code in (200, 404)}
@@ -40,7 +37,7 @@ def plaintext(res: Any, req: Any) -> None:
 
 
 def json(res: Any, req: Any) -> None:
-    _answer(res, 200, b"application/json", json_body())
+    _answer(res, 200, JSON, json_body())
 
 
 def health(res: Any, req: Any) -> None:
@@ -52,17 +49,17 @@ def payload(res: Any, req: Any) -> None:
     if size.isdigit() and int(size) <= MAX_PAYLOAD_BYTES:
         _answer(res, 200, TEXT, PAYLOAD[: int(size)])
     else:
-        _answer(res, 404, TEXT, b"no such route\n")
+        _answer(res, 404, NOT_FOUND.content_type, NOT_FOUND.body)
 
 
 async def echo(res: Any, req: Any) -> None:
     body = (await res.get_data()).getvalue()
     # Answered after the handler returned: corked by hand, so it still leaves in one write.
-    res.cork(lambda res: _answer(res, 200, b"application/octet-stream", body))
+    res.cork(lambda res: _answer(res, 200, OCTETS, body))
 
 
 def missing(res: Any, req: Any) -> None:
-    _answer(res, 404, TEXT, b"no such route\n")
+    _answer(res, 404, NOT_FOUND.content_type, NOT_FOUND.body)
 
 
 def load_socketify() -> ModuleType:

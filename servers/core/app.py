@@ -1,4 +1,7 @@
-"""The routes every stage serves, as a pure function from Request to Response."""
+"""The routes every stage serves, as a pure function from Request to Response.
+
+Their bytes (bodies, content types, the 404) are the ones lab/peers serve too: imported from
+here, never written again, so a peer is judged on the same answers."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import orjson
 
 from .limits import MAX_DELAY_MS, MAX_PAYLOAD_BYTES
 from .request import Request
-from .response import JSON, TEXT, Response, error_response
+from .response import JSON, OCTETS, TEXT, Response, error_response
 from .stats import Stats
 
 PLAINTEXT_BODY = b"Hello, World!"
@@ -80,7 +83,7 @@ class App:
         if path == b"/echo":
             if method != b"POST":
                 return POST_ONLY
-            return Response(200, request.header(b"content-type") or b"application/octet-stream", request.body)
+            return Response(200, request.header(b"content-type") or OCTETS, request.body)
         if path.startswith(b"/bytes/"):
             size = _bounded_argument(method, path[7:], MAX_PAYLOAD_BYTES, "/bytes/{n} serves at most")
             if isinstance(size, Response):

@@ -1,13 +1,19 @@
-"""Stage 4's response cache: encoded header fields, body and ETag of cacheable routes."""
+"""Stage 4's representations: which bytes a 200 goes out as (gzipped for a client that accepts it,
+kept in the response cache with an ETag, a 304 for a matching If-None-Match), chosen in one place,
+RepresentationPolicy.answer."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Callable
 from typing import NamedTuple
 
+from .app import READ_METHODS
 from .limits import GZIP_LEVEL, GZIP_MIN_BYTES, MAX_CACHE_ENTRIES
+from .request import Request
 from .response import Reply, Response, assemble_head, content_fields
+from .stats import Stats
 
 VARY_LINE = b"Vary: Accept-Encoding\r\n"
 
@@ -35,12 +41,12 @@ def should_gzip(response: Response) -> bool:
     return len(response.body) >= GZIP_MIN_BYTES
 
 
-def represent(response: Response, use_gzip: bool, vary: bool, with_etag: bool) -> Representation:
+def represent(response: Response, *, gzipped: bool, vary: bool, with_etag: bool) -> Representation:
     """Encode a 200 body (gzipped if asked) with its content fields and, if asked, Vary and a
     strong ETag (of the bytes sent, so the gzipped and plain representations differ)."""
     body = response.body
     extra = response.headers
-    if use_gzip:
+    if gzipped:
         # mtime=0 keeps the bytes, and so the ETag, the same on every run.
         body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
         extra += b"Content-Encoding: gzip\r\n"
@@ -103,3 +109,50 @@ def etag_matches(if_none_match: bytes | None, etag: bytes) -> bool:
         return False
     candidates = [tag.strip() for tag in if_none_match.split(b",")]
     return b"*" in candidates or etag in candidates or b"W/" + etag in candidates
+
+
+class RepresentationPolicy:
+    """gzip and the cache as the options ask (one policy per connection, the cache shared)."""
+
+    __slots__ = ("_cache", "_gzip", "_stats")
+
+    def __init__(self, *, gzip: bool, cache: ResponseCache | None, stats: Stats) -> None:
+        self._gzip = gzip
+        self._cache = cache  # None: no caching, no ETags
+        self._stats = stats
+
+    def answer(self, request: Request, handle: Callable[[Request], Response], date_line: bytes,
+               connection_line: bytes, close: bool) -> Reply | Response:
+        """The reply when the policy chose the bytes (a cached or represented 200, a 304), or the
+        app's response, to be encoded as it is."""
+        # A field's test is skipped when the field is absent, as it mostly is: each is a call.
+        accept_encoding = request.header(b"accept-encoding")
+        use_gzip = accept_encoding is not None and self._gzip and accepts_gzip(accept_encoding)
+        cache = self._cache
+        if cache is not None and request.method in READ_METHODS:
+            cached = cache.get(request.target, use_gzip)
+            if cached is not None:  # cached representations have an ETag
+                if_none_match = request.header(b"if-none-match")
+                if if_none_match is not None and etag_matches(if_none_match, cached.etag):
+                    return self._not_modified(cached, date_line, connection_line, close)
+                self._stats.answered(200)
+                return cache.reply(cached, date_line, connection_line, close)
+        response = handle(request)
+        eligible = self._gzip and should_gzip(response)
+        cacheable = cache is not None and response.cacheable
+        if response.status != 200 or not (eligible or cacheable):
+            return response
+        representation = represent(response, gzipped=use_gzip and eligible, vary=eligible, with_etag=cacheable)
+        if cache is not None and cacheable:
+            cache.put(request.target, use_gzip, representation)
+            if etag_matches(request.header(b"if-none-match"), representation.etag):
+                return self._not_modified(representation, date_line, connection_line, close)
+        self._stats.answered(200)
+        head = assemble_head(200, date_line, representation.fields, connection_line)
+        return Reply(head, representation.body, 0.0, close)
+
+    def _not_modified(self, representation: Representation, date_line: bytes, connection_line: bytes,
+                      close: bool) -> Reply:
+        self._stats.answered(304)
+        head = assemble_head(304, date_line, not_modified_fields(representation), connection_line)
+        return Reply(head, b"", 0.0, close)

@@ -8,16 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .app import READ_METHODS, App
-from .cache import (
-    Representation,
-    ResponseCache,
-    accepts_gzip,
-    etag_matches,
-    not_modified_fields,
-    represent,
-    should_gzip,
-)
+from .app import App
+from .cache import RepresentationPolicy, ResponseCache
 from .errors import ProtocolError
 from .fastparser import FastRequestParser
 from .limits import REPLY_BUDGET_BYTES
@@ -42,7 +34,6 @@ class ProtocolOptions:
     """The roadmap's stage-4 protocol work, one switch each so its effect can be measured."""
 
     keep_alive: bool = False  # off: every response closes its connection (stages 0–3)
-    pipelining: bool = False  # the strategy sends all replies to one read in one write
     fast_parser: bool = False  # llhttp via httptools instead of the pure-Python core parser
     gzip: bool = False  # compress bodies of GZIP_MIN_BYTES or more for clients that accept it
     cache: bool = False  # keep encoded responses of cacheable routes; ETag / If-None-Match → 304
@@ -57,22 +48,22 @@ _CONTINUE = Reply(CONTINUE, b"", 0.0, False)
 class HttpConnection:
     """Parse requests from `receive(data, now)` and answer each; stops after a closing reply."""
 
-    __slots__ = ("_app", "_cache", "_date", "_gzip", "_keep_alive", "_parser", "_stats", "_use_cache",
-                 "_waiting", "closed", "idle")
+    __slots__ = ("_app", "_date", "_keep_alive", "_parser", "_policy", "_stats", "_waiting", "closed", "idle")
 
     def __init__(self, app: App, options: ProtocolOptions, date: DateHeader,
                  cache: ResponseCache | None = None) -> None:
         self._app = app
         self._stats = app.stats
-        # The switches again as plain attributes: they are read for every request.
+        # A plain attribute: it is read for every request.
         self._keep_alive = options.keep_alive
-        self._gzip = options.gzip
-        self._use_cache = options.cache
         self._parser: RequestParser | FastRequestParser = (
             FastRequestParser() if options.fast_parser else RequestParser()
         )
         self._date = date
-        self._cache = cache if cache is not None else ResponseCache()
+        self._policy: RepresentationPolicy | None = None  # stages 0-3: the app's response as it is
+        if options.gzip or options.cache:
+            shared = (cache if cache is not None else ResponseCache()) if options.cache else None
+            self._policy = RepresentationPolicy(gzip=options.gzip, cache=shared, stats=app.stats)
         # A list, not a deque: an empty deque holds a 600-byte block, per connection.
         self._waiting: list[Request | ProtocolError | ContinueExpected] = []
         self.closed = False
@@ -152,39 +143,17 @@ class HttpConnection:
             connection_line = KEEP_ALIVE_LINE if request.version == b"1.0" else b""
         else:
             connection_line = CLOSE_LINE
-        # A field's test is skipped when the field is absent, as it mostly is: each is a call.
-        accept_encoding = request.header(b"accept-encoding")
-        use_gzip = accept_encoding is not None and self._gzip and accepts_gzip(accept_encoding)
-        if self._use_cache and request.method in READ_METHODS:
-            cached = self._cache.get(request.target, use_gzip)
-            if cached is not None:  # cached representations have an ETag
-                if_none_match = request.header(b"if-none-match")
-                if if_none_match is not None and etag_matches(if_none_match, cached.etag):
-                    return self._not_modified(cached, date_line, connection_line, not keep_alive)
-                self._stats.answered(200)
-                return self._cache.reply(cached, date_line, connection_line, not keep_alive)
-        response = self._app.handle(request)
-        eligible = self._gzip and should_gzip(response)
-        cacheable = self._use_cache and response.cacheable
-        if response.status == 200 and (eligible or cacheable):
-            representation = represent(response, use_gzip and eligible, eligible, cacheable)
-            if representation.etag:
-                self._cache.put(request.target, use_gzip, representation)
-                if etag_matches(request.header(b"if-none-match"), representation.etag):
-                    return self._not_modified(representation, date_line, connection_line, not keep_alive)
-            self._stats.answered(200)
-            head = assemble_head(200, date_line, representation.fields, connection_line)
-            return Reply(head, representation.body, 0.0, not keep_alive)
+        if self._policy is None:
+            response = self._app.handle(request)
+        else:
+            answered = self._policy.answer(request, self._app.handle, date_line, connection_line, not keep_alive)
+            if isinstance(answered, Reply):
+                return answered
+            response = answered
         self._stats.answered(response.status)
         fields = content_fields(response.content_type, len(response.body)) + response.headers
         head = assemble_head(response.status, date_line, fields, connection_line)
         return Reply(head, response.body, response.delay, not keep_alive)
-
-    def _not_modified(self, representation: Representation, date_line: bytes, connection_line: bytes,
-                      close: bool) -> Reply:
-        self._stats.answered(304)
-        head = assemble_head(304, date_line, not_modified_fields(representation), connection_line)
-        return Reply(head, b"", 0.0, close)
 
 
 __all__ = ["STAGE_0_TO_3", "HttpConnection", "ProtocolOptions", "Reply", "Response"]

@@ -26,6 +26,7 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 KEEP_ALIVE_LINE = b"Connection: keep-alive\r\n"  # only HTTP/1.0 clients need to be told
 TEXT = b"text/plain; charset=utf-8"
 JSON = b"application/json"
+OCTETS = b"application/octet-stream"  # /echo without a Content-Type of its own
 
 
 class Response(NamedTuple):

@@ -48,8 +48,8 @@ def argument_parser(prog: str, description: str, max_connections: int = MAX_CONN
     parser.add_argument("--request-timeout", type=positive_float, default=REQUEST_TIMEOUT_S,
                         help=f"seconds a client may take to send a request (default {REQUEST_TIMEOUT_S})")
     parser.add_argument("--max-connections", type=positive_int, default=max_connections,
-                        help=f"connections held at once; past it a new client displaces the one that has made the least "
-                             f"progress, or gets 503 when every one is being served (default {max_connections})")
+                        help=f"connections held at once; past it a new client displaces the one that has made the "
+                             f"least progress, or gets 503 when all are being served (default {max_connections})")
     return parser
 
 

@@ -45,7 +45,8 @@ class PooledServer:
     """What all connections share: app, date, cache, the pool of idle protocols, deadlines."""
 
     def __init__(self, name: str, config: ServerConfig, options: ProtocolOptions,
-                 keepalive_timeout: float = KEEPALIVE_TIMEOUT_S, reuse_port: bool = False) -> None:
+                 keepalive_timeout: float = KEEPALIVE_TIMEOUT_S, reuse_port: bool = False, *,
+                 pipelining: bool = False) -> None:
         self.stats = Stats()
         self.app = App(self.stats, name)
         self.date = DateHeader()
@@ -54,6 +55,7 @@ class PooledServer:
         self.options = options
         self.keepalive_timeout = keepalive_timeout
         self.reuse_port = reuse_port  # one of several worker processes on the same port
+        self.pipelining = pipelining  # stage 4: all replies to one read leave in one write
         self.idle: list[PooledProtocol] = []
         self.live: set[PooledProtocol] = set()
         self.admission: Admission[PooledProtocol] = Admission()
@@ -184,7 +186,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
     def _write_all(self, replies: list[Reply], transport: asyncio.Transport) -> None:
         """Write replies in order, in one write when pipelining is on; from a /delay reply on,
         hold them back until its time has passed."""
-        batch = self._server.options.pipelining
+        batch = self._server.pipelining
         out: list[bytes] = []
         for index, reply in enumerate(replies):
             if reply.delay:

@@ -26,7 +26,7 @@ from servers.core.cache import ResponseCache, accepts_gzip, etag_matches
 from servers.core.limits import GZIP_LEVEL
 
 NOW = 1_000_000_000.0  # Sun, 09 Sep 2001 01:46:40 GMT
-STAGE_4 = ProtocolOptions(keep_alive=True, pipelining=True, fast_parser=True, gzip=True, cache=True)
+STAGE_4 = ProtocolOptions(keep_alive=True, fast_parser=True, gzip=True, cache=True)
 START = b"HTTP/1.1 %s\r\nServer: qpslab\r\nDate: Sun, 09 Sep 2001 01:46:40 GMT\r\n"
 PLAIN = b"Content-Type: text/plain; charset=utf-8\r\n"
 

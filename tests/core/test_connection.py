@@ -28,7 +28,7 @@ from tests.cases import BAD_REQUESTS
 # A fixed clock: 2001-09-09T01:46:40Z. The core never reads time itself.
 NOW = 1_000_000_000.0
 DATE = b"Sun, 09 Sep 2001 01:46:40 GMT"
-STAGE_4 = ProtocolOptions(keep_alive=True, pipelining=True, fast_parser=True, gzip=True, cache=True)
+STAGE_4 = ProtocolOptions(keep_alive=True, fast_parser=True, gzip=True, cache=True)
 PARSERS = {"core": False, "llhttp": True}
 
 

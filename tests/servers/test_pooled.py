@@ -12,7 +12,7 @@ from servers.core import STAGE_0_TO_3, ProtocolOptions
 from servers.io.flags import ServerConfig
 from servers.io.pooled import PooledProtocol, PooledServer
 
-STAGE_4 = ProtocolOptions(keep_alive=True, pipelining=True, fast_parser=True, gzip=True, cache=True)
+STAGE_4 = ProtocolOptions(keep_alive=True, fast_parser=True, gzip=True, cache=True)
 CONFIG = ServerConfig(host="127.0.0.1", port=0, request_timeout=10.0, max_connections=100)
 KEEPALIVE_S = 5.0
 GET = b"GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -44,8 +44,8 @@ class RecordingTransport:
         pass
 
 
-def connected(options: ProtocolOptions) -> tuple[PooledProtocol, RecordingTransport]:
-    server = PooledServer("test", CONFIG, options, keepalive_timeout=KEEPALIVE_S)
+def connected(options: ProtocolOptions, pipelining: bool = False) -> tuple[PooledProtocol, RecordingTransport]:
+    server = PooledServer("test", CONFIG, options, keepalive_timeout=KEEPALIVE_S, pipelining=pipelining)
     protocol = server.protocol()
     transport = RecordingTransport()
     protocol.connection_made(transport)  # type: ignore[arg-type]
@@ -60,7 +60,7 @@ def receive(protocol: PooledProtocol, data: bytes) -> None:
 
 @pytest.mark.parametrize(("pipelining", "writes"), [(True, 1), (False, 16)])
 def test_a_pipeline_read_at_once_is_answered_in_one_write_when_pipelining(pipelining: bool, writes: int) -> None:
-    protocol, transport = connected(ProtocolOptions(**{**STAGE_4.__dict__, "pipelining": pipelining}))
+    protocol, transport = connected(STAGE_4, pipelining)
     receive(protocol, GET * 16)
     assert len(transport.writes) == writes
     answers = b"".join(transport.writes)
