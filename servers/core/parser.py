@@ -7,7 +7,10 @@ both return the same events, so the rest of the core cannot tell them apart.
 
 from __future__ import annotations
 
+import enum
 import re
+from collections.abc import Callable
+from typing import Literal
 
 from .errors import ProtocolError
 from .limits import (
@@ -40,7 +43,15 @@ _QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x20-\x7e\x80-\xff])
 _EXTENSION_VALUE = rb"(?:" + _QUOTED + rb"|[" + _TCHAR + rb"][" + _TCHAR + rb'"]*)?'
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)(?:;(?!\Z)[" + _TCHAR + rb"]*(?:=" + _EXTENSION_VALUE + rb")?)*")
 
+# The states, each read by the reader of the same index in _READERS (as h11 dispatches).
 _HEAD, _BODY, _CHUNK_SIZE_LINE, _CHUNK_DATA, _CHUNK_DATA_END, _TRAILERS, _DEAD = range(7)
+
+
+class _Step(enum.Enum):
+    AGAIN = "the reader moved the parser to another state: read on"
+
+
+Step = Event | None | Literal[_Step.AGAIN]  # what a reader returns; None: it needs more bytes
 
 
 class RequestParser:
@@ -96,27 +107,17 @@ class RequestParser:
         return events
 
     def _next(self) -> Event | None:
-        while True:
-            state = self._state
-            if state == _HEAD:
-                if not self._read_head():
-                    return None
-                if self._continue_expected:
-                    self._continue_expected = False
-                    return CONTINUE_EXPECTED
-            elif state == _BODY:
-                return self._read_body()
-            elif state == _CHUNK_SIZE_LINE:
-                if not self._read_chunk_size():
-                    return None
-            elif state == _CHUNK_DATA:
-                if not self._read_chunk_data():
-                    return None
-            elif state == _CHUNK_DATA_END:
-                if not self._read_chunk_data_end():
-                    return None
-            else:
-                return self._read_trailers()
+        while (step := _READERS[self._state](self)) is _Step.AGAIN:
+            pass
+        return step
+
+    def _read_request_head(self) -> Step:
+        if not self._read_head():
+            return None
+        if self._continue_expected:
+            self._continue_expected = False
+            return CONTINUE_EXPECTED
+        return _Step.AGAIN
 
     # -- head ---------------------------------------------------------------------------------
 
@@ -198,10 +199,10 @@ class RequestParser:
         del buf[:remaining]
         return self._finish(body)
 
-    def _read_chunk_size(self) -> bool:
+    def _read_chunk_size(self) -> Step:
         line = self._take_line()
         if line is None:
-            return False
+            return None
         match = _CHUNK_SIZE.fullmatch(line)
         # Leading zeros do not count: llhttp reads any number of them.
         if match is None or len(match.group(1).lstrip(b"0")) > MAX_CHUNK_SIZE_DIGITS:
@@ -211,27 +212,27 @@ class RequestParser:
             raise ProtocolError(413, "request body too large")
         self._remaining = size
         self._state = _CHUNK_DATA if size else _TRAILERS
-        return True
+        return _Step.AGAIN
 
-    def _read_chunk_data(self) -> bool:
+    def _read_chunk_data(self) -> Step:
         buf = self._buf
         take = min(self._remaining, len(buf))
         self._body += buf[:take]
         del buf[:take]
         self._remaining -= take
         if self._remaining:
-            return False
+            return None
         self._state = _CHUNK_DATA_END
-        return True
+        return _Step.AGAIN
 
-    def _read_chunk_data_end(self) -> bool:
+    def _read_chunk_data_end(self) -> Step:
         if len(self._buf) < 2:
-            return False
+            return None
         if self._buf[:2] != b"\r\n":
             raise ProtocolError(400, "chunk data not followed by CRLF")
         del self._buf[:2]
         self._state = _CHUNK_SIZE_LINE
-        return True
+        return _Step.AGAIN
 
     def _read_trailers(self) -> Request | None:
         while (line := self._take_line()) is not None:
@@ -266,6 +267,16 @@ class RequestParser:
         self._state = _HEAD if self._framing_keep_alive else _DEAD
         return Request(method, target, version, headers, body, self._framing_keep_alive)
 
+
+
+_READERS: tuple[Callable[[RequestParser], Step], ...] = (
+    RequestParser._read_request_head,  # _HEAD
+    RequestParser._read_body,  # _BODY
+    RequestParser._read_chunk_size,  # _CHUNK_SIZE_LINE
+    RequestParser._read_chunk_data,  # _CHUNK_DATA
+    RequestParser._read_chunk_data_end,  # _CHUNK_DATA_END
+    RequestParser._read_trailers,  # _TRAILERS
+)
 
 def _parse_request_line(line: bytes) -> tuple[bytes, bytes, bytes]:
     parts = [part for part in line.split(b" ") if part]  # llhttp allows runs of spaces too

@@ -90,15 +90,43 @@ class PooledServer:
         loop.call_later(SWEEP_INTERVAL_S, self._sweep, loop)
 
 
+class FlowControl:
+    """When a connection reads requests: not while the client reads our answers slower than we
+    write them (the transport paused our writing), nor while answers wait to be sent (the reply
+    budget held them back): memory stays bounded by what one read can ask for."""
+
+    __slots__ = ("_transport", "writing_paused")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self.writing_paused = False
+
+    def hold(self) -> None:
+        """Answers wait: read no more requests until they have been sent."""
+        self._transport.pause_reading()
+
+    def release(self) -> None:
+        """Nothing waits: read again, unless the client is still behind on reading."""
+        if not self.writing_paused:
+            self._transport.resume_reading()
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+        self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+
+
 class PooledProtocol(asyncio.BufferedProtocol):
     def __init__(self, server: PooledServer) -> None:
         self._server = server
         self._buffer = server.buffer
         self._conn = HttpConnection(server.app, server.options, server.date, server.cache)
         self._transport: asyncio.Transport | None = None
+        self._flow: FlowControl | None = None  # while connected
         self._delayed: list[Reply] | None = None  # replies held back behind a /delay reply
         self._eof = False
-        self._writing_paused = False
         self._answering_soon = False
         self.deadline = 0.0
 
@@ -114,10 +142,10 @@ class PooledProtocol(asyncio.BufferedProtocol):
                 self._transport.close()
                 return
             victim.expire()
+        self._flow = FlowControl(self._transport)
         self._conn.reset()
         self._delayed = None
         self._eof = False
-        self._writing_paused = False
         self._answering_soon = False
         now = time.monotonic()
         self.deadline = now + server.config.request_timeout
@@ -145,11 +173,11 @@ class PooledProtocol(asyncio.BufferedProtocol):
     def _pace(self) -> None:
         """Requests left unanswered by the connection's reply budget are answered once what was
         sent has left: meanwhile no more requests are read, so memory stays bounded."""
-        transport = self._transport
-        if transport is None or not self._conn.has_pending:
+        flow = self._flow
+        if flow is None or not self._conn.has_pending:
             return
-        transport.pause_reading()
-        if not (self._writing_paused or self._answering_soon or self._delayed is not None):
+        flow.hold()
+        if not (flow.writing_paused or self._answering_soon or self._delayed is not None):
             self._answering_soon = True
             asyncio.get_running_loop().call_soon(self._answer_pending)
 
@@ -163,8 +191,8 @@ class PooledProtocol(asyncio.BufferedProtocol):
             self._send(replies)
         if self._conn.has_pending:
             self._pace()
-        elif not self._writing_paused and self._transport is not None:
-            self._transport.resume_reading()
+        elif self._flow is not None:
+            self._flow.release()
 
     def _send(self, replies: list[Reply]) -> None:
         if self._delayed is not None:
@@ -218,17 +246,17 @@ class PooledProtocol(asyncio.BufferedProtocol):
         return self._delayed is not None or self._conn.has_pending
 
     def pause_writing(self) -> None:
-        # The client reads slower than we write: stop reading its requests until it catches up.
-        self._writing_paused = True
-        if self._transport is not None:
-            self._transport.pause_reading()
+        if self._flow is not None:
+            self._flow.pause_writing()
 
     def resume_writing(self) -> None:
-        self._writing_paused = False
+        if self._flow is None:
+            return
+        self._flow.resume_writing()
         if self._conn.has_pending:
             self._pace()
-        elif self._transport is not None:
-            self._transport.resume_reading()
+        else:
+            self._flow.release()
 
     def expire(self) -> None:
         # abort, not close: close would wait for a client that stopped reading to drain our buffer.
@@ -239,5 +267,6 @@ class PooledProtocol(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.stats.connection_closed()
         self._transport = None
+        self._flow = None
         self._delayed = None
         self._server.release(self)
