@@ -12,7 +12,7 @@ from lab.analysis.diff import compare, diff_table, notes
 from lab.cli import options
 from lab.cli.options import UsageError
 from lab.cli.progress import on_console
-from lab.drivers.registry import DEFAULT_DRIVER
+from lab.drivers.registry import DEFAULT_DRIVER, driver_named
 from lab.files.target_file import find, target_files, unavailable
 from lab.files.toml_file import FileError
 from lab.model.target import Target, ablation_targets, external_target, parse_stages, stage_target
@@ -119,8 +119,10 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     assert driver is not None
     sweep = sweep_levels(args.sweep)
     scenarios = options.scenarios(args, chosen(args, "scenarios"), driver)
-    if sweep:  # a sweep's runs are each scenario at fixed rates: the driver must run those
-        options.check_driver(driver, [scenario.at_rate(1.0) for scenario in scenarios])
+    for scenario in scenarios if sweep else ():
+        refused = driver_named(driver).refusal(scenario.at_rate(1.0))
+        if refused is not None:
+            raise UsageError(f"--sweep runs each scenario at fixed rates, which {driver} cannot: {refused}")
     baseline = options.batch(args.baseline, args.results) if args.baseline else None  # a typo fails before any run
     plan = Plan(tuple(targets), tuple(scenarios), args.repeats, options.pinning(args, console), args.results, driver,
                 sweep, args.calibrate)
