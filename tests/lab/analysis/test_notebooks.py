@@ -146,4 +146,5 @@ def test_sweep_runs_open_loop_levels_and_plots_latency_versus_load(tmp_path: Pat
 def test_sweep_is_refused_with_wrk(tmp_path: Path) -> None:
     done = lab("compare", "--sweep", "50", "--driver", "wrk", "--results", str(tmp_path))
     assert done.returncode == 2, done.stdout
-    assert "--sweep runs each scenario at fixed rates, which wrk cannot" in done.stdout or "apt-get install wrk" in done.stdout
+    refused = "--sweep runs each scenario at fixed rates, which wrk cannot"
+    assert refused in done.stdout or "apt-get install wrk" in done.stdout
