@@ -43,8 +43,8 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     (scenario,) = resolve([args.scenario])
     if scenario.load.wait.kind != "none" or scenario.load.pipeline > 1:
         raise UsageError(f"scenario {scenario.id}: a ceiling needs a closed loop without think time or pipelining")
-    scenario = scenario.with_times(options.duration(args.duration, "--duration"),
-                                   options.duration(args.warmup, "--warmup"))
+    scenario = scenario.with_load(duration=options.duration(args.duration, "--duration"),
+                                  warmup=options.duration(args.warmup, "--warmup"))
     runs = calibration_runs(scenario, args.repeats, users)
     info = {"calibrate": True, "scenarios": [scenario.id], "repeats": args.repeats, "users": list(users),
             "generators": [f"{client}/{driver}" for client, driver in generators()]}

@@ -107,7 +107,8 @@ def scenarios(args: argparse.Namespace, names_text: str | None, driver: str) -> 
     if args.expect_workers:
         host, port = host_port(args.master_bind, "--master-bind")
         master_bind = f"{host}:{port}"
-    chosen = [s.with_times(measured, warmup, args.processes, args.expect_workers, master_bind) for s in chosen]
+    chosen = [s.with_load(duration=measured, warmup=warmup, processes=args.processes,
+                          expect_workers=args.expect_workers, master_bind=master_bind) for s in chosen]
     check_driver(driver, chosen)
     return chosen
 

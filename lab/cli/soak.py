@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
@@ -49,10 +48,8 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     if args.hostile is not None and args.hostile < 0:
         raise UsageError(f"--hostile must be ≥ 0, got {args.hostile}")
     (scenario,) = resolve([args.scenario])
-    scenario = scenario.with_times(options.duration(args.duration, "--duration"),
-                                   options.duration(args.warmup, "--warmup"))
-    if args.hostile is not None:
-        scenario = replace(scenario, load=replace(scenario.load, slow_clients=args.hostile))
+    scenario = scenario.with_load(duration=options.duration(args.duration, "--duration"),
+                                  warmup=options.duration(args.warmup, "--warmup"), slow_clients=args.hostile)
     target = stage_target(number, tuple(args.server_args))
     pinning = options.pinning(args, console)
     batch = on_console(console, lambda reporter: soak(target, scenario, pinning, args.results, level=args.level,

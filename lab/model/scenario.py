@@ -101,17 +101,11 @@ class Scenario:
     source: str  # the file's path
     content_hash: str  # sha256 of the file's bytes, recorded with every run
 
-    def with_times(self, duration: float | None, warmup: float | None, processes: int | None = None,
-                   expect_workers: int = 0, master_bind: str = "") -> Scenario:
-        """This scenario with the command line's overrides (None keeps the file's value)."""
-        load = replace(self.load, expect_workers=expect_workers, master_bind=master_bind)
-        if duration is not None:
-            load = replace(load, duration=duration)
-        if warmup is not None:
-            load = replace(load, warmup=warmup)
-        if processes is not None:
-            load = replace(load, processes=processes)
-        return replace(self, load=load)
+    def with_load(self, *, renamed: str | None = None, **changes: Any) -> Scenario:
+        """This scenario with some of its load's fields changed (a None keeps the field's value:
+        the command line's overrides are None when not given), and its id `renamed` if given."""
+        load = replace(self.load, **{name: value for name, value in changes.items() if value is not None})
+        return replace(self, id=renamed or self.id, load=load)
 
     def at_rate(self, total_rate: float) -> Scenario:
         """This scenario as an open loop: its users together ask for `total_rate` requests/s."""

@@ -8,8 +8,6 @@ whatever limits a run is its generator. Interleaved like any comparison, one bat
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from lab.drivers import wrk
 from lab.files.target_file import calibration_target
 from lab.model.scenario import Scenario
@@ -28,8 +26,8 @@ def generators() -> list[tuple[str, str]]:
 
 def variant(scenario: Scenario, client: str, driver: str, users: int) -> Scenario:
     name = client if driver == "locust" else driver
-    load = replace(scenario.load, users=users, spawn_rate=float(users), client=client)
-    return replace(scenario, id=f"{scenario.id} · {name} · {users} user{'s' if users > 1 else ''}", load=load)
+    return scenario.with_load(renamed=f"{scenario.id} · {name} · {users} user{'s' if users > 1 else ''}",
+                              users=users, spawn_rate=float(users), client=client)
 
 
 def calibration_runs(scenario: Scenario, repeats: int, users: tuple[int, ...] = USERS) -> list[PlannedRun]:

@@ -62,9 +62,8 @@ def calibration_load(scenario: Scenario) -> Scenario:
     it is: the floor's percentiles need as many requests as the rows they are read against."""
     if scenario.load.wait.kind == "constant_rate":
         return scenario
-    return scenario.with_times(min(scenario.load.duration, CALIBRATION_DURATION_S),
-                               min(scenario.load.warmup, CALIBRATION_WARMUP_S), scenario.load.processes,
-                               scenario.load.expect_workers, scenario.load.master_bind)
+    return scenario.with_load(duration=min(scenario.load.duration, CALIBRATION_DURATION_S),
+                              warmup=min(scenario.load.warmup, CALIBRATION_WARMUP_S))
 
 
 def run_plan(plan: Plan, reporter: Reporter, argv: list[str]) -> Batch:

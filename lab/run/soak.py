@@ -3,7 +3,6 @@ judged on what a long run shows and a short one cannot (lab.run.stability)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from lab.drivers.registry import DEFAULT_DRIVER
@@ -19,8 +18,8 @@ CAPACITY_WARMUP_S = 2.0
 
 def capacity_scenario(scenario: Scenario) -> Scenario:
     """The soak's requests as a short closed loop without the hostile clients: the rate to hold."""
-    load = replace(scenario.load, duration=CAPACITY_DURATION_S, warmup=CAPACITY_WARMUP_S, slow_clients=0)
-    return replace(scenario, id=f"{scenario.id}-capacity", load=load)
+    return scenario.with_load(renamed=f"{scenario.id}-capacity", duration=CAPACITY_DURATION_S,
+                              warmup=CAPACITY_WARMUP_S, slow_clients=0)
 
 
 def soak_runs(target: Target, scenario: Scenario, *, level: float, rate: float | None) -> list[PlannedRun]:

@@ -123,7 +123,7 @@ def test_without_cpu_affinity_the_lab_runs_unpinned_and_says_so(tmp_path: Path,
     # A real run, unpinned: the server starts (no affinity call in the child), is measured, and
     # the row's pinning columns are empty while its CPU share is counted over every CPU.
     outcome = measuring.measure(stage_target(4), load_scenario(_write(tmp_path, "one.toml", ONE_USER))
-                                .with_times(1.0, 0.5, None, 0, ""), pinning, batch="b", repeat=0)
+                                .with_load(duration=1.0, warmup=0.5), pinning, batch="b", repeat=0)
     row = outcome.row
     assert row["error"] is None, row["error"]
     assert row["server_cpus"] is None and row["client_cpus"] is None

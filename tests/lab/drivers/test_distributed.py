@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -26,8 +25,8 @@ pytestmark = pytest.mark.system
 
 def _scenario(processes: int, expect_workers: int = 0, port: int = 0) -> Scenario:
     (plaintext,) = resolve(["plaintext"])
-    scenario = plaintext.with_times(2.0, 1.0, processes, expect_workers, f"127.0.0.1:{port}" if expect_workers else "")
-    return dataclasses.replace(scenario, load=dataclasses.replace(scenario.load, users=4, spawn_rate=4))
+    return plaintext.with_load(duration=2.0, warmup=1.0, processes=processes, expect_workers=expect_workers,
+                               master_bind=f"127.0.0.1:{port}" if expect_workers else "", users=4, spawn_rate=4)
 
 
 def _worker_tallies(scratch: Path) -> list[dict[str, Any]]:
