@@ -1,4 +1,4 @@
-"""`lab diff`'s error rates by simulation, ten times the fast tier's draws (tests/test_diff.py).
+"""`lab diff`'s error rates by simulation, ten times the fast tier's draws (tests/lab/analysis/test_diff.py).
 
     .venv/bin/python benchmarks/diff_error_rates.py [DRAWS]
 

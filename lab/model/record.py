@@ -165,7 +165,7 @@ class Drift:
 
 @dataclass(frozen=True)
 class Calibration:
-    """The same repeat's calibration run read against this one (lab.run.plan.read_against)."""
+    """The same repeat's calibration run read against this one (lab.run.scheduler.read_against)."""
 
     generator_ceiling_qps: float | None = None
     generator_ceiling_share: float | None = None
