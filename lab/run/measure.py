@@ -109,8 +109,9 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
     """Measure one target under one scenario; a failure becomes the row's `error`, not an exception.
     `settle`: once the load and any hostile clients are gone, wait for the server's descriptors to
     come back to their idle count, and record where they ended (`server_fds_after`; soaks)."""
-    parts: list[Part] = [planned(target, scenario, pinning, batch=batch, repeat=repeat, driver=driver,
+    known: list[Part] = [planned(target, scenario, pinning, batch=batch, repeat=repeat, driver=driver,
                                  load_level=load_level), environment()]
+    measurements: list[Part] = []  # all of them or, for a failed run, none
     server = None
     if target.module is not None or target.command:
         server = ServerProcess(target.module or "", target.args, pinning.server_cpus if pinning.pinned else None,
@@ -122,7 +123,7 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
         with tempfile.TemporaryDirectory(prefix="qpslab-") as scratch:
             url = _start(server, target)
             problems = verify(url, scenario)
-            parts.append(Verification(url, not problems, "; ".join(problems) or None))
+            known.append(Verification(url, not problems, "; ".join(problems) or None))
             before = sample_tree(psutil.Process(server.pid)) if server is not None else None
             idle_fds = before.fds if before is not None else None  # before any load
             with slow_crowd(scenario.load, url, pinning.client_cpus, Path(scratch)) as slow:
@@ -140,16 +141,15 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
             throughput, server_cost, generator_cost = measured(result, server_samples, pinning)
             attach_server_seconds(result.seconds, server_samples, held, result.window_start - scenario.load.warmup)
             after = _settled_fds(server.pid, idle_fds) if settle and server is not None else None
-            parts += [slow.tally, throughput, result.latency, result.corrected, server_cost, generator_cost,
-                      connections(result, server_samples, held, server_cost.server_rss_peak_bytes),
-                      Descriptors(idle_fds, after), drift(result.seconds)]
+            measurements = [slow.tally, throughput, result.latency, result.corrected, server_cost, generator_cost,
+                            connections(result, server_samples, held, server_cost.server_rss_peak_bytes),
+                            Descriptors(idle_fds, after), drift(result.seconds)]
     except (RunFailed, ProcessError, OSError) as error_raised:
         error = str(error_raised) or type(error_raised).__name__
-        parts = parts[:3]  # what was known before the load: no measurement of a failed run
         result = None
     finally:
         exit_code = server.stop() if server is not None else None
-    row = record.row(*parts, Ending(error, exit_code))
+    row = record.row(*known, *measurements, Ending(error, exit_code))
     if result is None:
         return RunResult(row, [], None)
     seconds = [{**second, "run_id": row["run_id"]} for second in result.seconds]
