@@ -54,7 +54,7 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     pinning = options.pinning(args, console)
     batch = on_console(console, lambda reporter: soak(target, scenario, pinning, args.results, level=args.level,
                                                       rate=args.rate, argv=sys.argv, reporter=reporter))
-    soaked = [result for result in batch.results if result.row["soak_verdict"] is not None]
+    soaked = [result for result in batch.results if result.row.get("soak_verdict") is not None]
     if not soaked:
         console.print("[red]✗ no soak: its capacity run failed[/red]")
         return 1

@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from lab.drivers.locust import driver as locust_driver
+from lab.drivers.locust.recorder import worker_tally
 from lab.files.scenario_file import resolve
 from lab.model.scenario import Scenario
 from lab.processes.spawn import ServerProcess, free_port
@@ -30,7 +31,8 @@ def _scenario(processes: int, expect_workers: int = 0, port: int = 0) -> Scenari
 
 
 def _worker_tallies(scratch: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted(scratch.glob("worker-*.json"))]
+    paths = [scratch / worker_tally(index) for index in range(2)]
+    return [json.loads(path.read_text()) for path in paths if path.is_file()]
 
 
 def test_local_workers_merge_into_one_result(stage4: ServerProcess, tmp_path: Path) -> None:
@@ -75,7 +77,7 @@ def test_a_lab_worker_joins_from_outside(stage4: ServerProcess, tmp_path: Path) 
 
 @pytest.mark.parametrize(("args", "message"), [
     (("run", "--stage", "4", "--processes", "0"), "--processes must be >= 1 (or 0 with --expect-workers"),
-    (("run", "--stage", "4", "--expect-workers", "1", "--driver", "wrk"), "--expect-workers needs locust workers"),
+    (("run", "--stage", "4", "--expect-workers", "1", "--driver", "wrk"), "on wrk: it expects locust workers"),
     (("run", "--stage", "4", "--expect-workers", "1", "--master-bind", "host:port"), "--master-bind takes HOST"),
     (("worker", "--master", "10.0.0.1:99999"), "--master takes HOST or HOST:PORT"),
 ])
