@@ -274,5 +274,11 @@ def markdown_table(columns: dict[str, Column]) -> str:
 
 FILES = {"runs.parquet": RUN_COLUMNS, "timeseries.parquet": TIMESERIES_COLUMNS, "histograms.parquet": HISTOGRAM_COLUMNS}
 
+
+def readme_tables() -> str:
+    """Every file's table under its name, as the README shows them."""
+    return "\n\n".join(f"**{name}**\n\n{markdown_table(columns)}" for name, columns in FILES.items()) + "\n"
+
+
 if __name__ == "__main__":
-    sys.stdout.write("\n\n".join(f"**{name}**\n\n{markdown_table(columns)}" for name, columns in FILES.items()) + "\n")
+    sys.stdout.write(readme_tables())

@@ -60,8 +60,9 @@ def format_of(path: Path) -> int:
     metadata = pq.read_schema(path).metadata or {}
     version = int(metadata.get(FORMAT_KEY, b"1"))
     if version not in READABLE_FORMATS:
-        raise FormatError(f"{path} is in results format {version}, which this qpslab (formats "
-                          f"{READABLE_FORMATS[0]}-{READABLE_FORMATS[-1]}) cannot read: update qpslab")
+        readable = ", ".join(map(str, READABLE_FORMATS))
+        raise FormatError(f"{path} is in results format {version}, which this qpslab (formats {readable}) "
+                          "cannot read: update qpslab")
     return version
 
 

@@ -45,6 +45,14 @@ HEADS = {
     "gzip, stage 4": (STAGE_4, b"GET /bytes/2000 HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
                       START % b"200 OK" + PLAIN + b"Content-Length: 595\r\nContent-Encoding: gzip\r\n"
                       b'Vary: Accept-Encoding\r\nETag: "3f3f33853c818f7a"\r\n\r\n'),
+    # each of stage 4's representation switches alone: gzip without tags, tags without gzip
+    "gzip alone": (ProtocolOptions(keep_alive=True, gzip=True),
+                   b"GET /bytes/2000 HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
+                   START % b"200 OK" + PLAIN + b"Content-Length: 595\r\nContent-Encoding: gzip\r\n"
+                   b"Vary: Accept-Encoding\r\n\r\n"),
+    "cache alone": (ProtocolOptions(keep_alive=True, cache=True),
+                    b"GET /bytes/2000 HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
+                    START % b"200 OK" + PLAIN + b'Content-Length: 2000\r\nETag: "4af4317a45c19862"\r\n\r\n'),
     "405, stage 4": (STAGE_4, b"POST /plaintext HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
                      START % b"405 Method Not Allowed" + PLAIN + b"Content-Length: 19\r\nAllow: GET, HEAD\r\n\r\n"),
     "505 closes": (STAGE_4, b"GET /x HTTP/2.0\r\n\r\n",
@@ -197,6 +205,21 @@ def test_only_stage_4_answers_from_its_cache(options: ProtocolOptions, reused: b
     assert (gzipped[0].body != first.body) is reused  # stages 0-3 never gzip
     assert len(cache) == (2 if reused else 0)
     assert ask(post).head.startswith(START % b"405 Method Not Allowed") and len(cache) == (2 if reused else 0)
+
+
+def test_a_gzipped_answer_that_may_not_be_cached_is_not() -> None:
+    """/echo's answer is large enough to gzip but no route's to keep: a GET of /echo after it is
+    still refused, not answered from the cache."""
+    cache, app = ResponseCache(), App(Stats(), "test")
+    body = PAYLOAD[:2000]
+    post = (b"POST /echo HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body)
+            + body)
+    (echoed,) = HttpConnection(app, STAGE_4, DateHeader(), cache).receive(post, NOW)
+    assert b"Content-Encoding: gzip" in echoed.head and gzip.decompress(echoed.body) == body
+    assert b"ETag" not in echoed.head and len(cache) == 0
+    get = b"GET /echo HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n"
+    (refused,) = HttpConnection(app, STAGE_4, DateHeader(), cache).receive(get, NOW)
+    assert refused.head.startswith(START % b"405 Method Not Allowed")
 
 
 def test_error_and_304_replies_are_sent_at_once_and_say_whether_they_close() -> None:

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from lab.analysis.summary import median_interval, summarize, summary_table
+from lab.analysis.summary import median_interval, saturation_hint, summarize, summary_table
+from lab.drivers import wrk
 
 
 def missing(value: object) -> bool:
@@ -140,3 +141,30 @@ def test_median_interval_uses_the_binomial_order_statistics(n: int, low: float, 
     values = [float(v) for v in range(n, 0, -1)]  # given in any order
     assert median_interval(values)[1:] == (low, high)
     assert all(math.isnan(v) for v in median_interval([]))
+
+
+def test_saturation_hint_when_most_locust_runs_were_generator_bound() -> None:
+    def runs(*bottlenecks: str, target: str = "stage4") -> pd.DataFrame:
+        return pd.DataFrame({"driver": ["locust"] * len(bottlenecks), "bottleneck": list(bottlenecks),
+                             "target": [target] * len(bottlenecks)})
+
+    assert saturation_hint(runs("server", "server", "generator")) is None
+    hint = saturation_hint(runs("generator", "generator", "server"))
+    assert hint is not None and hint.startswith("2 of 3 locust runs were generator-bound")
+    assert saturation_hint(pd.DataFrame({"driver": ["wrk"], "bottleneck": ["generator"], "target": ["x"]})) is None
+    # the generator's calibration is generator-bound by design: it is not a server's number
+    both = pd.concat([runs("server"), runs("generator", "generator", target="calibration")])
+    assert saturation_hint(both) is None
+
+
+@pytest.mark.parametrize(("wrk_here", "remedy"), [
+    (True, "rank them by CPU µs/request, or measure ceilings with --driver wrk (closed-loop scenarios), or add "
+           "load machines (lab worker)."),
+    (False, "rank them by CPU µs/request, or install wrk (apt-get install wrk) and use --driver wrk, or add "
+            "load machines (lab worker)."),
+])
+def test_the_saturation_hint_says_what_to_do_here(wrk_here: bool, remedy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wrk, "available", lambda: wrk_here)
+    runs = pd.DataFrame({"driver": ["locust"] * 2, "bottleneck": ["generator", "server"], "target": ["stage4"] * 2})
+    assert saturation_hint(runs) == ("1 of 2 locust runs were generator-bound: their QPS is what locust could "
+                                     "send, not what the server can serve; " + remedy)  # half is enough

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lab.model import hdr, record
-from lab.model.record import CorrectedLatency
+from lab.model.record import CorrectedLatency, Latency
 
 
 def test_an_empty_histogram_summarizes_to_nothing_measured() -> None:
@@ -22,3 +22,17 @@ def test_an_empty_histogram_summarizes_to_nothing_measured() -> None:
     hdr.record(histogram, 1e12)  # beyond a minute: kept as the highest
     summary = hdr.summarize(hdr.decode(hdr.encode(histogram)))
     assert summary.latency_min_us == 1 and summary.latency_max_us == pytest.approx(hdr.HIGHEST_US, rel=1e-3)
+
+
+def test_every_percentile_is_read_at_its_own_rank() -> None:
+    """1 µs … 1,000 µs once each: every percentile is its own number (3 significant digits hold them exactly)."""
+    histogram = hdr.new()
+    for microseconds in range(1, 1001):
+        hdr.record(histogram, microseconds)
+    assert hdr.summarize(histogram) == Latency(
+        latency_mean_us=500.5, latency_min_us=1.0, latency_max_us=1000.0, latency_p50_us=500.0,
+        latency_p75_us=750.0, latency_p90_us=900.0, latency_p95_us=950.0, latency_p99_us=990.0,
+        latency_p999_us=999.0)
+    assert hdr.summarize_corrected(histogram) == CorrectedLatency(
+        latency_corrected_mean_us=500.5, latency_corrected_p50_us=500.0, latency_corrected_p99_us=990.0,
+        latency_corrected_p999_us=999.0)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lab.analysis.batch import Batch
-from lab.analysis.summary import batch_summary, equal_load_summary, equal_load_table, saturation_hint
+from lab.analysis.summary import batch_summary, equal_load_summary, equal_load_table
 from lab.analysis.tables import latency_floor_table, stage_table
 from lab.files.scenario_file import load_scenario
 from lab.model.record import Calibration
@@ -165,17 +165,3 @@ def test_stage_table_reads_memory_per_connection_against_stage_2() -> None:
     assert table.loc[4, "memory_per_connection_change"] == pytest.approx(3.8 / 7.2 - 1)
     assert table.loc[4, "roadmap_memory_change"] == -0.7
     assert "memory_change" not in table  # whole-process RSS against stage 0 is gone
-
-
-def test_saturation_hint_when_most_locust_runs_were_generator_bound() -> None:
-    def runs(*bottlenecks: str, target: str = "stage4") -> pd.DataFrame:
-        return pd.DataFrame({"driver": ["locust"] * len(bottlenecks), "bottleneck": list(bottlenecks),
-                             "target": [target] * len(bottlenecks)})
-
-    assert saturation_hint(runs("server", "server", "generator")) is None
-    hint = saturation_hint(runs("generator", "generator", "server"))
-    assert hint is not None and hint.startswith("2 of 3 locust runs were generator-bound")
-    assert saturation_hint(pd.DataFrame({"driver": ["wrk"], "bottleneck": ["generator"], "target": ["x"]})) is None
-    # the generator's calibration is generator-bound by design: it is not a server's number
-    both = pd.concat([runs("server"), runs("generator", "generator", target="calibration")])
-    assert saturation_hint(both) is None

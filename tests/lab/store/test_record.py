@@ -32,7 +32,7 @@ def test_a_part_s_fields_have_their_column_s_type(part: type) -> None:
 def test_a_row_is_its_parts_and_a_column_filled_twice_is_refused() -> None:
     assert record.row(Verification("u", True, None), Ending(None, 0)) == {
         "url": "u", "verified": True, "verify_problems": None, "error": None, "server_exit_code": 0}
-    with pytest.raises(ValueError, match="'error' filled twice"):
+    with pytest.raises(ValueError, match=r"^column 'error' filled twice \(by Ending\)$"):
         record.row(Ending("a", 1), Ending("b", 2))
 
 

@@ -139,6 +139,7 @@ def test_files_carry_their_format_and_a_newer_one_is_refused_in_one_line(tmp_pat
     BatchWriter(tmp_path, "now", {}).add(run(1))
     for name in (results.RUNS, results.TIMESERIES, results.HISTOGRAMS):
         assert results.format_of(tmp_path / "now" / name) == results.FORMAT
+        assert b"pandas" in (pq.read_schema(tmp_path / "now" / name).metadata or {})  # pandas' own kept beside it
     old = tmp_path / "old"  # written before formats were recorded, and lacking a column since added
     old.mkdir()
     pd.DataFrame([{"run_id": "o", "requests": 5}]).to_parquet(old / results.RUNS, index=False)
@@ -148,7 +149,9 @@ def test_files_carry_their_format_and_a_newer_one_is_refused_in_one_line(tmp_pat
     newer.mkdir()
     table = pa.Table.from_pandas(pd.DataFrame([{"run_id": "n"}]))
     pq.write_table(table.replace_schema_metadata({results.FORMAT_KEY: b"3"}), newer / results.RUNS)
-    with pytest.raises(results.FormatError, match=r"newer.*runs.parquet is in results format 3.*update qpslab"):
+    refusal = (r"newer/runs.parquet is in results format 3, "
+               r"which this qpslab \(formats 1, 2\) cannot read: update qpslab$")
+    with pytest.raises(results.FormatError, match=refusal):
         results.load(tmp_path)  # refused, not skipped as a damaged file would be
     with pytest.raises(results.FormatError):
         results.load(tmp_path, "newer")
