@@ -5,8 +5,8 @@ makes ~11k requests/s, which is below what stage 4 serves, so the lab would meas
 user keeps locust (runner, spawning, stats, distributed workers: it fires locust's request event
 like any client) and replaces only the client: requests encoded once per scenario, one
 `sendall` per request (or per pipeline), `recv` into a buffer, responses framed by
-drivers/http1.py. Time is taken with perf_counter around the exchange, connect included when a
-new connection is needed.
+drivers/locust/http1.py. Time is taken with perf_counter around the exchange, connect included
+when a new connection is needed.
 
 Pacing: no wait, think time (constant, between), or an open loop (`constant_rate`), where the
 user keeps its own schedule, request k due at t0 + k/rate (or at Poisson arrivals), sent at
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import gevent
 from locust import User, task
 
-from lab.drivers.http1 import Response, ResponseError, ResponseReader, encode_request
+from lab.drivers.locust.http1 import Response, ResponseError, ResponseReader, encode_request
 from lab.model.scenario import Scenario
 
 # Bytes asked of the socket per read: a 16-deep pipeline of small answers in one read.

@@ -1,11 +1,11 @@
-"""The raw client's response framing (lab/drivers/http1.py), in memory: every way a response
+"""The raw client's response framing (lab/drivers/locust/http1.py), in memory: every way a response
 can end, at every split, and every way it can be broken."""
 
 from __future__ import annotations
 
 import pytest
 
-from lab.drivers.http1 import MAX_HEAD_BYTES, Response, ResponseError, ResponseReader, encode_request
+from lab.drivers.locust.http1 import MAX_HEAD_BYTES, Response, ResponseError, ResponseReader, encode_request
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"
 CHUNKED = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
