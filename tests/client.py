@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -110,9 +111,12 @@ class RawClient:
 
 
 def exchange(url: str, raw: bytes) -> Answer:
-    """Send `raw` on a new connection and return the first response."""
+    """Send `raw` on a new connection and return the first response. A server may refuse a
+    request before it has all of it (413 on a Content-Length over the limit) and close; the
+    rest of the send then fails, and the answer already sent is read, as a browser or curl does."""
     with RawClient(url) as client:
-        client.send(raw)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            client.send(raw)
         answer = client.read()
     assert answer is not None, f"no response to {raw[:60]!r}"
     return answer
