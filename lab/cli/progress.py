@@ -20,7 +20,6 @@ class ConsoleReporter:
     """A progress bar with the generator's live rate, and a line for each finished run."""
 
     def __init__(self, console: Console) -> None:
-        self.console = console
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   TimeElapsedColumn(), TextColumn("{task.fields[live]}"), console=console,
                                   transient=False)
