@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,12 @@ def address(url: str) -> tuple[str, int]:
 def get(path: str, host: str = "t", close: bool = False) -> bytes:
     connection = "Connection: close\r\n" if close else ""
     return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{connection}\r\n".encode()
+
+
+def reset(sock: socket.socket) -> None:
+    """Close with SO_LINGER 0: the kernel sends RST instead of FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
 
 
 class RawClient:

@@ -143,10 +143,12 @@ class GeneratorCost:
 
 @dataclass(frozen=True)
 class Connections:
-    """What the server counted as open, and what each held connection cost in memory."""
+    """What the server counted as open, what the kernel counted, and what each held connection cost
+    in memory."""
 
     server_connections_peak: int | None
     server_rss_idle_bytes: int | None
+    server_fds_held_peak: int | None
     server_rss_per_connection_bytes: float | None
 
 

@@ -142,7 +142,7 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
             attach_server_seconds(result.seconds, server_samples, held, result.window_start - scenario.load.warmup)
             after = _settled_fds(server.pid, idle_fds) if settle and server is not None else None
             measurements = [slow.tally, throughput, result.latency, result.corrected, server_cost, generator_cost,
-                            connections(result, server_samples, held, server_cost.server_rss_peak_bytes),
+                            connections(result, server_samples, held, server_cost),
                             Descriptors(idle_fds, after), drift(result.seconds)]
     except (RunFailed, ProcessError, OSError) as error_raised:
         error = str(error_raised) or type(error_raised).__name__
@@ -220,14 +220,17 @@ def _saturated(*busy: float | None) -> bool:
 
 
 def connections(result: LoadResult, server_samples: list[Sample], held: list[tuple[float, int]],
-                rss_peak: int | None) -> Connections:
-    """Connections the server itself counted as open, and what each cost in resident memory."""
+                server: ServerCost) -> Connections:
+    """Connections the server itself counted as open, those the kernel counted (descriptors beyond
+    the idle ones), and what each of those cost in resident memory."""
     in_window = [count for at, count in held if result.window_start <= at <= result.window_end]
     peak_connections = max(in_window) if in_window else None
-    idle = server_samples[0].rss if server_samples else None
-    per_connection = (
-        (rss_peak - idle) / peak_connections
-        if peak_connections and peak_connections >= MIN_CONNECTIONS_FOR_PER_CONNECTION and idle is not None
-        and rss_peak is not None else None
-    )
-    return Connections(peak_connections, idle, per_connection)
+    if not server_samples:
+        return Connections(peak_connections, None, None, None)
+    # RSS and descriptors from the same first sample, so that both count what the load added.
+    idle = server_samples[0]
+    rss_peak, fds_peak = server.server_rss_peak_bytes, server.server_fds_peak
+    held_fds = None if fds_peak is None else fds_peak - idle.fds
+    per_connection = (None if rss_peak is None or held_fds is None or held_fds < MIN_CONNECTIONS_FOR_PER_CONNECTION
+                      else (rss_peak - idle.rss) / held_fds)
+    return Connections(peak_connections, idle.rss, held_fds, per_connection)

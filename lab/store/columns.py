@@ -188,8 +188,12 @@ RUN_COLUMNS = _declare(
            "peak open connections the server itself counted (/stats, read each second)"),
     Column("server_rss_idle_bytes", INT, "bytes",
            "server resident memory when the load began"),
+    Column("server_fds_held_peak", INT, "descriptors",
+           "server_fds_peak minus the descriptors open when server_rss_idle_bytes was read: the connections the "
+           "server held, as the kernel counts them (/stats cannot count them while the server's limit is full: "
+           "its own request waits for a place)"),
     Column("server_rss_per_connection_bytes", FLOAT, "bytes",
-           "(server_rss_peak_bytes - server_rss_idle_bytes) / server_connections_peak; only with ≥ 100 connections"),
+           "(server_rss_peak_bytes - server_rss_idle_bytes) / server_fds_held_peak; only with ≥ 100 held"),
     Column("server_fds_idle", INT, "descriptors",
            "open descriptors of the server tree before the load and any hostile clients began"),
     Column("server_fds_after", INT, "descriptors",

@@ -2,11 +2,14 @@
 
 asyncio's BufferedProtocol lets the loop recv_into a buffer we own, and since every read is
 parsed before the next one happens, one buffer serves all connections: the parsers copy only
-what they keep. Protocol objects and their HttpConnection are pooled across clients, and
-responses go out as (head, body) without joining them, except small ones: uvloop allocates
-more to write two buffers than joining a few hundred bytes costs (COPY_BELOW_BYTES). Deadlines
-are kept as numbers and checked by one sweep a second, instead of a timer armed and cancelled
-per request.
+what they keep. Protocol objects are pooled across clients, and so are connection states: a
+connection holds an HttpConnection (and its parser, 1.5 KB with llhttp's) only while a request
+is being read or answered; between requests, kept alive or with its answer held by /delay, it
+holds none, and the state serves whichever connection reads next. Responses go out as (head,
+body) without joining them, except small ones: uvloop allocates more to write two buffers than
+joining a few hundred bytes costs (COPY_BELOW_BYTES). Deadlines are kept as numbers and checked
+by one sweep a second, instead of a timer armed and cancelled per request, and answers held by
+/delay wait in holds.py's queues, not on a timer each.
 
 Slow clients (slowloris): at the connection limit a new client displaces the connection that has
 made the least progress (core/admission.py) rather than being refused, so clients that trickle
@@ -34,6 +37,7 @@ from ..core import (
 from ..core.admission import Admission
 from ..core.limits import KEEPALIVE_TIMEOUT_S, RECV_BYTES, SWEEP_INTERVAL_S
 from .flags import ServerConfig
+from .holds import Holds
 
 # A reply whose body is shorter is sent as one joined buffer: uvloop writes a single buffer
 # with one write(2) but several through a writev context it allocates (0.17 µs more per
@@ -42,7 +46,8 @@ COPY_BELOW_BYTES = 4096
 
 
 class PooledServer:
-    """What all connections share: app, date, cache, the pool of idle protocols, deadlines."""
+    """What all connections share: app, date, cache, the pools of idle protocols and connection
+    states, the held answers, deadlines."""
 
     def __init__(self, name: str, config: ServerConfig, options: ProtocolOptions,
                  keepalive_timeout: float = KEEPALIVE_TIMEOUT_S, reuse_port: bool = False, *,
@@ -57,6 +62,10 @@ class PooledServer:
         self.reuse_port = reuse_port  # one of several worker processes on the same port
         self.pipelining = pipelining  # stage 4: all replies to one read leave in one write
         self.idle: list[PooledProtocol] = []
+        # Connection states between requests, for whichever connection reads next. A state is made
+        # only when none is spare, so there are never more than were ever in use at once: no bound.
+        self.spare: list[HttpConnection] = []
+        self.holds: Holds[PooledProtocol, list[Reply]] = Holds(PooledProtocol.held_over)
         self.live: set[PooledProtocol] = set()
         self.admission: Admission[PooledProtocol] = Admission()
         # The one receive buffer (see the module's docstring): a per-connection 16 KiB buffer made
@@ -72,6 +81,10 @@ class PooledServer:
         # Keep as many idle protocols as may ever be live; beyond that they are garbage.
         if len(self.idle) < self.config.max_connections:
             self.idle.append(protocol)
+
+    def new_connection(self) -> HttpConnection:
+        """A connection state for a read that begins a request while none is spare."""
+        return HttpConnection(self.app, self.options, self.date, self.cache)
 
     async def start(self) -> asyncio.Server:
         loop = asyncio.get_running_loop()
@@ -119,10 +132,13 @@ class FlowControl:
 
 
 class PooledProtocol(asyncio.BufferedProtocol):
+    __slots__ = ("_answering_soon", "_buffer", "_conn", "_delayed", "_eof", "_flow", "_server", "_transport",
+                 "deadline")
+
     def __init__(self, server: PooledServer) -> None:
         self._server = server
         self._buffer = server.buffer
-        self._conn = HttpConnection(server.app, server.options, server.date, server.cache)
+        self._conn: HttpConnection | None = None  # while a request is being read or answered
         self._transport: asyncio.Transport | None = None
         self._flow: FlowControl | None = None  # while connected
         self._delayed: list[Reply] | None = None  # replies held back behind a /delay reply
@@ -143,7 +159,6 @@ class PooledProtocol(asyncio.BufferedProtocol):
                 return
             victim.expire()
         self._flow = FlowControl(self._transport)
-        self._conn.reset()
         self._delayed = None
         self._eof = False
         self._answering_soon = False
@@ -156,12 +171,15 @@ class PooledProtocol(asyncio.BufferedProtocol):
         return self._buffer
 
     def buffer_updated(self, nbytes: int) -> None:
+        server = self._server
         conn = self._conn
-        was_idle = conn.idle
+        was_idle = conn is None
+        if conn is None:  # inline, not a method: once per request on keep-alive connections
+            spare = server.spare
+            conn = self._conn = spare.pop() if spare else server.new_connection()
         replies = conn.receive(self._buffer[:nbytes], time.time())
         idle = conn.idle
         if idle or was_idle or replies:  # idle again, or a new request has begun: its time starts now
-            server = self._server
             now = time.monotonic()
             self.deadline = now + (server.keepalive_timeout if idle else server.config.request_timeout)
             server.admission.began(self, now)
@@ -169,12 +187,18 @@ class PooledProtocol(asyncio.BufferedProtocol):
             self._send(replies)
             if not idle and conn.has_pending:  # rare: a pipeline asked for more than one reply budget
                 self._pace()
+        if idle and not conn.closed:  # between requests: the state can serve another connection
+            self._conn = None
+            server.spare.append(conn)
+
+    def _pending(self) -> bool:
+        return self._conn is not None and self._conn.has_pending
 
     def _pace(self) -> None:
         """Requests left unanswered by the connection's reply budget are answered once what was
         sent has left: meanwhile no more requests are read, so memory stays bounded."""
         flow = self._flow
-        if flow is None or not self._conn.has_pending:
+        if flow is None or not self._pending():
             return
         flow.hold()
         if not (flow.writing_paused or self._answering_soon or self._delayed is not None):
@@ -183,16 +207,20 @@ class PooledProtocol(asyncio.BufferedProtocol):
 
     def _answer_pending(self) -> None:
         self._answering_soon = False
-        transport = self._transport
-        if transport is None or transport.is_closing():
+        transport, conn = self._transport, self._conn
+        if transport is None or transport.is_closing() or conn is None:
             return
-        replies = self._conn.replies(time.time())
+        replies = conn.replies(time.time())
         if replies:
             self._send(replies)
-        if self._conn.has_pending:
+        if conn.has_pending:
             self._pace()
-        elif self._flow is not None:
+            return
+        if self._flow is not None:
             self._flow.release()
+        if conn.idle and not conn.closed:
+            self._conn = None
+            self._server.spare.append(conn)
 
     def _send(self, replies: list[Reply]) -> None:
         if self._delayed is not None:
@@ -208,7 +236,8 @@ class PooledProtocol(asyncio.BufferedProtocol):
                 transport.writelines((head, body))
         else:
             self._write_all(replies, transport)
-        if self._delayed is None and (replies[-1].close or (self._eof and self._conn.idle)):
+        conn = self._conn
+        if self._delayed is None and (replies[-1].close or (self._eof and (conn is None or conn.idle))):
             transport.close()
 
     def _write_all(self, replies: list[Reply], transport: asyncio.Transport) -> None:
@@ -218,9 +247,9 @@ class PooledProtocol(asyncio.BufferedProtocol):
         out: list[bytes] = []
         for index, reply in enumerate(replies):
             if reply.delay:
-                self._delayed = replies[index:]
+                held = self._delayed = replies[index:]
                 self._server.admission.held(self)
-                asyncio.get_running_loop().call_later(reply.delay, self._resume)
+                self._server.holds.hold(self, held, reply.delay)
                 break
             if batch:
                 out += (reply.head, reply.body)
@@ -231,9 +260,10 @@ class PooledProtocol(asyncio.BufferedProtocol):
         if out:
             transport.writelines(out)
 
-    def _resume(self) -> None:
-        waiting = self._delayed
-        if waiting is None or self._transport is None or self._transport.is_closing():
+    def held_over(self, waiting: list[Reply]) -> None:
+        """The hold of `waiting` has ended: send them, unless their connection is gone (this
+        protocol may serve another client by now, whose own replies may be held)."""
+        if waiting is not self._delayed or self._transport is None or self._transport.is_closing():
             return
         self._delayed = None
         self._server.admission.began(self, time.monotonic())
@@ -243,7 +273,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
     def eof_received(self) -> bool:
         # The client has finished sending; answer what it sent, then close.
         self._eof = True
-        return self._delayed is not None or self._conn.has_pending
+        return self._delayed is not None or self._pending()
 
     def pause_writing(self) -> None:
         if self._flow is not None:
@@ -253,7 +283,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
         if self._flow is None:
             return
         self._flow.resume_writing()
-        if self._conn.has_pending:
+        if self._pending():
             self._pace()
         else:
             self._flow.release()
@@ -269,4 +299,8 @@ class PooledProtocol(asyncio.BufferedProtocol):
         self._transport = None
         self._flow = None
         self._delayed = None
+        if self._conn is not None:  # closed mid-request or after a closing reply
+            self._conn.reset()
+            self._server.spare.append(self._conn)
+            self._conn = None
         self._server.release(self)

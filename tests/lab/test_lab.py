@@ -211,6 +211,7 @@ def test_connections_held_and_memory_per_connection(tmp_path: Path) -> None:
     run = run_text(tmp_path, HOLD, 4)
     assert 290 <= run["server_connections_peak"] <= 300  # the server's own gauge, not the client's count
     assert run["server_fds_peak"] >= run["server_connections_peak"]
+    assert 290 <= run["server_fds_held_peak"] <= 310  # the kernel's count: the users' and the gauge's sockets
     assert 0 < run["server_rss_per_connection_bytes"] < 200_000
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import struct
 import time
 
 import h11
@@ -14,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lab.processes.spawn import ServerProcess
-from tests.client import RawClient, address, exchange, get, server_stats, wait_until
+from tests.client import RawClient, address, exchange, get, reset, server_stats, wait_until
 
 # Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
 pytestmark = pytest.mark.system
@@ -28,12 +27,6 @@ def healthy(server: ServerProcess) -> bool:
 
 def stats(server: ServerProcess) -> dict[str, object]:
     return server_stats(server.url)
-
-
-def reset(sock: socket.socket) -> None:
-    """Close with SO_LINGER 0: the kernel sends RST instead of FIN."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
 
 
 def test_garbage_after_a_valid_request(server: ServerProcess) -> None:

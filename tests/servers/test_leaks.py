@@ -9,7 +9,7 @@ import time
 import psutil
 import pytest
 
-from tests.client import RawClient, address, get, server_stats
+from tests.client import RawClient, address, get, reset, server_stats
 from tests.conftest import start_server
 
 # Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
@@ -96,8 +96,7 @@ def test_descriptors_return_after_clients_vanish() -> None:
         for _ in range(200):
             sock = socket.create_connection(address(server.url))
             sock.sendall(get("/plaintext"))
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            sock.close()
+            reset(sock)
         _, fds_after = _settled(proc, server.url)
         assert fds_after == fds_before
     finally:

@@ -15,7 +15,7 @@ from lab.processes.spawn import ServerProcess
 from servers import STAGES
 from servers.core.app import PAYLOAD
 from servers.core.limits import SHUTDOWN_GRACE_S, SWEEP_INTERVAL_S
-from tests.client import RawClient, address, exchange, get, server_stats
+from tests.client import RawClient, address, exchange, get, reset, server_stats
 from tests.conftest import STAGE4_KEEPALIVE_S, STAGE4_REQUEST_S, start_server
 
 # Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
@@ -170,6 +170,53 @@ def test_stage1_full_queue_answers_503_at_once() -> None:
     finally:
         for client in busy:
             client.close()
+        proc.stop()
+
+
+def answered_after(client: RawClient, asked: float) -> float:
+    answer = client.read()
+    assert answer is not None and (answer.status, answer.body) == (200, b"Hello, World!")
+    return time.monotonic() - asked
+
+
+@pytest.mark.parametrize("stage", [1, 2, 3, 4])
+def test_held_answers_come_back_each_after_its_own_time(stage: int) -> None:
+    # Stages 3-4 keep held answers in one queue per length with one timer for its oldest: the
+    # timer must be armed again for the next, and lengths must not wait on each other.
+    proc = start_server(stage)
+    clients = [RawClient(proc.url) for _ in range(4)]
+    try:
+        asked = []
+        for client, path in zip(clients, ["/delay/600", "/delay/300", "/delay/300", "/delay/300"], strict=True):
+            client.send(get(path))
+            asked.append(time.monotonic())
+            time.sleep(0.1)
+        waited = [answered_after(client, at) for client, at in zip(clients, asked, strict=True)]
+        # Each at least its own length (the clocks' granularity aside), none near another's.
+        assert 0.595 <= waited[0] < 0.9, waited
+        assert all(0.295 <= wait < 0.55 for wait in waited[1:]), waited
+    finally:
+        for client in clients:
+            client.close()
+        proc.stop()
+
+
+@pytest.mark.parametrize("stage", [2, 3, 4])
+def test_a_held_answer_is_not_cut_short_by_the_hold_of_a_client_that_left(stage: int) -> None:
+    # Stages 3-4 pool protocol objects: the one a client reset mid-hold serves the next client,
+    # and the gone client's hold falling due must not send the newcomer's held answer early.
+    proc = start_server(stage)
+    try:
+        gone = socket.create_connection(address(proc.url))
+        gone.sendall(get("/delay/700"))  # under the tests' 1 s request timeout, which holds stage 2's
+        time.sleep(0.1)
+        reset(gone)
+        time.sleep(0.2)
+        with RawClient(proc.url) as newcomer:
+            asked = time.monotonic()
+            newcomer.send(get("/delay/700"))
+            assert answered_after(newcomer, asked) >= 0.695  # not 0.4 s, when the gone client's fell due
+    finally:
         proc.stop()
 
 

@@ -156,7 +156,7 @@ def test_latency_floor_medians_and_a_batch_without_one() -> None:
 
 def held_connections(stage: int, per_connection: float, connections: float = 1_000.0,
                      scenario: str = "hold-1000") -> dict[str, object]:
-    return run(stage, 900.0, scenario=scenario, users=1_000, server_connections_peak=connections,
+    return run(stage, 900.0, scenario=scenario, users=1_000, server_fds_held_peak=connections,
                server_rss_per_connection_bytes=per_connection)
 
 
@@ -203,6 +203,13 @@ def test_memory_needs_stage_2_at_the_same_connection_count() -> None:
                                         held_connections(2, 7_200.0, 1_090.0, "b-scenario"),
                                         held_connections(4, 3_000.0, 1_000.0, "b-scenario")))
     assert (ranked.verdict, ranked.value) == (PASS, 0.25)
+    # Where stage 4 held the most, stage 2 held few (it closes after each answer): not that one.
+    keep_alive = judge_memory(4, 0.3, frame(held_connections(2, 7_300.0, 1_000.0),
+                                            held_connections(4, 2_000.0, 1_000.0),
+                                            held_connections(2, 11_700.0, 170.0, "hold-5000"),
+                                            held_connections(4, 1_700.0, 5_000.0, "hold-5000")))
+    assert (keep_alive.verdict, keep_alive.value) == (PASS, pytest.approx(2_000 / 7_300))
+    assert keep_alive.evidence.startswith("hold-1000: ")
     # KiB to one decimal, each side its own: 7,222 bytes are 7.05 KiB.
     kib = judge_memory(4, 0.3, frame(held_connections(2, 7_222.0), held_connections(4, 2_000.0)))
     assert kib.evidence == "hold-1000: 2.0 KiB per connection against stage 2's 7.1 KiB, at 1,000 connections"

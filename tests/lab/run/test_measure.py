@@ -1,5 +1,5 @@
 """A run's numbers from what the driver counted and the samples show, in memory: the row's CPU
-figures and saturation verdict."""
+figures, saturation verdict and memory per held connection."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from lab.drivers.base import LoadResult
 from lab.model import record
 from lab.model.record import CorrectedLatency, Latency
 from lab.processes.sampler import Sample
-from lab.run.measure import SATURATED_BUSY, Pinning, measured
+from lab.run.measure import MIN_CONNECTIONS_FOR_PER_CONNECTION, SATURATED_BUSY, Pinning, connections, measured
 
 
 def result(busiest_process: float | None, generator_cpu_s: float) -> LoadResult:
@@ -50,9 +50,27 @@ def test_server_cpu_per_request_and_rate_come_from_the_window() -> None:
     assert (row["server_rss_peak_bytes"], row["server_fds_peak"]) == (1 << 20, 9)
 
 
+def holding(held_fds: int) -> list[Sample]:
+    """A server whose RSS grows by 3,000 bytes for each of the descriptors it opens under the load."""
+    return [Sample(100.0 + at, cpu_s=0.0, system_s=0.0, rss=(20 << 20) + 3_000 * count, fds=12 + count)
+            for at, count in ((-0.5, 0), (0.0, held_fds // 2), (5.0, held_fds), (10.0, held_fds // 2))]
 
 
+def test_memory_per_connection_is_per_descriptor_the_server_held_whatever_its_stats_said() -> None:
+    server = holding(1_000)
+    _, cost, _ = measured(result(None, 5.0), server, Pinning(frozenset({0}), frozenset({1})))
+    # Its /stats read 860 at best: a full server answers them only when a place is free.
+    row = record.row(connections(result(None, 5.0), server, [(101.0, 860), (103.0, 700)], cost))
+    assert (row["server_connections_peak"], row["server_fds_held_peak"]) == (860, 1_000)
+    assert row["server_rss_idle_bytes"] == 20 << 20
+    assert row["server_rss_per_connection_bytes"] == pytest.approx(3_000.0)
 
 
-
-
+def test_too_few_held_connections_give_no_figure_per_connection() -> None:
+    few = MIN_CONNECTIONS_FOR_PER_CONNECTION
+    for held, per in ((few, 3_000.0), (few - 1, None)):
+        server = holding(held)
+        _, cost, _ = measured(result(None, 5.0), server, Pinning(frozenset({0}), frozenset({1})))
+        row = record.row(connections(result(None, 5.0), server, [], cost))
+        assert (row["server_fds_held_peak"], row["server_connections_peak"]) == (held, None)
+        assert row["server_rss_per_connection_bytes"] == (pytest.approx(per) if per else None)

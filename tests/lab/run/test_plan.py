@@ -41,9 +41,10 @@ def test_every_repeat_of_every_scenario_starts_with_the_minimal_server() -> None
         (0, "plaintext", CALIBRATION_TARGET), (0, "plaintext", "stage0"), (0, "plaintext", "stage4"),
         (0, "latency", CALIBRATION_TARGET), (0, "latency", "stage0"), (0, "latency", "stage4"),
         (0, "thinking", "stage0"), (0, "thinking", "stage4"),  # a think time has no ceiling nor floor
-        (1, "plaintext", CALIBRATION_TARGET), (1, "plaintext", "stage0"), (1, "plaintext", "stage4"),
-        (1, "latency", CALIBRATION_TARGET), (1, "latency", "stage0"), (1, "latency", "stage4"),
-        (1, "thinking", "stage0"), (1, "thinking", "stage4"),
+        # Each repeat starts one target later: no target always follows the same one.
+        (1, "plaintext", CALIBRATION_TARGET), (1, "plaintext", "stage4"), (1, "plaintext", "stage0"),
+        (1, "latency", CALIBRATION_TARGET), (1, "latency", "stage4"), (1, "latency", "stage0"),
+        (1, "thinking", "stage4"), (1, "thinking", "stage0"),
     ]
     ceiling, floor = runs[0].scenario, runs[3].scenario
     assert ceiling.load.duration == min(PLAINTEXT.load.duration, CALIBRATION_DURATION_S)  # a ceiling is short
