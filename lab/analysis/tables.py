@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 
 from lab.analysis.batch import Batch
-from lab.analysis.roadmap import CRITERIA, MEMORY_BASELINE_STAGE, ROADMAP, roadmap_table
+from lab.analysis.roadmap import CRITERIA, INDUSTRY, INDUSTRY_STAGE, MEMORY_BASELINE_STAGE, ROADMAP, roadmap_table
 from lab.analysis.summary import summarize
-from lab.analysis.verdicts import judge, judge_memory, speedup
+from lab.analysis.verdicts import judge, judge_industry, judge_memory, speedup
+from lab.model.target import CALIBRATION_TARGET
 
 
 def stage_table(batch: Batch, scenario: str) -> pd.DataFrame:
@@ -48,7 +49,8 @@ def criteria_table(batch: Batch) -> pd.DataFrame:
     """The roadmap's verification criteria for each stage, judged only from evidence that can
     judge them (lab.analysis.verdicts): pass, fail, not measured here (and how to measure it),
     or not measurable on this machine (and what would measure it); stages 3 and 4 also against
-    the roadmap's memory targets, per held connection against stage 2."""
+    the roadmap's memory targets, per held connection against stage 2, and stage 4 against the
+    roadmap's industry lines, as ratios to the peers measured in the same batch."""
     runs = batch.good_runs
     rows = []
     staged = runs[runs["stage"].notna()]
@@ -65,7 +67,34 @@ def criteria_table(batch: Batch) -> pd.DataFrame:
                                                            f"{MEMORY_BASELINE_STAGE}'s ({goal:+.0%})",
                          "verdict": verdict.verdict, "value": verdict.value, "floor": None,
                          "evidence": verdict.evidence, "how": verdict.how})
+        if int(stage) == INDUSTRY_STAGE:
+            for line in INDUSTRY:
+                verdict = judge_industry(line, runs)
+                rows.append({"stage": INDUSTRY_STAGE, "criterion": line.text, "verdict": verdict.verdict,
+                             "value": verdict.value, "floor": None, "evidence": verdict.evidence,
+                             "how": verdict.how})
     return pd.DataFrame(rows)
+
+
+def industry_table(batch: Batch) -> pd.DataFrame:
+    """Stage 4 beside the peers measured in the batch, per closed-loop scenario: median QPS and
+    CPU µs per request on this core, the roadmap's figure for the industry peers and stage 4
+    (from another machine: to read beside, never judged), and stage 4's QPS over each's."""
+    runs = batch.good_runs
+    closed = runs[runs["target_rate"].isna() & ((runs["stage"] == INDUSTRY_STAGE)
+                                                | (runs["stage"].isna() & (runs["target"] != CALIBRATION_TARGET)))]
+    if closed.empty or not closed["target"].isin([line.peer for line in INDUSTRY]).any():
+        return pd.DataFrame()
+    table = closed.groupby(["scenario", "target"]).agg(
+        runs=("run_id", "count"), qps=("qps", "median"), cpu_us_per_request=("server_cpu_us_per_request", "median"),
+        generator_bound=("bottleneck", lambda s: int((s == "generator").sum())),
+    ).reset_index()
+    roadmap = {f"stage{INDUSTRY_STAGE}": ROADMAP[INDUSTRY_STAGE].qps_target,
+               **{line.peer: line.roadmap_qps for line in INDUSTRY}}
+    table["roadmap_qps"] = table["target"].map(roadmap)
+    own = table[table["target"] == f"stage{INDUSTRY_STAGE}"].set_index("scenario")["qps"]
+    table[f"stage{INDUSTRY_STAGE}_over_it"] = table["scenario"].map(own) / table["qps"]
+    return table.sort_values(["scenario", "qps"], ascending=[True, False]).reset_index(drop=True)
 
 
 def latency_floor_table(batch: Batch) -> pd.DataFrame:

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from lab.analysis.roadmap import MEMORY_BASELINE_STAGE, MEMORY_METRIC, Criterion
+from lab.analysis.roadmap import (
+    INDUSTRY_SCENARIO,
+    INDUSTRY_STAGE,
+    MEMORY_BASELINE_STAGE,
+    MEMORY_METRIC,
+    Criterion,
+    IndustryLine,
+)
 
 PASS, FAIL, NOT_MEASURED = "pass", "fail", "not measured here"
 NOT_MEASURABLE = "not measurable on this machine"
@@ -132,6 +139,32 @@ def _latency(criterion: Criterion, stage: int, runs: pd.DataFrame) -> Verdict:
     value = float(row["value"])
     return Verdict(PASS if value < criterion.threshold else FAIL, value, f"{scenario} at {row['rate']:,.0f} req/s",
                    "", float(row["floor"]))
+
+
+def judge_industry(line: IndustryLine, runs: pd.DataFrame) -> Verdict:
+    """Stage 4 against the line's peer, both measured in this batch on INDUSTRY_SCENARIO: a ratio
+    of median QPS. A generator-bound peer's QPS is a floor, so no ratio to it proves anything; a
+    generator-bound stage 4 above the line is proof, below it says nothing."""
+    how = f"lab compare --preset industry (stage {INDUSTRY_STAGE} and {line.peer}, wrk)"
+    closed = runs[(runs["scenario"] == INDUSTRY_SCENARIO) & runs["target_rate"].isna() & runs["qps"].notna()]
+    own = closed[closed["stage"] == INDUSTRY_STAGE]
+    peer = closed[(closed["target"] == line.peer) & closed["stage"].isna()]
+    if own.empty or peer.empty:
+        return Verdict(NOT_MEASURED, None, f"no {INDUSTRY_SCENARIO} run of both stage {INDUSTRY_STAGE} and "
+                                           f"{line.peer} in this batch", how)
+    own_qps, peer_qps = float(own["qps"].median()), float(peer["qps"].median())
+    ratio = own_qps / peer_qps
+    own_floor = bool(own["bottleneck"].eq("generator").any())
+    evidence = (f"{INDUSTRY_SCENARIO}: {own_qps:,.0f} req/s{' (a floor)' if own_floor else ''} against {line.peer}'s "
+                f"{peer_qps:,.0f}")
+    if peer["bottleneck"].eq("generator").any():
+        return Verdict(NOT_MEASURED, ratio, f"{evidence} (a floor: the load generator was the limit)",
+                       f"{how}, with a generator faster than {line.peer}")
+    if ratio > line.share:
+        return Verdict(PASS, ratio, evidence, "")
+    if own_floor:
+        return Verdict(NOT_MEASURED, ratio, evidence, f"{how}, with a generator faster than stage {INDUSTRY_STAGE}")
+    return Verdict(FAIL, ratio, evidence, "")
 
 
 def judge_memory(stage: int, share: float, runs: pd.DataFrame) -> Verdict:

@@ -25,6 +25,10 @@ PRESETS: dict[str, dict[str, str]] = {
     # server as the floor any Python server on this machine's loopback stands on.
     "ceiling": {"stages": "2-4", "driver": "wrk", "scenarios": "plaintext,json,plaintext-pipelined",
                 "peers": "minimal,uvicorn,granian,socketify,stage4-mypyc"},
+    # The roadmap's industry comparison measured: stage 4 beside Node.js, Go and Rust (hyper on
+    # tokio), each on one core, with the Python references; wrk, so no server waits on locust.
+    "industry": {"stages": "4", "driver": "wrk", "scenarios": "plaintext,json,plaintext-pipelined,io-wait",
+                 "peers": "minimal,uvicorn,socketify,node,go,rust-hyper"},
 }
 # What those options are without a preset (None: the scenario files marked default; no peers).
 DEFAULTS: dict[str, str | None] = {"stages": "0-4", "driver": DEFAULT_DRIVER, "scenarios": None, "peers": None}
@@ -39,7 +43,9 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--repeats", type=int, default=1, help="runs per stage and scenario, interleaved (default 1)")
     parser.add_argument("--preset", choices=sorted(PRESETS),
                         help="ceiling: stages 2-4 and the peers (minimal, uvicorn, granian, socketify, stage 4 "
-                             "compiled by mypyc) on plaintext, json and 16-deep pipelining, with wrk")
+                             "compiled by mypyc) on plaintext, json and 16-deep pipelining, with wrk; industry: "
+                             "stage 4 beside Node.js, Go and Rust/hyper (and minimal, uvicorn, socketify) on those and "
+                             "io-wait, with wrk: the roadmap's industry lines")
     parser.add_argument("--with", dest="peers", metavar="TARGETS",
                         help="also measure servers described by target files, by name or path, comma-separated: "
                              f"{', '.join(p.stem for p in target_files())} (see `lab targets`)")

@@ -8,6 +8,8 @@
     install = "pip install myserver"   # shown when it cannot run here
     check = ["{python}", "-c", "import myserver"]   # exits 0 when it can (default: the command's
                                                     # program or `-m` module exists)
+    version = ["myserver", "--version"]   # prints its runtime's and libraries' versions: each row
+                                          # records them (target_version)
 
 Validated whole before anything runs: a bad file is refused with its path and field.
 """
@@ -71,7 +73,7 @@ def load_target(path: Path) -> TargetFile:
     """Parse and validate one file; raise TargetError naming the file and the field."""
     _, data = read_toml(path, TargetError)
     fields = _Fields(path, data, "")
-    fields.check_unknown({"description", "command", "env", "cwd", "ready", "install", "check"})
+    fields.check_unknown({"description", "command", "env", "cwd", "ready", "install", "check", "version"})
     description = fields.take("description", str)
     command = fields.strings("command")
     if not command or not command[0]:
@@ -96,9 +98,11 @@ def load_target(path: Path) -> TargetFile:
     install = fields.take("install", str, "")
     check = fields.strings("check", ())
     _placeholders(fields, "check", check)
+    version = fields.strings("version", ())
+    _placeholders(fields, "version", version)
     target = Target(path.stem, None, None, command=_filled(command),
                     env=tuple((name, value.replace("{python}", sys.executable)) for name, value in env.items()),
-                    cwd=cwd, ready=ready)
+                    cwd=cwd, ready=ready, version=_filled(version))
     return TargetFile(target, description, install, _filled(check), str(path))
 
 

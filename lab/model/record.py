@@ -37,6 +37,7 @@ class Planned:
     repeat: int
     target: str
     target_label: str
+    target_version: str | None
     stage: int | None
     server_args: str
     scenario: str

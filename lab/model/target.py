@@ -23,6 +23,7 @@ class Target:
     env: tuple[tuple[str, str], ...] = ()  # added to the lab's environment; "{port}" replaced too
     cwd: str | None = None  # where the command runs (None: where the lab runs)
     ready: str = "/health"  # a path polled until it answers, or "listening": the `listening on URL` line
+    version: tuple[str, ...] = ()  # argv printing the server's runtime and library versions (target files)
 
     @property
     def label(self) -> str:

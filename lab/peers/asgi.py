@@ -1,16 +1,17 @@
 """The lab's routes as a bare ASGI app (no framework), for uvicorn and granian to serve.
 
-Only what the comparison scenarios use: /plaintext, /json, /echo, /bytes/{n}, /health. The
+Only what the comparison scenarios use: /plaintext, /json, /echo, /bytes/{n}, /delay/{ms}, /health. The
 bytes match servers.core.app, so a peer is judged on the same answers as the stages.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from servers.core.app import HEALTH_BODY, NOT_FOUND, PAYLOAD, PLAINTEXT_BODY, json_body
-from servers.core.limits import MAX_PAYLOAD_BYTES
+from servers.core.limits import MAX_DELAY_MS, MAX_PAYLOAD_BYTES
 from servers.core.response import JSON, OCTETS
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -45,6 +46,9 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         status, content_type, body = 200, OCTETS, b"".join(chunks)
     elif path.startswith("/bytes/") and path[7:].isdigit() and int(path[7:]) <= MAX_PAYLOAD_BYTES:
         status, body = 200, PAYLOAD[: int(path[7:])]
+    elif path.startswith("/delay/") and path[7:].isdigit() and int(path[7:]) <= MAX_DELAY_MS and method == "GET":
+        await asyncio.sleep(int(path[7:]) / 1000)
+        status, body = 200, PLAINTEXT_BODY
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -9,17 +9,15 @@ version into a cache directory and never shadows the repository's own servers.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from lab.paths import SERVERS
+from lab.peers.build import BuildError, built
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "qpslab"
 INSTALL_HINT = "pip install -e '.[peers]' (mypyc comes with mypy) and a C compiler (apt-get install gcc)"
 # Seconds mypyc may take; compiling the core takes about 10 s on a 2-core machine.
 BUILD_TIMEOUT_S = 600
@@ -32,49 +30,27 @@ BOOT = (
 )
 
 
-class BuildError(ValueError):
-    """The compiled core cannot be built here; the message says what is missing."""
-
-
-def _digest() -> str:
-    digest = hashlib.sha256(sys.version.encode())
-    for path in sorted(SERVERS.rglob("*.py")):
-        digest.update(str(path.relative_to(SERVERS)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def compiled_tree() -> Path:
     """A directory holding a `servers` package whose core modules are mypyc extensions; built on
     first use for these sources and this Python, then reused."""
-    root = CACHE / f"mypyc-{_digest()}"
-    if (root / ".built").exists():
-        return root
+    return built("mypyc", SERVERS, sys.version, _compile)
+
+
+def _compile(tree: Path) -> None:
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         raise BuildError(f"the compiled core needs a C compiler: {INSTALL_HINT}")
     try:
         import mypyc  # noqa: F401
     except ImportError:
         raise BuildError(f"the compiled core needs mypyc: {INSTALL_HINT}") from None
-    CACHE.mkdir(parents=True, exist_ok=True)
-    print(f"compiling servers/core with mypyc into {root} (once for these sources)…", file=sys.stderr, flush=True)
-    with tempfile.TemporaryDirectory(dir=CACHE, prefix="building-") as scratch:
-        build = Path(scratch) / "tree"
-        shutil.copytree(SERVERS, build / "servers", ignore=shutil.ignore_patterns("__pycache__"))
-        core = sorted(str(p.relative_to(build)) for p in (build / "servers" / "core").glob("*.py")
-                      if p.name != "__init__.py")
-        done = subprocess.run([sys.executable, "-m", "mypyc", *core], cwd=build, capture_output=True, text=True,
-                              timeout=BUILD_TIMEOUT_S, check=False)
-        if done.returncode != 0:
-            tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-5:])
-            raise BuildError(f"mypyc could not compile the core: {tail}")
-        shutil.rmtree(build / "build", ignore_errors=True)
-        (build / ".built").touch()
-        try:
-            os.replace(build, root)
-        except OSError:  # another lab built it meanwhile
-            if not (root / ".built").exists():
-                raise
-    return root
+    shutil.copytree(SERVERS, tree / "servers", ignore=shutil.ignore_patterns("__pycache__"))
+    core = sorted(str(p.relative_to(tree)) for p in (tree / "servers" / "core").glob("*.py") if p.name != "__init__.py")
+    done = subprocess.run([sys.executable, "-m", "mypyc", *core], cwd=tree, capture_output=True, text=True,
+                          timeout=BUILD_TIMEOUT_S, check=False)
+    if done.returncode != 0:
+        tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-5:])
+        raise BuildError(f"mypyc could not compile the core: {tail}")
+    shutil.rmtree(tree / "build", ignore_errors=True)
 
 
 def main(argv: list[str]) -> int:

@@ -2,7 +2,7 @@
 
 Its native App API, not its ASGI bridge: the fastest way this server is used, and so the bar
 stage 4 is read against in the ceiling table. Same bytes as servers.core.app for what the scenarios ask
-(/plaintext, /json serialized per request, /health, /echo, /bytes/{n}); uWebSockets adds the
+(/plaintext, /json serialized per request, /health, /echo, /bytes/{n}, /delay/{ms}); uWebSockets adds the
 Date and its `Server: uWebSockets_20` itself.
 Needs the system's libuv (apt-get install libuv1): socketify loads it when imported, and
 `--check` (the target file's check) says in one line what is missing.
@@ -11,6 +11,7 @@ Needs the system's libuv (apt-get install libuv1): socketify loads it when impor
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import re
 import signal
@@ -19,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from servers.core.app import HEALTH_BODY, NOT_FOUND, PAYLOAD, PLAINTEXT_BODY, json_body
-from servers.core.limits import MAX_PAYLOAD_BYTES
+from servers.core.limits import MAX_DELAY_MS, MAX_PAYLOAD_BYTES
 from servers.core.response import JSON, OCTETS, REASONS, TEXT
 
 # Status lines as socketify's one-call send takes them.
@@ -50,6 +51,15 @@ def payload(res: Any, req: Any) -> None:
         _answer(res, 200, TEXT, PAYLOAD[: int(size)])
     else:
         _answer(res, 404, NOT_FOUND.content_type, NOT_FOUND.body)
+
+
+async def delay(res: Any, req: Any) -> None:
+    ms = req.get_parameter(0)
+    if not (ms.isdigit() and int(ms) <= MAX_DELAY_MS):
+        _answer(res, 404, NOT_FOUND.content_type, NOT_FOUND.body)
+        return
+    await asyncio.sleep(int(ms) / 1000)
+    res.cork(lambda res: _answer(res, 200, TEXT, PLAINTEXT_BODY))  # after the handler returned, as echo's
 
 
 async def echo(res: Any, req: Any) -> None:
@@ -87,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     app.get("/json", json)
     app.get("/health", health)
     app.get("/bytes/:size", payload)
+    app.get("/delay/:ms", delay)
     app.post("/echo", echo)
     app.any("/*", missing)
     app.listen(socketify.AppListenOptions(port=args.port, host=args.host),

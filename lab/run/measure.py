@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import os
+import subprocess
 import tempfile
 import time
 import uuid
@@ -65,6 +67,8 @@ MIN_CONNECTIONS_FOR_PER_CONNECTION = 100
 # Seconds a started server gets to answer its ready path (a target file's start and imports
 # included; a stage has already said it is listening).
 READY_TIMEOUT_S = 30.0
+# Seconds a target's version command may take: it prints a line (and may digest its sources).
+VERSION_TIMEOUT_S = 30.0
 
 def wait_ready(url: str, path: str, alive: Callable[[], bool], timeout: float) -> None:
     """Poll `path` until it answers below 500: any answer but a server error means the server is up
@@ -85,6 +89,19 @@ def wait_ready(url: str, path: str, alive: Callable[[], bool], timeout: float) -
     raise RunFailed(f"{path} did not answer within {timeout:.0f} s ({last})")
 
 
+def target_version(target: Target) -> str | None:
+    """What the target's version command prints, on one line; None without one, or if it fails
+    (the target's check, run before the batch, says why such a target cannot run)."""
+    if not target.version:
+        return None
+    try:
+        done = subprocess.run(target.version, cwd=target.cwd, env={**os.environ, **dict(target.env)},
+                              capture_output=True, text=True, timeout=VERSION_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return " ".join(done.stdout.split()) or None if done.returncode == 0 else None
+
+
 def planned(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int, driver: str,
             load_level: float | None) -> Planned:
     """What a run is, before anything is measured: its place in the batch, the target, the load
@@ -93,7 +110,8 @@ def planned(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
     cpus = pinning.record()
     return Planned(
         batch=batch, run_id=uuid.uuid4().hex[:12], started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        repeat=repeat, target=target.name, target_label=target.label, stage=target.stage,
+        repeat=repeat, target=target.name, target_label=target.label, target_version=target_version(target),
+        stage=target.stage,
         server_args=" ".join(target.args), scenario=scenario.id, scenario_hash=scenario.content_hash, driver=driver,
         users=load.users, spawn_rate=load.spawn_rate, duration_s=load.duration, warmup_s=load.warmup,
         client=load.client, processes=load.processes, pipeline=load.pipeline, load_level=load_level,

@@ -59,6 +59,9 @@ RUN_COLUMNS = _declare(
            "ceiling on this scenario)"),
     Column("target_label", STRING, "",
            "target plus its extra server flags"),
+    Column("target_version", STRING, "",
+           "what the target's `version` command printed (a target file's: runtime and library versions); "
+           "empty for the stages, whose versions are the python_, uvloop_ and httptools_version columns"),
     Column("stage", INT, "",
            "roadmap stage number; empty for an external target"),
     Column("server_args", STRING, "",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.peers import compiled
+from lab.peers import build, compiled
 from lab.store import results
 from tests.conftest import lab, require_tool
 
@@ -42,7 +42,7 @@ def _socketify_loads() -> bool:
 def test_unknown_target_is_a_usage_error(tmp_path: Path) -> None:
     done = lab("compare", "--with", "nginx", "--results", str(tmp_path))
     assert done.returncode == 2 and "unknown target 'nginx'" in done.stdout
-    assert "known: granian, minimal, socketify" in " ".join(done.stdout.split())
+    assert "known: go, granian, minimal, node, rust-hyper, socketify" in " ".join(done.stdout.split())
 
 
 def test_ceiling_preset(tmp_path: Path) -> None:
@@ -74,8 +74,8 @@ def test_compiled_core_peer_runs_the_compiled_modules(one_user: Path, tmp_path: 
 
 def test_compiled_core_without_a_compiler_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
                                                               tmp_path: Path) -> None:
-    monkeypatch.setattr(compiled, "CACHE", tmp_path)
+    monkeypatch.setattr(build, "CACHE", tmp_path)
     monkeypatch.setattr(compiled.shutil, "which", lambda name: None)
-    with pytest.raises(compiled.BuildError, match=r"needs a C compiler: .*apt-get install gcc"):
+    with pytest.raises(build.BuildError, match=r"needs a C compiler: .*apt-get install gcc"):
         compiled.compiled_tree()
     assert not any(tmp_path.iterdir())

@@ -9,10 +9,20 @@ import pandas as pd
 import pytest
 
 from lab.analysis.batch import Batch
-from lab.analysis.roadmap import CRITERIA
+from lab.analysis.roadmap import CRITERIA, INDUSTRY, IndustryLine
 from lab.analysis.summary import summarize
-from lab.analysis.tables import criteria_table, stage_table
-from lab.analysis.verdicts import FAIL, FLOOR_SHARE, NOT_MEASURABLE, NOT_MEASURED, PASS, judge, judge_memory, speedup
+from lab.analysis.tables import criteria_table, industry_table, stage_table
+from lab.analysis.verdicts import (
+    FAIL,
+    FLOOR_SHARE,
+    NOT_MEASURABLE,
+    NOT_MEASURED,
+    PASS,
+    judge,
+    judge_industry,
+    judge_memory,
+    speedup,
+)
 from lab.store.columns import RUN_COLUMNS
 
 QPS, MEAN, P99, CONNECTIONS = CRITERIA
@@ -271,3 +281,65 @@ def test_speedup_text_and_undefined_ratios() -> None:
     for qps, base in ((math.nan, 1_000.0), (2_000.0, math.nan), (2_000.0, 0.0), (2_000.0, None)):
         ratio = speedup(qps, True, base, False)
         assert (ratio.value, ratio.floor) == (None, False), (qps, base)
+
+
+def peer(name: str, qps: float, bottleneck: str = "server", scenario: str = "plaintext") -> dict[str, object]:
+    return run(None, qps, bottleneck, scenario, target=name, target_label=name,
+               run_id=f"{name}-{scenario}-{qps}")
+
+
+NODE, GO, RUST = INDUSTRY
+
+
+@pytest.mark.parametrize(("line", "peer_qps", "verdict"), [
+    (NODE, 59_999.0, PASS),  # stage 4's 60,000: more than Node's
+    (NODE, 60_000.0, FAIL),  # level with it: does not beat it
+    (GO, 74_999.0, PASS),  # 0.80001x: near
+    (GO, 75_000.0, FAIL),  # 0.8x exactly: not more
+    (RUST, 66_666.0, PASS),
+    (RUST, 70_000.0, FAIL),  # 0.86x: near, not at its level
+])
+def test_industry_lines_are_ratios_to_peers_measured_in_the_batch(line: IndustryLine, peer_qps: float,
+                                                                   verdict: str) -> None:
+    runs = frame(run(4, 60_000.0), run(4, 50_000.0, scenario="json"), peer(line.peer, peer_qps),
+                 peer(line.peer, 1.0, scenario="json"))  # another scenario's figures are not read
+    judged = judge_industry(line, runs)
+    assert (judged.verdict, judged.value) == (verdict, pytest.approx(60_000.0 / peer_qps))
+    assert judged.evidence == f"plaintext: 60,000 req/s against {line.peer}'s {peer_qps:,.0f}"
+
+
+def test_no_industry_verdict_from_a_floor() -> None:
+    missing = judge_industry(NODE, frame(run(4, 60_000.0)))
+    assert (missing.verdict, missing.value) == (NOT_MEASURED, None)
+    assert missing.how.startswith("lab compare --preset industry")
+    # A generator-bound peer did at least its QPS: no ratio to it proves anything.
+    floor = judge_industry(NODE, frame(run(4, 60_000.0), peer("node", 30_000.0, "generator")))
+    assert (floor.verdict, floor.value) == (NOT_MEASURED, 2.0)
+    # A generator-bound stage 4 is a floor: above the line it is proof, below it says nothing.
+    above = judge_industry(NODE, frame(run(4, 60_000.0, "generator"), peer("node", 30_000.0)))
+    below = judge_industry(RUST, frame(run(4, 60_000.0, "generator"), peer("rust-hyper", 120_000.0)))
+    assert (above.verdict, below.verdict) == (PASS, NOT_MEASURED)
+    assert above.evidence == "plaintext: 60,000 req/s (a floor) against node's 30,000"
+
+
+def test_criteria_table_judges_stage_4_against_the_industry_peers() -> None:
+    runs = frame(run(0, 500.0), run(4, 60_000.0), peer("node", 30_000.0), peer("go", 40_000.0),
+                 peer("rust-hyper", 120_000.0))
+    table = criteria_table(Batch("b", runs, pd.DataFrame(), pd.DataFrame()))
+    rows = table[table["criterion"].isin([line.text for line in INDUSTRY])]
+    assert list(rows["stage"]) == [4, 4, 4]
+    assert list(rows["verdict"]) == [PASS, PASS, FAIL]
+    assert list(rows["value"]) == pytest.approx([2.0, 1.5, 0.5])
+
+
+def test_industry_table_sets_the_peers_measured_beside_the_roadmap_s_figures() -> None:
+    runs = frame(run(4, 60_000.0), run(4, 62_000.0), run(None, 200_000.0, "generator"),  # calibration: not a peer
+                 peer("node", 30_000.0), peer("node", 32_000.0), peer("uvicorn", 20_000.0),
+                 run(4, 1_000.0, scenario="latency", target_rate=1_000.0))  # open loop: not a ceiling
+    table = industry_table(Batch("b", runs, pd.DataFrame(), pd.DataFrame()))
+    assert list(table["target"]) == ["stage4", "node", "uvicorn"]
+    assert list(table["qps"]) == [61_000.0, 31_000.0, 20_000.0]
+    assert list(table["roadmap_qps"].fillna(0)) == [100_000.0, 10_000.0, 0]
+    assert list(table["stage4_over_it"]) == pytest.approx([1.0, 61 / 31, 3.05])
+    assert industry_table(Batch("b", frame(run(4, 60_000.0), peer("uvicorn", 20_000.0)), pd.DataFrame(),
+                                pd.DataFrame())).empty  # no industry peer ran

@@ -11,6 +11,7 @@ import pytest
 from lab.analysis.listings import targets_table
 from lab.files.target_file import TargetError, calibration_target, find, load_target, target_files, unavailable
 from lab.model.target import CALIBRATION_TARGET, LISTENING
+from lab.run.measure import target_version
 
 VALID = """
 description = "mine"
@@ -26,7 +27,7 @@ def write(tmp_path: Path, text: str, name: str = "mine.toml") -> Path:
 
 def test_the_shipped_targets_are_files_that_load() -> None:
     names = {load_target(path).name for path in target_files()}
-    assert {"minimal", "uvicorn", "granian", "stage4-mypyc", "socketify"} <= names
+    assert {"minimal", "uvicorn", "granian", "stage4-mypyc", "socketify", "node", "go", "rust-hyper"} <= names
 
 
 def test_placeholders_and_defaults(tmp_path: Path) -> None:
@@ -37,6 +38,16 @@ def test_placeholders_and_defaults(tmp_path: Path) -> None:
     assert target.command == (sys.executable, "-m", "json.tool", "--port", "{port}")
     assert target.env == (("PORT", "{port}"), ("PY", sys.executable))
     assert target.ready == "/" and target.cwd is None and file.install == "" and file.check == ()
+    assert target.version == ()
+
+
+def test_a_version_command_is_filled_and_run_for_each_row(tmp_path: Path) -> None:
+    text = VALID + 'version = ["{python}", "-c", "print(\'mine 1.2\\\\nlib 3\')"]\n'
+    target = load_target(write(tmp_path, text)).target
+    assert target.version[0] == sys.executable
+    assert target_version(target) == "mine 1.2 lib 3"  # on one line
+    failing = load_target(write(tmp_path, VALID + 'version = ["{python}", "-c", "raise SystemExit(1)"]\n')).target
+    assert target_version(failing) is None
 
 
 def test_cwd_is_relative_to_the_file(tmp_path: Path) -> None:
@@ -63,6 +74,7 @@ def test_a_listening_target_needs_no_port(tmp_path: Path) -> None:
     (VALID + 'env = { HOST = "{hostname}" }\n', "mine.toml: env: unknown placeholder {hostname}"),
     (VALID + 'cwd = "no-such-dir"\n', "mine.toml: cwd: no directory"),
     (VALID + 'check = "true"\n', "mine.toml: check: must be a list"),
+    (VALID + 'version = ["srv", "{host}"]\n', "mine.toml: version: unknown placeholder {host}"),
     (VALID + 'comand = ["x"]\n', "mine.toml: comand: unknown field (known: check, command, cwd"),
     ('description = "x\n', "mine.toml: not valid TOML"),
 ])

@@ -1,0 +1,3 @@
+module qpslab/industry/go
+
+go 1.19
