@@ -306,20 +306,27 @@ def test_industry_lines_are_ratios_to_peers_measured_in_the_batch(line: Industry
     judged = judge_industry(line, runs)
     assert (judged.verdict, judged.value) == (verdict, pytest.approx(60_000.0 / peer_qps))
     assert judged.evidence == f"plaintext: 60,000 req/s against {line.peer}'s {peer_qps:,.0f}"
+    assert judged.how == ""  # a verdict needs no command to measure it
 
 
 def test_no_industry_verdict_from_a_floor() -> None:
+    how = "lab compare --preset industry (stage 4 and {}, wrk)"
     missing = judge_industry(NODE, frame(run(4, 60_000.0)))
-    assert (missing.verdict, missing.value) == (NOT_MEASURED, None)
-    assert missing.how.startswith("lab compare --preset industry")
+    assert (missing.verdict, missing.value, missing.evidence, missing.how) == (
+        NOT_MEASURED, None, "no plaintext run of both stage 4 and node in this batch", how.format("node"))
     # A generator-bound peer did at least its QPS: no ratio to it proves anything.
     floor = judge_industry(NODE, frame(run(4, 60_000.0), peer("node", 30_000.0, "generator")))
-    assert (floor.verdict, floor.value) == (NOT_MEASURED, 2.0)
+    assert (floor.verdict, floor.value, floor.evidence, floor.how) == (
+        NOT_MEASURED, 2.0, "plaintext: 60,000 req/s against node's 30,000 (a floor: the load generator was the limit)",
+        how.format("node") + ", with a generator faster than node")
     # A generator-bound stage 4 is a floor: above the line it is proof, below it says nothing.
     above = judge_industry(NODE, frame(run(4, 60_000.0, "generator"), peer("node", 30_000.0)))
     below = judge_industry(RUST, frame(run(4, 60_000.0, "generator"), peer("rust-hyper", 120_000.0)))
-    assert (above.verdict, below.verdict) == (PASS, NOT_MEASURED)
+    assert (above.verdict, above.how) == (PASS, "")
     assert above.evidence == "plaintext: 60,000 req/s (a floor) against node's 30,000"
+    assert (below.verdict, below.value, below.evidence, below.how) == (
+        NOT_MEASURED, 0.5, "plaintext: 60,000 req/s (a floor) against rust-hyper's 120,000",
+        how.format("rust-hyper") + ", with a generator faster than stage 4")
 
 
 def test_criteria_table_judges_stage_4_against_the_industry_peers() -> None:
