@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.client
 import os
 import subprocess
@@ -89,9 +90,11 @@ def wait_ready(url: str, path: str, alive: Callable[[], bool], timeout: float) -
     raise RunFailed(f"{path} did not answer within {timeout:.0f} s ({last})")
 
 
+@functools.cache
 def target_version(target: Target) -> str | None:
     """What the target's version command prints, on one line; None without one, or if it fails
-    (the target's check, run before the batch, says why such a target cannot run)."""
+    (the target's check, run before the batch, says why such a target cannot run). Asked once
+    per target in a batch, not once per run."""
     if not target.version:
         return None
     try:

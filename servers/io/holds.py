@@ -31,9 +31,6 @@ class Holds(Generic[Owner, Token]):
         self._wake = wake
         self._queues: dict[float, deque[tuple[float, Owner, Token]]] = {}  # delay → (due, owner, token)
 
-    def __len__(self) -> int:
-        return sum(map(len, self._queues.values()))
-
     def hold(self, owner: Owner, token: Token, delay: float) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time() + delay

@@ -236,8 +236,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
                 transport.writelines((head, body))
         else:
             self._write_all(replies, transport)
-        conn = self._conn
-        if self._delayed is None and (replies[-1].close or (self._eof and (conn is None or conn.idle))):
+        if self._delayed is None and (replies[-1].close or (self._eof and (self._conn is None or self._conn.idle))):
             transport.close()
 
     def _write_all(self, replies: list[Reply], transport: asyncio.Transport) -> None:
