@@ -208,10 +208,13 @@ def _calibration(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _side(runs: pd.DataFrame, calibration: pd.DataFrame) -> _Side:
-    """The runs, each with its calibration run: same scenario, repeat and driver."""
+    """The runs, each with its calibration run: same scenario, repeat and driver, and the same
+    ceiling (closing_ceiling) where the batch records it."""
     references = None
     if not calibration.empty:
         keys = ["scenario", "repeat", "driver"]
+        if all("closing_ceiling" in frame and frame["closing_ceiling"].notna().all() for frame in (runs, calibration)):
+            keys.append("closing_ceiling")
         found = runs[keys].merge(calibration.drop_duplicates(keys), on=keys, how="left")
         if found["run_id"].notna().all():
             references = {metric: found[metric].to_numpy(dtype=float) for metric in DRIFTING}

@@ -184,10 +184,28 @@ def equal_load_summary(runs: pd.DataFrame) -> Table | None:
     return out
 
 
+def generator_note(runs: pd.DataFrame) -> str | None:
+    """How the load was generated: each driver's processes (wrk: threads) and the CPUs they ran on."""
+    done = runs[runs["error"].isna() & runs["load_processes_reporting"].notna()]
+    parts = []
+    for (driver, processes, cpus), _ in done.groupby(["driver", "load_processes_reporting", "client_cpus"],
+                                                     dropna=False, sort=True):
+        unit = ("thread" if driver == "wrk" else "process") if processes == 1 else (
+            "threads" if driver == "wrk" else "processes")
+        where = "unpinned" if pd.isna(cpus) else f"on client CPUs {cpus}"
+        parts.append(f"{driver} with {processes:.0f} {unit} per run, {where}")
+    return f"load: {'; '.join(parts)}" if parts else None
+
+
 def batch_summary(runs: pd.DataFrame, title: str) -> list[Table | str]:
-    """What `lab compare` and `lab results BATCH` print of a batch: the summary, a note on reading
-    its CPU column, and CPU per request at equal load where the batch has it."""
-    out: list[Table | str] = [summary_table(summarize(runs), title), f"[dim]{_CPU_AT_LOAD_NOTE}[/dim]"]
+    """What `lab compare` and `lab results BATCH` print of a batch: the summary, how its load was
+    generated, a note on reading its CPU column, and CPU per request at equal load where the
+    batch has it."""
+    out: list[Table | str] = [summary_table(summarize(runs), title)]
+    note = generator_note(runs)
+    if note is not None:
+        out.append(f"[dim]{note}[/dim]")
+    out.append(f"[dim]{_CPU_AT_LOAD_NOTE}[/dim]")
     equal = equal_load_summary(runs)
     return out if equal is None else [*out, equal]
 

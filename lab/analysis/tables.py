@@ -122,7 +122,8 @@ def calibration_table(batch: Batch) -> pd.DataFrame:
     calibration = batch.calibration_runs
     if calibration.empty:
         return pd.DataFrame({"note": ["no calibration in this batch (lab compare --no-calibrate, or an older batch)"]})
-    ceiling = calibration.groupby(["scenario", "driver", "client"], as_index=False).agg(
+    # "calibration" and, where targets close every connection, "calibration --close": two ceilings.
+    ceiling = calibration.groupby(["scenario", "target_label", "driver", "client"], as_index=False).agg(
         ceiling_qps=("qps", "median"), generator_cpu_busy=("generator_cpu_busy", "median"))
     runs = batch.good_runs
     near = runs[runs["generator_ceiling_share"].notna()].pivot_table(

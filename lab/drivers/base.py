@@ -28,6 +28,7 @@ class LoadResult:
     corrected: CorrectedLatency  # open loop: counted from when each request was due
     generator_samples: list[Sample]
     processes: int  # generator processes (or threads, for wrk) whose tallies were merged
+    retried: int | None = None  # of `requests`, those sent again on a new connection; None: not known
     busiest_process: float | None = None  # highest CPU share of one generator process, where known
     histogram: str | None = None  # encoded HdrHistogram of the window, where the driver has one
     seconds: list[dict[str, Any]] = field(default_factory=list)  # timeseries rows, where it has them

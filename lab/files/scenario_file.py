@@ -89,9 +89,9 @@ def _load(path: Path, table: Any) -> Load:
     arrivals = fields.take("arrivals", str, "uniform")
     if arrivals not in ARRIVALS:
         raise fields.fail("arrivals", f"must be one of {', '.join(ARRIVALS)}")
-    processes = fields.take("processes", int, 1)
-    if processes < 1:
-        raise fields.fail("processes", "must be >= 1")
+    processes = fields.take("processes", int, None)
+    if processes is not None and processes < 1:
+        raise fields.fail("processes", "must be >= 1 (leave it out for one per client CPU)")
     pipeline = fields.take("pipeline", int, 1)
     if not 1 <= pipeline <= MAX_PIPELINE:
         raise fields.fail("pipeline", f"must be 1..{MAX_PIPELINE}")

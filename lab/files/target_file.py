@@ -27,7 +27,7 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 
 from lab.files.toml_file import Fields, FileError, locate, read_toml
-from lab.model.target import CALIBRATION_SERVER, CALIBRATION_TARGET, LISTENING, Target
+from lab.model.target import CALIBRATION_SERVER, CALIBRATION_TARGET, CLOSE_SWITCH, LISTENING, Target
 from lab.paths import TARGET_DIR
 
 PLACEHOLDERS = ("{port}", "{python}")
@@ -73,7 +73,7 @@ def load_target(path: Path) -> TargetFile:
     """Parse and validate one file; raise TargetError naming the file and the field."""
     _, data = read_toml(path, TargetError)
     fields = _Fields(path, data, "")
-    fields.check_unknown({"description", "command", "env", "cwd", "ready", "install", "check", "version"})
+    fields.check_unknown({"description", "command", "env", "cwd", "ready", "install", "check", "version", "closes"})
     description = fields.take("description", str)
     command = fields.strings("command")
     if not command or not command[0]:
@@ -100,9 +100,10 @@ def load_target(path: Path) -> TargetFile:
     _placeholders(fields, "check", check)
     version = fields.strings("version", ())
     _placeholders(fields, "version", version)
+    closes = fields.take("closes", bool, False)
     target = Target(path.stem, None, None, command=_filled(command),
                     env=tuple((name, value.replace("{python}", sys.executable)) for name, value in env.items()),
-                    cwd=cwd, ready=ready, version=_filled(version))
+                    cwd=cwd, ready=ready, version=_filled(version), closes=closes)
     return TargetFile(target, description, install, _filled(check), str(path))
 
 
@@ -155,6 +156,10 @@ def _check(file: TargetFile) -> str | None:
     return None if located else f"no program {program}"
 
 
-def calibration_target() -> Target:
-    """The minimal server's file, run under the calibration name: the load generator's ceiling."""
-    return replace(find(CALIBRATION_SERVER).target, name=CALIBRATION_TARGET)
+def calibration_target(closing: bool = False) -> Target:
+    """The minimal server's file, run under the calibration name: the load generator's ceiling;
+    `closing`: with --close (labelled so), its ceiling with a new connection per request."""
+    target = replace(find(CALIBRATION_SERVER).target, name=CALIBRATION_TARGET)
+    if not closing:
+        return target
+    return replace(target, command=(*target.command, CLOSE_SWITCH), args=(CLOSE_SWITCH,), closes=True)

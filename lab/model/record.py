@@ -38,6 +38,7 @@ class Planned:
     target: str
     target_label: str
     target_version: str | None
+    closing_ceiling: bool
     stage: int | None
     server_args: str
     scenario: str
@@ -91,6 +92,7 @@ class SlowClientTally:
 class Throughput:
     requests: int
     failures: int
+    retried_requests: int | None
     failure_ratio: float | None
     top_error: str | None
     qps: float

@@ -62,7 +62,9 @@ class Load:
     warmup: float  # seconds run before measuring, excluded from every statistic
     wait: Wait = field(default_factory=Wait)
     client: str = DEFAULT_CLIENT
-    processes: int = 1  # local locust processes generating load (each pinned to the client CPUs)
+    # Local locust processes generating load, each pinned to a client CPU of its own (round
+    # robin when there are more processes than CPUs); None: one per client CPU.
+    processes: int | None = None
     pipeline: int = 1  # requests sent at once on a connection before reading answers (raw, wrk)
     timeout: float = DEFAULT_TIMEOUT_S  # seconds one exchange may take (raw client)
     arrivals: str = "uniform"  # open loop (raw client): uniform or poisson
@@ -74,9 +76,14 @@ class Load:
     expect_workers: int = 0
     master_bind: str = ""
 
+    def local_processes(self, client_cpus: int) -> int:
+        """How many locust processes load from this machine with `client_cpus` CPUs to load from."""
+        return client_cpus if self.processes is None else self.processes
+
     @property
     def distributed(self) -> bool:
-        """A locust master and workers, rather than one standalone process."""
+        """A locust master and workers, rather than one standalone process (processes resolved)."""
+        assert self.processes is not None, "resolve processes (local_processes) before running"
         return self.processes > 1 or self.expect_workers > 0
 
 

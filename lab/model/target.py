@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lab.model.ranges import parse_ranges
+from lab.model.scenario import Scenario
 from servers import STAGES
 
 # A target's `ready`: it prints `listening on URL` (as the stages do) instead of being polled.
@@ -24,18 +25,31 @@ class Target:
     cwd: str | None = None  # where the command runs (None: where the lab runs)
     ready: str = "/health"  # a path polled until it answers, or "listening": the `listening on URL` line
     version: tuple[str, ...] = ()  # argv printing the server's runtime and library versions (target files)
+    # It answers every request with `Connection: close`: the load generator's ceiling here is
+    # the one with a new connection per request (the calibration server's --close).
+    closes: bool = False
 
     @property
     def label(self) -> str:
         return " ".join((self.name, *self.args)) if self.args else self.name
 
 
+def reference_closes(target: Target, scenario: Scenario) -> bool:
+    """Whether a target's rows under a scenario are read against the closing calibration run: a
+    closed loop's ceiling depends on whether each request opens a connection; an open loop's
+    latency floor is the keep-alive one for every target (the same schedule, the same floor); a
+    pipelined scenario is refused to closing targets at verification."""
+    return target.closes and scenario.load.wait.kind == "none" and scenario.load.pipeline == 1
+
+
 def stage_target(number: int, args: tuple[str, ...] = ()) -> Target:
-    return Target(f"stage{number}", number, STAGES[number].module, args)
+    closes = not STAGES[number].keeps_alive or NO_KEEP_ALIVE in args
+    return Target(f"stage{number}", number, STAGES[number].module, args, closes=closes)
 
 
+NO_KEEP_ALIVE = "--no-keep-alive"
 # Stage 4 with one optimization turned off each: the difference to plain stage 4 is what it buys.
-ABLATIONS = (("--parser", "core"), ("--no-keep-alive",), ("--no-pipelining",), ("--no-gzip",), ("--no-cache",))
+ABLATIONS = (("--parser", "core"), (NO_KEEP_ALIVE,), ("--no-pipelining",), ("--no-gzip",), ("--no-cache",))
 
 
 def ablation_targets() -> list[Target]:
@@ -46,6 +60,8 @@ def ablation_targets() -> list[Target]:
 CALIBRATION_TARGET = "calibration"
 # The target file (targets/NAME.toml) of the server those runs load: one canned answer, no checks.
 CALIBRATION_SERVER = "minimal"
+# Its switch for one answer per connection: the ceiling that closing targets are read against.
+CLOSE_SWITCH = "--close"
 
 
 def external_target(url: str) -> Target:

@@ -32,7 +32,7 @@ from lab.model.record import (
     Verification,
 )
 from lab.model.scenario import Scenario
-from lab.model.target import LISTENING, Target
+from lab.model.target import LISTENING, Target, reference_closes
 from lab.processes.sampler import SAMPLE_INTERVAL_S, Sample, Sampler, cpu_between, peak, sample_tree
 from lab.processes.spawn import ProcessError, ServerProcess
 from lab.run.environment import environment
@@ -114,10 +114,11 @@ def planned(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
     return Planned(
         batch=batch, run_id=uuid.uuid4().hex[:12], started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         repeat=repeat, target=target.name, target_label=target.label, target_version=target_version(target),
-        stage=target.stage,
+        closing_ceiling=reference_closes(target, scenario), stage=target.stage,
         server_args=" ".join(target.args), scenario=scenario.id, scenario_hash=scenario.content_hash, driver=driver,
         users=load.users, spawn_rate=load.spawn_rate, duration_s=load.duration, warmup_s=load.warmup,
-        client=load.client, processes=load.processes, pipeline=load.pipeline, load_level=load_level,
+        client=load.client, processes=load.local_processes(len(pinning.client_cpus)), pipeline=load.pipeline,
+        load_level=load_level,
         target_rate=load.wait.rate * load.users if load.wait.kind == "constant_rate" else None,
         slow_clients=load.slow_clients, slow_kind=load.slow_kind if load.slow_clients else None,
         **{column: None if listed is None else ",".join(map(str, listed)) for column, listed in cpus.items()},
@@ -206,7 +207,7 @@ def measured(result: LoadResult, server_samples: list[Sample], pinning: Pinning)
     requests = result.requests
     attempts = requests + result.failures
     throughput = Throughput(
-        requests=requests, failures=result.failures,
+        requests=requests, failures=result.failures, retried_requests=result.retried,
         failure_ratio=result.failures / attempts if attempts else None,
         top_error=max(result.errors, key=result.errors.__getitem__) if result.errors else None,
         qps=requests / window, bytes_per_s=result.response_bytes / window,

@@ -9,7 +9,7 @@ from typing import Any
 from lab.drivers.registry import DEFAULT_DRIVER
 from lab.files.target_file import calibration_target
 from lab.model.scenario import Scenario
-from lab.model.target import Target
+from lab.model.target import Target, reference_closes
 from lab.run.measure import Pinning
 from lab.run.scheduler import Batch, PlannedRun, Reporter, run_batch
 
@@ -41,20 +41,29 @@ class Plan:
         version of stage 4 ran first. With
         `calibrate`, each repeat of a scenario starts with the minimal server under it: the
         generator's ceiling (closed loop) or the machine's latency floor (open loop) that this
-        repeat's rows are read against. With a sweep, each target's capacity run (level None) is
+        repeat's rows are read against (two, in a closed loop with targets that close every
+        connection and targets that keep it: reference_closes). With a sweep, each target's capacity run (level None) is
         followed by its open-loop runs at each level."""
-        server = calibration_target() if self.calibrate else None  # its file read once for the plan
+        servers = {closing: calibration_target(closing) for closing in (False, True)} if self.calibrate else {}
         levels: tuple[float | None, ...] = (None, *self.sweep)
         planned = []
         for repeat in range(self.repeats):
             turn = repeat % len(self.targets)
             targets = self.targets[turn:] + self.targets[:turn]
             for scenario in self.scenarios:
-                if server is not None and scenario.load.wait.kind in CALIBRATED_WAITS:
-                    planned.append(PlannedRun(repeat, calibration_load(scenario), server, self.driver))
+                planned += [PlannedRun(repeat, calibration_load(scenario), servers[closing], self.driver)
+                            for closing in self._calibrations(scenario)]
                 planned += [PlannedRun(repeat, scenario, target, self.driver, level)
                             for target in targets for level in levels]
         return planned
+
+    def _calibrations(self, scenario: Scenario) -> list[bool]:
+        """The calibration runs a scenario's rows are read against, as whether each closes: the
+        minimal server's, and in a closed loop for targets that close every connection, its
+        --close one."""
+        if not self.calibrate or scenario.load.wait.kind not in CALIBRATED_WAITS:
+            return []
+        return sorted({reference_closes(target, scenario) for target in self.targets})
 
     def info(self) -> dict[str, Any]:
         """What batch.json records of the plan."""

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from lab.model import record
 from lab.model.record import Calibration, Soak
 from lab.model.scenario import Scenario
-from lab.model.target import CALIBRATION_TARGET, Target
+from lab.model.target import CALIBRATION_TARGET, Target, reference_closes
 from lab.run.environment import environment
 from lab.run.measure import Pinning, measure
 from lab.run.stability import soak_verdict
@@ -63,7 +63,7 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
     done = Batch(writer.directory, [])
     repeated = any(run.repeat for run in runs)
     capacity: dict[tuple[int, str, str], float] = {}  # a closed-loop run's rate, for the runs at a level of it
-    references: dict[tuple[int, str, str], dict[str, Any]] = {}  # each repeat's calibration run
+    references: dict[tuple[int, str, str, bool], dict[str, Any]] = {}  # each repeat's calibration run
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         reporter.started(len(runs))
@@ -78,7 +78,7 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
             result = measure(run.target, loaded, pinning, batch=batch, repeat=run.repeat, driver=run.driver,
                              load_level=run.level, on_live=reporter.live, settle=run.settle)
             row = result.row
-            reference_key = (run.repeat, run.scenario.id, run.driver)
+            reference_key = (run.repeat, run.scenario.id, run.driver, reference_closes(run.target, run.scenario))
             if run.target.name == CALIBRATION_TARGET:
                 if not row["error"]:
                     references[reference_key] = row

@@ -62,6 +62,10 @@ RUN_COLUMNS = _declare(
     Column("target_version", STRING, "",
            "what the target's `version` command printed (a target file's: runtime and library versions); "
            "empty for the stages, whose versions are the python_, uvloop_ and httptools_version columns"),
+    Column("closing_ceiling", BOOL, "",
+           "read against the generator's ceiling with a new connection per request: the target closes every "
+           "connection (stages 0-3, stage 4 --no-keep-alive, a target file's `closes`) under a closed loop of "
+           "single requests, so its calibration run is the minimal server's with --close"),
     Column("stage", INT, "",
            "roadmap stage number; empty for an external target"),
     Column("server_args", STRING, "",
@@ -135,6 +139,10 @@ RUN_COLUMNS = _declare(
            "successful requests completed in the measured window"),
     Column("failures", INT, "requests",
            "failed requests in the window (wrong status, errors)"),
+    Column("retried_requests", INT, "requests",
+           "of the requests, those the raw client sent again on a new connection because the server closed a "
+           "reused one under them before answering (its keep-alive timeout crossing the request; RFC 9112 "
+           "§9.3.1); empty for wrk, which does not say"),
     Column("failure_ratio", FLOAT, "fraction",
            "failures / (requests + failures)"),
     Column("top_error", STRING, "",

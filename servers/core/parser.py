@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Literal
 
 from .errors import ProtocolError
+from .grammar import BAD_VALUE_BYTE, TOKEN, chunk_size
 from .limits import (
     MAX_BODY_BYTES,
     MAX_CHUNK_METADATA_BYTES,
-    MAX_CHUNK_SIZE_DIGITS,
     MAX_HEADER_BYTES,
     MAX_HEADER_COUNT,
     MAX_REQUEST_LINE_BYTES,
@@ -25,23 +25,10 @@ from .request import CONTINUE_EXPECTED, KNOWN_METHODS, ContinueExpected, Request
 
 Event = Request | ProtocolError | ContinueExpected
 
-_TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"  # RFC 9110 §5.6.2, inside a character class
-_TOKEN = re.compile(rb"[" + _TCHAR + rb"]+")
 # origin-form (/path?query), asterisk-form (*) and absolute-form (http://host/path); no controls.
 _TARGET = re.compile(rb"(?:/|\*|https?://)[\x21-\x7e]*")
 _CONNECT_TARGET = re.compile(rb"[\x21-\x7e]+")
 _VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
-# Field values: visible ASCII, obs-text, space and tab; no other control byte (NUL, bare CR/LF).
-_BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-# A chunk size with optional extensions (RFC 9112 §7.1.1), which are ignored, read exactly as
-# llhttp reads them so that both parsers frame every body alike: quoted values may hold
-# quoted-pairs; no whitespace anywhere (RFC 9112's BWS is refused, as llhttp does: lenient
-# chunk-line parsing is a known smuggling vector); a ";" must not end the line. llhttp also lets
-# an extension's name or value be empty, so this does too — they are discarded either way.
-_QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x20-\x7e\x80-\xff])*"'
-# llhttp lets '"' into an unquoted value after its first byte.
-_EXTENSION_VALUE = rb"(?:" + _QUOTED + rb"|[" + _TCHAR + rb"][" + _TCHAR + rb'"]*)?'
-_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)(?:;(?!\Z)[" + _TCHAR + rb"]*(?:=" + _EXTENSION_VALUE + rb")?)*")
 
 # The states, each read by the reader of the same index in _READERS (as h11 dispatches).
 _HEAD, _BODY, _CHUNK_SIZE_LINE, _CHUNK_DATA, _CHUNK_DATA_END, _TRAILERS, _DEAD = range(7)
@@ -203,11 +190,9 @@ class RequestParser:
         line = self._take_line()
         if line is None:
             return None
-        match = _CHUNK_SIZE.fullmatch(line)
-        # Leading zeros do not count: llhttp reads any number of them.
-        if match is None or len(match.group(1).lstrip(b"0")) > MAX_CHUNK_SIZE_DIGITS:
+        size = chunk_size(line)
+        if size is None:
             raise ProtocolError(400, "invalid chunk size")
-        size = int(match.group(1), 16)
         if len(self._body) + size > MAX_BODY_BYTES:
             raise ProtocolError(413, "request body too large")
         self._remaining = size
@@ -298,10 +283,10 @@ def _parse_request_line(line: bytes) -> tuple[bytes, bytes, bytes]:
 
 def _parse_header_line(line: bytes) -> tuple[bytes, bytes]:
     name, colon, value = line.partition(b":")
-    if not colon or _TOKEN.fullmatch(name) is None:
+    if not colon or TOKEN.fullmatch(name) is None:
         # A leading space or tab is obsolete line folding (RFC 9112 §5.2): refused as well.
         raise ProtocolError(400, "malformed header field")
     value = value.strip(b" \t")
-    if _BAD_VALUE_BYTE.search(value) is not None:
+    if BAD_VALUE_BYTE.search(value) is not None:
         raise ProtocolError(400, "invalid byte in header value")
     return name.lower(), value

@@ -47,8 +47,19 @@ def _locust() -> list[str]:
     return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--skip-log-setup", "--loglevel", "WARNING"]
 
 
-def commands(scenario: Scenario, url: str, master_port: int) -> list[list[str]]:
-    """The locust processes of one run: standalone, or a master and its local workers."""
+def resolved(scenario: Scenario, cpus: frozenset[int]) -> tuple[Scenario, int]:
+    """The scenario with its count of local locust processes decided (by default one per client
+    CPU), and that count."""
+    local = scenario.load.local_processes(len(cpus))
+    return scenario.with_load(processes=local), local
+
+
+def commands(scenario: Scenario, url: str, master_port: int, cpus: frozenset[int]) -> list[tuple[list[str],
+                                                                                               frozenset[int]]]:
+    """The locust processes of one run and the CPUs each is pinned to: standalone on the client
+    CPUs, or a master there (it sends no request) and each local worker on a CPU of its own (in
+    turn, when there are more workers than CPUs), as wrk runs a thread per core."""
+    scenario, local = resolved(scenario, cpus)
     load = scenario.load
     argv = [
         *_locust(), USER_CLASSES[load.client], "--headless", "--host", url,
@@ -57,14 +68,14 @@ def commands(scenario: Scenario, url: str, master_port: int) -> list[list[str]]:
         "--stop-timeout", "0", "--only-summary",
     ]
     if not load.distributed:
-        return [argv]
+        return [(argv, cpus)]
     bind_host = load.master_bind.rpartition(":")[0] if load.expect_workers else "127.0.0.1"
-    argv += ["--master", "--expect-workers", str(load.processes + load.expect_workers),
+    argv += ["--master", "--expect-workers", str(local + load.expect_workers),
              "--expect-workers-max-wait", str(int(_worker_wait(load))),
              "--master-bind-host", bind_host, "--master-bind-port", str(master_port)]
-    if not load.processes:
-        return [argv]
-    return [argv, worker_command("127.0.0.1", master_port, load.processes)]
+    order = sorted(cpus)
+    return [(argv, cpus), *((worker_command("127.0.0.1", master_port, 1), frozenset({order[i % len(order)]}))
+                            for i in range(local))]
 
 
 def worker_command(master_host: str, master_port: int, processes: int) -> list[str]:
@@ -109,6 +120,7 @@ def refusal(scenario: Scenario) -> str | None:
 
 def run(scenario: Scenario, url: str, cpus: frozenset[int], scratch: Path, on_live: LiveCallback) -> LoadResult:
     """Run locust to completion and merge what each of its load processes tallied."""
+    scenario, local = resolved(scenario, cpus)
     load = scenario.load
     refused = refusal(scenario)
     if refused is not None:
@@ -121,19 +133,20 @@ def run(scenario: Scenario, url: str, cpus: frozenset[int], scratch: Path, on_li
     if load.distributed:
         deadline += _worker_wait(load)
     with log_path.open("wb") as log:
-        processes = [spawn(argv, cpus, stdout=log, stderr=log, env=env) for argv in commands(scenario, url, port)]
+        processes = [spawn(argv, pinned, stdout=log, stderr=log, env=env)
+                     for argv, pinned in commands(scenario, url, port, cpus)]
         try:
             samples = sample_until_exit(processes[0], deadline, lambda: on_live(_live_text(scratch)), LIVE_POLL_S,
                                    also_sample=processes[1:])
         finally:
             for process in processes[1:]:
                 stop(process)
-    names = [worker_tally(i) for i in range(load.processes + load.expect_workers)] if load.distributed else [TALLY]
+    names = [worker_tally(i) for i in range(local + load.expect_workers)] if load.distributed else [TALLY]
     tallies = [json.loads((scratch / name).read_text()) for name in names if (scratch / name).is_file()]
     tail = log_path.read_text(errors="replace").strip()[-500:]
     if not tallies:
         raise RunFailed(f"locust recorded no request (exit {processes[0].returncode}): {tail}")
-    expected = load.processes + load.expect_workers if load.distributed else 1
+    expected = local + load.expect_workers if load.distributed else 1
     if len(tallies) != expected:
         raise RunFailed(f"{len(tallies)} of {expected} locust workers reported a tally: {tail}")
     check_client(tallies, load.client)

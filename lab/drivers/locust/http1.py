@@ -4,7 +4,10 @@ The raw locust client (drivers/locust/raw.py) sends and receives; this module de
 each response ends (RFC 9112 §6.3), with no socket and no clock, so it is tested in memory.
 It keeps only what a benchmark needs of a response (status, body size, whether the
 connection may be reused) and is strict where a lenient reader would hide a server's bug: a
-malformed or truncated response is a ResponseError, never a guess.
+malformed or truncated response is a ResponseError, never a guess. Its grammar is the servers'
+(servers/core/grammar.py, as llhttp reads it), and its verdict on a response does not depend on
+how the bytes arrive: tests/lab/drivers/test_llhttp_corpus.py holds it to llhttp's own response
+tests, all at once and byte by byte.
 """
 
 from __future__ import annotations
@@ -12,16 +15,16 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from servers.core.grammar import BAD_VALUE_BYTE, TOKEN, chunk_size
+
 # Largest response head accepted; a server sending more is broken or hostile, not slow.
 MAX_HEAD_BYTES = 64 * 1024
-# Hex digits of a chunk size; 16 covers any 64-bit size, more is an attack on int().
-MAX_CHUNK_SIZE_DIGITS = 16
 # Distinct response heads remembered with their parse: a server repeats its heads byte for byte
 # (Date changes once a second), and parsing one costs more than the rest of a request here.
 HEAD_CACHE_SIZE = 256
-_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) (\d{3})(?: [^\r\n]*)?")
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)[ \t]*(?:;[^\r\n]*)?")
+# A reason phrase is tabs, spaces and visible bytes (RFC 9112 §4): no bare CR, no other control.
+_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) (\d{3})(?: [\t \x21-\x7e\x80-\xff]*)?")
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 
 
 class ResponseError(Exception):
@@ -62,14 +65,10 @@ def _parse_head(head: bytes) -> _Head:
     if status < 100:
         raise ResponseError(f"bad status {status}")
     length: int | None = None
-    chunked = False
+    codings: list[bytes] | None = None  # every Transfer-Encoding field's, in order
     connection = b""
     for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or _TOKEN.fullmatch(name) is None:
-            raise ResponseError(f"bad header line {line[:80]!r}")
-        name = name.lower()
-        value = value.strip(b" \t")
+        name, value = _field(line)
         if name == b"content-length":
             if not value.isdigit():
                 raise ResponseError(f"bad Content-Length {value[:40]!r}")
@@ -77,17 +76,44 @@ def _parse_head(head: bytes) -> _Head:
                 raise ResponseError("two different Content-Length values")
             length = int(value)
         elif name == b"transfer-encoding":
-            codings = [c.strip(b" \t").lower() for c in value.split(b",")]
-            if codings[-1] != b"chunked":
-                raise ResponseError(f"Transfer-Encoding {value[:40]!r} does not end in chunked")
-            chunked = True
+            codings = (codings or []) + [c.strip(b" \t").lower() for c in value.split(b",")]
         elif name == b"connection":
             connection += b"," + value.lower()
     tokens = {t.strip(b" \t") for t in connection.split(b",")}
     close = b"close" in tokens or (minor == b"0" and b"keep-alive" not in tokens)
-    if chunked:
-        length = None  # RFC 9112 §6.3: Transfer-Encoding overrides Content-Length
-    return _Head(status, close, length, chunked)
+    if codings is None:
+        return _Head(status, close, length, False)
+    # RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; a response whose last coding is
+    # not chunked is delimited by the close.
+    chunked = codings[-1] == b"chunked"
+    return _Head(status, close or not chunked, None, chunked)
+
+
+def _field(line: bytes, kind: str = "header") -> tuple[bytes, bytes]:
+    """A header or trailer line's lower-cased name and its value without surrounding blanks."""
+    name, colon, value = line.partition(b":")
+    if not colon or TOKEN.fullmatch(name) is None:
+        raise ResponseError(f"bad {kind} line {line[:80]!r}")
+    value = value.strip(b" \t")
+    if BAD_VALUE_BYTE.search(value) is not None:
+        raise ResponseError(f"bad byte in {kind} line {line[:80]!r}")
+    return name.lower(), value
+
+
+def _check_partial_head(partial: bytes) -> None:
+    """Refuse a head still arriving as soon as it is broken, as llhttp does, rather than when
+    (or if) its end comes: so that how the bytes arrive does not decide the verdict."""
+    if _BARE_LF.search(partial) is not None:  # an end that will never come
+        raise ResponseError("a line of the response head ends in LF without CR")
+    *lines, rest = partial.split(b"\r\n")  # the lines received whole, and the start of the next
+    if lines:
+        if _STATUS_LINE.fullmatch(lines[0]) is None:
+            raise ResponseError(f"bad status line {lines[0][:80]!r}")
+        for line in lines[1:]:
+            _field(line)
+        name = rest.removesuffix(b"\r").partition(b":")[0]  # a CR may be half of the next CRLF
+        if name and TOKEN.fullmatch(name) is None:  # a folded line (leading space) among them
+            raise ResponseError(f"bad header line {rest[:80]!r}")
 
 
 _parsed_heads: dict[bytes, _Head] = {}
@@ -109,34 +135,62 @@ class ResponseReader:
     Call `sent(head_only)` for each request written (True for HEAD: its response has no body),
     `feed(data)` with what arrives, and `eof()` when the server closes."""
 
-    __slots__ = ("_buffer", "_expected", "_head", "_received")
+    __slots__ = ("_buffer", "_closed", "_expected", "_head", "_last", "_received")
 
     def __init__(self) -> None:
         self._buffer = b""
         self._expected: list[bool] = []  # per request awaiting its response: HEAD?
         self._head: _Head | None = None  # the head of the response whose body is awaited
         self._received = 0  # body bytes of a close-delimited response so far
+        self._closed = False  # a response said the connection ends after it
+        # The last read that began and ended between responses: (its bytes, what was awaited
+        # before it, its responses). A server answers the same request with the same bytes, and
+        # the same bytes in the same state frame alike, so a repeat needs no parse.
+        self._last: tuple[bytes, list[bool], list[Response]] | None = None
 
     @property
     def awaiting(self) -> int:
         """Requests sent whose final response has not arrived."""
         return len(self._expected)
 
+    @property
+    def idle(self) -> bool:
+        """No byte of a response is pending: the server has sent nothing since the last one."""
+        return not self._buffer and self._head is None
+
     def sent(self, head_only: bool = False) -> None:
         self._expected.append(head_only)
 
     def feed(self, data: bytes) -> list[Response]:
-        """Add received bytes; return the responses they complete (interim 1xx ones skipped)."""
+        """Add received bytes; return the responses they complete (interim 1xx ones skipped).
+        The list returned may be one returned before: do not change it."""
+        if self._closed and data:
+            raise ResponseError("bytes after a response that closes the connection")
+        last = self._last
+        if last is not None and data == last[0] and not self._buffer and self._head is None \
+                and self._expected == last[1]:
+            del self._expected[:len(last[2])]
+            return last[2]
+        expected = self._expected[:] if not self._buffer and self._head is None else None
+        done = self._feed(data)
+        if expected is not None and not self._buffer and self._head is None and not self._closed:
+            self._last = (data, expected, done)
+        return done
+
+    def _feed(self, data: bytes) -> list[Response]:
         buffer = self._buffer + data if self._buffer else data
         done: list[Response] = []
         position = 0
         while True:
             head = self._head
             if head is None:
+                while buffer.startswith(b"\r\n", position):  # empty lines between responses, as llhttp skips
+                    position += 2
                 end = buffer.find(b"\r\n\r\n", position)
                 if end < 0:
                     if len(buffer) - position > MAX_HEAD_BYTES:
                         raise ResponseError(f"response head over {MAX_HEAD_BYTES} bytes")
+                    _check_partial_head(buffer[position:])
                     break
                 if not self._expected:
                     raise ResponseError("a response nobody asked for")
@@ -173,6 +227,7 @@ class ResponseReader:
             if head.close:
                 if position < len(buffer):
                     raise ResponseError("bytes after a response that closes the connection")
+                self._closed = True
                 break
         self._buffer = buffer[position:]
         return done
@@ -188,10 +243,9 @@ class ResponseReader:
                 if len(buffer) - at > MAX_HEAD_BYTES:
                     raise ResponseError("chunk-size line too long")
                 return None, position
-            match = _CHUNK_SIZE.fullmatch(buffer, at, line_end)
-            if match is None or len(match.group(1)) > MAX_CHUNK_SIZE_DIGITS:
+            size = chunk_size(buffer[at:line_end])
+            if size is None:
                 raise ResponseError(f"bad chunk-size line {buffer[at:line_end][:40]!r}")
-            size = int(match.group(1), 16)
             at = line_end + 2
             if size == 0:
                 break
@@ -209,8 +263,7 @@ class ResponseReader:
                 return None, position
             if line_end == at:
                 return size_total, at + 2
-            if b":" not in buffer[at:line_end]:
-                raise ResponseError(f"bad trailer line {buffer[at:line_end][:40]!r}")
+            _field(buffer[at:line_end], "trailer")  # trailers are ignored, but must be well-formed
             at = line_end + 2
 
     def eof(self) -> list[Response]:

@@ -28,8 +28,9 @@ from locust import FastHttpUser, HttpUser, between, constant, constant_throughpu
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from lab.drivers.locust.raw import RawPlan, RawScenarioUser
+from lab.drivers.locust.raw import RawPlan, RawScenarioUser, Successes
 from lab.drivers.locust.recorder import Recorder, worker_tally
+from lab.drivers.locust.stats_batch import StatsBatch
 from lab.model.scenario import USER_CLASSES, RequestSpec, Scenario
 from lab.paths import write_atomically
 
@@ -43,6 +44,7 @@ _TALLY = "qpslab_tally"
 class _State:
     recorder: Recorder | None = None
     scenario: Scenario | None = None
+    stats: StatsBatch | None = None  # the raw client's successes on their way to locust's statistics
     live_second = -1
 
 
@@ -145,8 +147,16 @@ def _on_start(environment: Environment, **_: Any) -> None:
     assert _State.recorder is not None and _State.scenario is not None
     if _State.scenario.load.client == "raw":
         assert environment.host is not None
-        RawScenarioUser.plan = RawPlan.of(_State.scenario, environment.host)
+        _State.stats = StatsBatch(environment.stats)
+        RawScenarioUser.start_engine(RawPlan.of(_State.scenario, environment.host), _on_completed,
+                                     environment.events.request.fire)
     _State.recorder.start(time.time())
+
+
+@events.test_stop.add_listener
+def _on_stop(environment: Environment, **_: Any) -> None:
+    if _State.stats is not None:  # before locust prints its summary, or a worker its last report
+        _State.stats.flush()
 
 
 @events.request.add_listener
@@ -157,7 +167,22 @@ def _on_request(response_time: float, response_length: int, exception: BaseExcep
         return
     error = None if exception is None else f"{type(exception).__name__}: {exception}"[:200]
     scheduled = context.get("scheduled_ms") if context else None
-    second = recorder.record(time.time(), response_time, response_length or 0, error, scheduled)
+    _tick(recorder.record(time.time(), response_time, response_length or 0, error, scheduled))
+
+
+def _on_completed(now: float, successes: list[Successes], scheduled_us: list[int], retried: int) -> None:
+    """The raw client's successes of one poll: into the tally, and on their way to locust's statistics."""
+    recorder, stats = _State.recorder, _State.stats
+    assert recorder is not None and stats is not None
+    micros = successes[0].micros if len(successes) == 1 else [us for s in successes for us in s.micros]
+    _tick(recorder.record_successes(now, micros, sum(s.body_bytes for s in successes), scheduled_us, retried))
+    for done in successes:
+        stats.add(done.request.method, done.request.name, done.micros, done.body_bytes, now)
+
+
+def _tick(second: int) -> None:
+    recorder = _State.recorder
+    assert recorder is not None
     if second != _State.live_second:  # once a second, the second before: the lab's progress line
         _State.live_second = second
         times = os.times()

@@ -29,6 +29,7 @@ def merge(tallies: list[dict[str, Any]], scenario: Scenario, samples: list[Any])
         corrected=hdr.summarize_corrected(hdr.merge(corrected) if corrected else None),
         generator_samples=samples,
         processes=len(tallies),
+        retried=sum(t["retried"] for t in tallies),
         busiest_process=max((t["cpu_busy"] for t in tallies if t.get("cpu_busy") is not None), default=None),
         histogram=hdr.encode(histogram),
         seconds=_merge_seconds(tallies, scenario),

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from lab.analysis.summary import median_interval, saturation_hint, summarize, summary_table
+from lab.analysis.summary import generator_note, median_interval, saturation_hint, summarize, summary_table
 from lab.drivers import wrk
 
 
@@ -168,3 +168,15 @@ def test_the_saturation_hint_says_what_to_do_here(wrk_here: bool, remedy: str, m
     runs = pd.DataFrame({"driver": ["locust"] * 2, "bottleneck": ["generator", "server"], "target": ["stage4"] * 2})
     assert saturation_hint(runs) == ("1 of 2 locust runs were generator-bound: their QPS is what locust could "
                                      "send, not what the server can serve; " + remedy)  # half is enough
+
+
+def test_the_summary_says_how_many_generator_processes_ran_and_where() -> None:
+    runs = pd.DataFrame([
+        {"driver": "locust", "load_processes_reporting": 7, "client_cpus": "1-7", "error": None},
+        {"driver": "locust", "load_processes_reporting": 7, "client_cpus": "1-7", "error": None},
+        {"driver": "wrk", "load_processes_reporting": 1, "client_cpus": "1", "error": None},
+        {"driver": "locust", "load_processes_reporting": None, "client_cpus": "1-7", "error": "died"},
+    ])
+    assert generator_note(runs) == ("load: locust with 7 processes per run, on client CPUs 1-7; "
+                                    "wrk with 1 thread per run, on client CPUs 1")
+    assert generator_note(runs[runs["error"].notna()]) is None

@@ -78,6 +78,15 @@ def test_whether_the_connection_may_be_reused(head: bytes, close: bool) -> None:
     assert read(head, 1000)[0].close is close
 
 
+@pytest.mark.parametrize("codings", [b"gzip", b"chunked, gzip", b"chunked\r\nTransfer-Encoding: identity",
+                                     b"chunkedchunked"])
+def test_a_transfer_coding_other_than_chunked_last_is_delimited_by_the_close(codings: bytes) -> None:
+    """RFC 9112 §6.3: the body runs to the close, whatever Content-Length says."""
+    data = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: " + codings + b"\r\n\r\n5\r\nHello"
+    assert read(data, 1000) == []
+    assert read(data, 1, eof=True) == [Response(200, len(b"5\r\nHello"), True)]
+
+
 def test_transfer_encoding_overrides_content_length() -> None:
     data = CHUNKED.replace(b"chunked\r\n", b"chunked\r\nContent-Length: 3\r\n", 1)
     assert read(data, 1000) == [Response(200, 19, False)]
@@ -93,7 +102,6 @@ def test_transfer_encoding_overrides_content_length() -> None:
     (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "bad header line"),
     (b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", "bad header line"),
     (b"HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n", "bad header line"),
-    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "does not end in chunked"),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk-size line"),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", "not followed by CRLF"),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1" * 17 + b"\r\n", "bad chunk-size line"),
@@ -143,3 +151,42 @@ def test_encode_request_adds_host_and_content_length() -> None:
     assert encode_request("GET", "/", "h", (("Host", "other"),), b"") == b"GET / HTTP/1.1\r\nHost: other\r\n\r\n"
     assert encode_request("POST", "/echo", "h", (), b"") == (
         b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n")
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2  \r\nok\r\n0\r\n\r\n", "bad chunk-size line"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;\r\nok\r\n0\r\n\r\n", "bad chunk-size line"),
+    (b"HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n", "bad byte in header line"),
+    (b"HTTP/1.1 200 OK\nContent-Length: 0\n\n", "LF without CR"),
+])
+@pytest.mark.parametrize("piece", [1, 1000])
+def test_what_llhttp_refuses_is_refused_at_any_split(data: bytes, message: str, piece: int) -> None:
+    with pytest.raises(ResponseError, match=message):
+        read(data, piece)
+
+
+def test_bytes_after_a_closing_response_are_an_error_in_a_later_read_too() -> None:
+    closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    reader = ResponseReader()
+    reader.sent()
+    reader.sent()
+    assert reader.feed(closing) == [Response(200, 0, True)]
+    with pytest.raises(ResponseError, match="bytes after a response that closes"):
+        reader.feed(b"H")
+
+
+def test_empty_lines_between_responses_are_skipped() -> None:
+    assert read(b"\r\n" + OK + b"\r\n\r\n" + OK, 1, requests=2) == [Response(200, 5, False)] * 2
+
+
+def test_a_repeated_read_is_framed_alike_only_in_the_same_state() -> None:
+    """The same bytes after a HEAD and after a GET: a whole response, then a head awaiting its body."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+    reader = ResponseReader()
+    reader.sent(head_only=True)
+    assert reader.feed(head) == [Response(200, 0, False)]
+    reader.sent(head_only=True)
+    assert reader.feed(head) == [Response(200, 0, False)]  # the repeat, remembered
+    reader.sent()
+    assert reader.feed(head) == []
+    assert reader.feed(b"hello") == [Response(200, 5, False)] and reader.idle

@@ -17,6 +17,8 @@ import pytest
 
 from lab.drivers.base import RunFailed
 from lab.drivers.locust.driver import check_client
+from lab.files.target_file import calibration_target
+from lab.processes.spawn import ServerProcess
 from lab.store import results
 from tests.client import server_stats
 from tests.conftest import lab, start_server
@@ -205,3 +207,84 @@ def test_a_run_of_another_client_is_refused() -> None:
         check_client([{"user_classes": ["FastScenarioUser"]}], "raw")
     with pytest.raises(RunFailed, match="but locust ran FastScenarioUser, RawScenarioUser"):
         check_client([{"user_classes": ["RawScenarioUser"]}, {"user_classes": ["FastScenarioUser"]}], "raw")
+
+
+KEEP_ALIVE_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!"
+
+
+def close_on_second_request(conn: socket.socket, seen: list[int]) -> None:
+    """Answers a connection's first request and closes it when the second arrives, unanswered:
+    a keep-alive timeout that crossed the client's next request, every time."""
+    for count, _ in enumerate(_heads(conn)):
+        if count:
+            return
+        conn.sendall(KEEP_ALIVE_OK)
+
+
+def close_after_answer(conn: socket.socket, seen: list[int]) -> None:
+    """Answers one request without saying Connection: close, then closes while the client waits."""
+    for _ in _heads(conn):
+        conn.sendall(KEEP_ALIVE_OK)
+        return
+
+
+def _run_scenario(url: str, tmp_path: Path, request: str, load: str = "") -> dict[str, Any]:
+    scenario = tmp_path / "raw.toml"
+    scenario.write_text(f'description = "raw"\n[load]\nusers = 2\nduration = "1s"\nwarmup = "500ms"\n'
+                        f'client = "raw"\ntimeout = "300ms"\n{load}\n[[request]]\n{request}\n')
+    done = lab("run", "--target", url, "--scenario", str(scenario), "--results", str(tmp_path / "out"),
+               timeout=RUN_BOUND_S)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (row,) = results.load(tmp_path / "out").to_dict("records")
+    assert pd.isna(row["error"]), row["error"]
+    return row
+
+
+def test_an_idempotent_request_on_a_connection_closed_under_it_is_sent_again(tmp_path: Path) -> None:
+    server = FakeServer(close_on_second_request)
+    try:
+        row = _run_scenario(server.url, tmp_path, 'path = "/plaintext"')
+    finally:
+        server.close()
+    assert row["failures"] == 0 and row["requests"] > 50
+    # every request after a connection's first met the close and went again, on a new connection
+    assert row["requests"] * 0.9 <= row["retried_requests"] <= row["requests"]
+
+
+def test_a_post_on_a_connection_closed_under_it_fails(tmp_path: Path) -> None:
+    server = FakeServer(close_on_second_request)
+    try:
+        row = _run_scenario(server.url, tmp_path, 'method = "POST"\npath = "/echo"\nbody = "x"')
+    finally:
+        server.close()
+    assert row["retried_requests"] == 0 and row["requests"] > 10 and row["failures"] > 10
+    assert "the server closed the connection with 1 of 1 requests unanswered" in str(row["top_error"])
+
+
+def test_a_connection_the_server_closed_between_requests_is_reopened_before_the_next(tmp_path: Path) -> None:
+    """With think time, the close arrives while the connection waits: the next request goes on a
+    new connection from the start, neither failed nor retried."""
+    server = FakeServer(close_after_answer)
+    try:
+        row = _run_scenario(server.url, tmp_path, 'path = "/plaintext"', 'wait = { constant = "20ms" }')
+    finally:
+        server.close()
+    assert row["failures"] == 0 and row["retried_requests"] == 0 and row["requests"] > 30
+
+
+def test_the_closing_calibration_server_answers_once_per_connection() -> None:
+    """`minimal --close`, the ceiling closing stages are read against: one answer, then the close."""
+    target = calibration_target(closing=True)
+    server = ServerProcess("", command=target.command, announces=True)
+    server.start()
+    try:
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n" * 2)
+            received = b""
+            while chunk := conn.recv(65536):
+                received += chunk
+    finally:
+        server.stop()
+    assert received.count(b"HTTP/1.1 200 OK") == 1 and b"\r\nConnection: close\r\n" in received
+    assert received.endswith(b"Hello, World!")

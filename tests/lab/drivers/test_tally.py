@@ -48,7 +48,7 @@ def second(n: int, requests: int, failures: int = 0, p50: float | None = None) -
 def test_per_second_series_line_up_by_wall_clock_and_keep_the_worst_percentile() -> None:
     scenario = Scenario(id="t", description="", load=Load(users=2, spawn_rate=2, duration=2.0, warmup=1.0),
                         requests=(), default=False, source="", content_hash="")
-    base = {"requests": 0, "failures": 0, "response_bytes": 0, "errors": {}, "window_start": 101.0,
+    base = {"requests": 0, "failures": 0, "retried": 0, "response_bytes": 0, "errors": {}, "window_start": 101.0,
             "window_end": 103.0, "histogram": hdr.encode(hdr.new()), "corrected": None}
     early = {**base, "started": 100.0, "seconds": [second(0, 5, 1, 100.0), second(1, 6), second(2, 7, 1, 80.0)]}
     late = {**base, "started": 102.0, "window_start": 103.0, "window_end": 105.0,

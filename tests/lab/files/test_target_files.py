@@ -75,7 +75,7 @@ def test_a_listening_target_needs_no_port(tmp_path: Path) -> None:
     (VALID + 'cwd = "no-such-dir"\n', "mine.toml: cwd: no directory"),
     (VALID + 'check = "true"\n', "mine.toml: check: must be a list"),
     (VALID + 'version = ["srv", "{host}"]\n', "mine.toml: version: unknown placeholder {host}"),
-    (VALID + 'comand = ["x"]\n', "mine.toml: comand: unknown field (known: check, command, cwd"),
+    (VALID + 'comand = ["x"]\n', "mine.toml: comand: unknown field (known: check, closes, command, cwd"),
     ('description = "x\n', "mine.toml: not valid TOML"),
 ])
 def test_each_mistake_names_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:

@@ -18,7 +18,7 @@ from lab.analysis.tables import latency_floor_table, stage_table
 from lab.files.scenario_file import load_scenario
 from lab.model.record import Calibration
 from lab.model.scenario import Wait
-from lab.model.target import CALIBRATION_TARGET, stage_target
+from lab.model.target import CALIBRATION_TARGET, reference_closes, stage_target
 from lab.paths import SCENARIO_DIR
 from lab.run.measure import Pinning
 from lab.run.plan import CALIBRATION_DURATION_S, Plan
@@ -36,20 +36,34 @@ def plan(*scenarios: object, repeats: int = 2, calibrate: bool = True) -> Plan:
 
 def test_every_repeat_of_every_scenario_starts_with_the_minimal_server() -> None:
     runs = plan(PLAINTEXT, LATENCY, THINKING).runs()
-    order = [(r.repeat, r.scenario.id, r.target.name) for r in runs]
+    order = [(r.repeat, r.scenario.id, r.target.label) for r in runs]
+    close = f"{CALIBRATION_TARGET} --close"  # stage 0 closes every connection: its own ceiling in a closed loop
     assert order == [
-        (0, "plaintext", CALIBRATION_TARGET), (0, "plaintext", "stage0"), (0, "plaintext", "stage4"),
+        (0, "plaintext", CALIBRATION_TARGET), (0, "plaintext", close), (0, "plaintext", "stage0"),
+        (0, "plaintext", "stage4"),
         (0, "latency", CALIBRATION_TARGET), (0, "latency", "stage0"), (0, "latency", "stage4"),
         (0, "thinking", "stage0"), (0, "thinking", "stage4"),  # a think time has no ceiling nor floor
         # Each repeat starts one target later: no target always follows the same one.
-        (1, "plaintext", CALIBRATION_TARGET), (1, "plaintext", "stage4"), (1, "plaintext", "stage0"),
+        (1, "plaintext", CALIBRATION_TARGET), (1, "plaintext", close), (1, "plaintext", "stage4"),
+        (1, "plaintext", "stage0"),
         (1, "latency", CALIBRATION_TARGET), (1, "latency", "stage4"), (1, "latency", "stage0"),
         (1, "thinking", "stage4"), (1, "thinking", "stage0"),
     ]
-    ceiling, floor = runs[0].scenario, runs[3].scenario
+    ceiling, closing, floor = runs[0].scenario, runs[1], runs[4].scenario
     assert ceiling.load.duration == min(PLAINTEXT.load.duration, CALIBRATION_DURATION_S)  # a ceiling is short
+    assert closing.target.closes and closing.target.command[-1] == "--close" and not runs[0].target.closes
     assert floor == LATENCY  # a floor keeps the schedule and the length: its p99 needs the requests
     assert [r.target.name for r in plan(PLAINTEXT, LATENCY, calibrate=False).runs()].count(CALIBRATION_TARGET) == 0
+
+
+def test_targets_that_keep_their_connections_need_no_closing_ceiling() -> None:
+    runs = Plan((stage_target(4), stage_target(4, ("--parser", "core"))), (PLAINTEXT,), 1,
+                Pinning(frozenset({0}), frozenset({1})), Path("unused"), calibrate=True).runs()
+    assert [r.target.label for r in runs] == [CALIBRATION_TARGET, "stage4", "stage4 --parser core"]
+    assert not any(r.target.closes for r in runs)
+    ablation = stage_target(4, ("--no-keep-alive",))
+    assert ablation.closes and reference_closes(ablation, PLAINTEXT)
+    assert not reference_closes(ablation, PLAINTEXT.with_load(pipeline=16))  # refused at verification anyway
 
 
 def row(**values: object) -> dict[str, object]:
@@ -148,7 +162,7 @@ def test_the_equal_load_table_as_lab_compare_prints_it() -> None:
 def test_a_batch_summary_is_the_table_a_note_and_the_equal_load_ranking() -> None:
     runs = equal_load_runs()
     parts = batch_summary(runs, "batch b")
-    assert len(parts) == 3 and isinstance(parts[0], Table) and parts[0].title == "batch b"
+    assert len(parts) == 3 and isinstance(parts[0], Table) and parts[0].title == "batch b"  # no load: no note
     assert parts[1].startswith("[dim]CPU µs/req was measured at each row's QPS") and parts[1].endswith("[/dim]")
     assert isinstance(parts[2], Table) and parts[2].row_count == 6
     closed = batch_summary(runs[runs["scenario"] == "plaintext"], "batch c")

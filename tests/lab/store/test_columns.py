@@ -14,7 +14,7 @@ from tests.conftest import REPO
 
 def test_the_readme_holds_the_tables_generated_from_the_declarations() -> None:
     tables = readme_tables()
-    assert tables.count("| `") == 88 + 11 + 2
+    assert tables.count("| `") == 90 + 11 + 2
     assert "| `latency_p99_us` | float | µs | 99th percentile |\n" in tables
     assert tables.startswith("**runs.parquet**\n\n| column | type | unit | meaning |\n|---|---|---|---|\n| `batch` |")
     assert "\n\n**timeseries.parquet**\n\n" in tables and tables.endswith("(lab.model.hdr.decode) |\n")
