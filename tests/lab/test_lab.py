@@ -41,13 +41,21 @@ def test_compare_writes_one_row_per_stage(quick_batch: tuple[pd.DataFrame, str])
 
 
 def test_compare_first_calibrates_the_generator(quick_batch: tuple[pd.DataFrame, str]) -> None:
+    """Two ceilings: the minimal server's for stage 4, which keeps its connections, and its
+    --close one (a new connection per request) for stages 0-3, which close theirs."""
     runs = results.load(root_of(quick_batch))
-    (calibration,) = runs[runs["target"] == "calibration"].to_dict("records")
-    assert calibration["scenario"] == "one-user" and calibration["requests"] > 0 and pd.isna(calibration["error"])
-    assert calibration["started_at"] <= runs["started_at"].min()  # before any stage
-    stages = runs[runs["stage"].notna()]
-    assert (stages["generator_ceiling_qps"] == calibration["qps"]).all()
-    assert stages["generator_ceiling_share"].tolist() == pytest.approx((stages["qps"] / calibration["qps"]).tolist())
+    calibrations = runs[runs["target"] == "calibration"].set_index("target_label")
+    assert sorted(calibrations.index) == ["calibration", "calibration --close"]
+    assert list(calibrations["closing_ceiling"]) == [label.endswith("--close") for label in calibrations.index]
+    for _, calibration in calibrations.iterrows():
+        assert calibration["scenario"] == "one-user" and calibration["requests"] > 0 and pd.isna(calibration["error"])
+        assert calibration["started_at"] <= runs[runs["stage"].notna()]["started_at"].min()  # before any stage
+    stages = runs[runs["stage"].notna()].set_index("stage")
+    for stage, row in stages.iterrows():
+        ceiling = calibrations.loc["calibration --close" if stage < 4 else "calibration"]
+        assert row["closing_ceiling"] == (stage < 4)
+        assert row["generator_ceiling_qps"] == ceiling["qps"]
+        assert row["generator_ceiling_share"] == pytest.approx(row["qps"] / ceiling["qps"])
 
 
 def test_latency_has_microsecond_precision(quick_batch: tuple[pd.DataFrame, str]) -> None:
