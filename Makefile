@@ -4,13 +4,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: compare test lint report notebook mutate clean
+.PHONY: compare test lint report notebook mutate clean lock
 
-$(STAMP): pyproject.toml
+# Every install goes through constraints.txt: the versions the README's numbers were measured with.
+INSTALL := $(BIN)/python -m pip install --quiet -c constraints.txt
+LOCK_VENV := .lock-venv
+
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(INSTALL) -e '.[test]'
 	touch $(STAMP)
+
+# Refresh constraints.txt: the newest versions pyproject.toml allows, in a fresh environment.
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[test,notebook,mutate,peers]'
+	{ head -3 constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
+	rm -rf $(LOCK_VENV)
 
 compare: $(STAMP)
 	$(BIN)/lab compare $(ARGS)
@@ -22,13 +36,13 @@ report: $(STAMP)
 	$(BIN)/lab report $(ARGS)
 
 notebook: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[notebook]'
+	$(INSTALL) -e '.[notebook]'
 	$(BIN)/lab notebook
 
 # Mutation testing (for developers; CI runs the suite): mutmut breaks servers/core and the lab's
 # measuring logic one change at a time and runs the fast tier against each; see MUTANTS.md.
 mutate: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[mutate]'
+	$(INSTALL) -e '.[mutate]'
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children $$(nproc) > mutants.log 2>&1 || (tail -5 mutants.log; exit 1)
 	$(BIN)/python tools/mutation_report.py

@@ -18,6 +18,7 @@ from lab.analysis.figures import (
     speedup_figure,
     timeseries_figure,
 )
+from lab.analysis.present import show
 from lab.analysis.summary import equal_load_table
 from lab.analysis.tables import (
     calibration_table,
@@ -33,6 +34,6 @@ __all__ = [
     "BASE_ENV", "BATCH_ENV", "NO_RESULTS", "RESULTS_ENV", "Batch", "as_markdown", "calibration_table", "compare",
     "cpu_figure", "criteria_table", "diff_figure", "distribution_figure", "equal_load_table",
     "heatmap_figure", "industry_table", "latency_floor_table", "latency_vs_load_figure", "matrix", "notes",
-    "open_batch", "percentile_figure", "qps_figure", "results_root", "server_seconds_figure", "speedup_figure",
-    "spread_table", "stage_table", "timeseries_figure",
+    "open_batch", "percentile_figure", "qps_figure", "results_root", "server_seconds_figure", "show",
+    "speedup_figure", "spread_table", "stage_table", "timeseries_figure",
 ]

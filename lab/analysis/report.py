@@ -1,8 +1,13 @@
-"""`lab report`: execute the notebooks against one batch; write HTML and the figures as PNG."""
+"""`lab report`: a report of one batch — an index page (machine, command, headline table, the
+speedup figure, the criteria) and the notebooks executed against it as pages without their code,
+linked to each other — as HTML, with the figures as PNG too."""
 
 from __future__ import annotations
 
 import base64
+import html
+import io
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -14,8 +19,13 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from traitlets import default
 
-from lab.analysis.batch import BASE_ENV, BATCH_ENV, RESULTS_ENV
+from lab.analysis.batch import BASE_ENV, BATCH_ENV, RESULTS_ENV, Batch, open_batch
+from lab.analysis.figures import speedup_figure
+from lab.analysis.present import show
+from lab.analysis.summary import summarize, summary_text
+from lab.analysis.tables import criteria_table
 from lab.paths import NOTEBOOKS, REPO
+from lab.store.results import BATCH_INFO
 
 # Seconds one notebook cell may run; plotting a large batch takes a few seconds.
 CELL_TIMEOUT_S = 300
@@ -72,27 +82,106 @@ def execute(path: Path, batch: str, root: Path, base: str | None = None) -> nbfo
     return notebook
 
 
+# The index page's name: the report's front page.
+INDEX = "index.html"
+# What a page of the report keeps of a notebook: its text, tables and figures, not its code.
+_EXPORTER = {"exclude_input": True, "exclude_input_prompt": True, "exclude_output_prompt": True}
+# The machine and software facts batch.json records, as the index page lists them.
+_FACTS = {"cpu_model": "CPU", "cpu_count": "CPUs", "platform": "platform", "server_cpus": "server CPUs",
+          "client_cpus": "load generator CPUs", "python_version": "Python", "locust_version": "locust",
+          "gevent_version": "gevent", "greenlet_version": "greenlet", "uvloop_version": "uvloop",
+          "httptools_version": "httptools", "orjson_version": "orjson", "git_commit": "qpslab commit"}
+_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>body {{ font-family: sans-serif; max-width: 72em; margin: 1em auto; padding: 0 1em; }}
+nav {{ margin-bottom: 1em; }} img {{ max-width: 100%; }} code {{ white-space: pre-wrap; }}</style>
+</head><body>{nav}{body}</body></html>
+"""
+
+
+def _title(stem: str) -> str:
+    return stem.replace("-", " ").capitalize()
+
+
+def _nav(pages: list[str]) -> str:
+    """Links to every page of the report, the index first."""
+    links = [f'<a href="{INDEX}">Report</a>'] + [f'<a href="{page}.html">{_title(page)}</a>' for page in pages]
+    return "<nav>" + " · ".join(links) + "</nav>"
+
+
+def _figure_png(figure: object) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")  # type: ignore[attr-defined]
+    return buffer.getvalue()
+
+
+def index_page(batch: Batch, info: dict[str, object], pages: list[str], figure_name: str) -> str:
+    """The report's front page: what ran where, what it found, and the way to the rest."""
+    facts = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(info[key]))}</td></tr>"
+                    for key, label in _FACTS.items() if info.get(key) not in (None, ""))
+    command = " ".join(str(part) for part in info.get("command", []))  # type: ignore[attr-defined]
+    headline_html = show(summary_text(summarize(batch.runs)))
+    criteria_html = show(criteria_table(batch))
+    body = [
+        f"<h1>Batch {html.escape(str(batch.name))}</h1>",
+        f"<p>{len(batch.runs)} runs of {html.escape(', '.join(map(str, info.get('targets', []))))} under "  # type: ignore[call-overload]
+        f"{html.escape(', '.join(map(str, info.get('scenarios', []))))}, {info.get('repeats', 1)} repeat(s), "  # type: ignore[call-overload]
+        f"load from {html.escape(str(info.get('driver', 'locust')))}.</p>",
+        f"<h2>The command</h2><p><code>{html.escape(command)}</code></p>",
+        f"<h2>The machine</h2><table>{facts}</table>",
+        "<h2>Medians per stage and scenario</h2>",
+        "<p>Medians over repeats, with their range in brackets; CPU µs/req is the server's. A speedup over "
+        "stage 0 is given only where both were server-bound; where the load generator was saturated the QPS is "
+        "a floor (≥) and the speedup too.</p>",
+        headline_html if isinstance(headline_html, str) else headline_html.to_html(),
+        "<h2>Speedup over stage 0</h2>",
+        f'<p><img src="{figure_name}" alt="speedup over stage 0 per scenario, beside the roadmap\'s"></p>',
+        "<h2>The roadmap's criteria</h2>",
+        criteria_html if isinstance(criteria_html, str) else criteria_html.to_html(),
+        "<h2>More</h2><ul>" + "".join(f'<li><a href="{page}.html">{_title(page)}</a></li>' for page in pages)
+        + "</ul>",
+    ]
+    return _PAGE.format(title=f"qpslab report: {html.escape(str(batch.name))}", nav=_nav(pages), body="".join(body))
+
+
+def _with_nav(page: str, nav: str) -> str:
+    """An exported notebook with the report's links (if any) at the top of its body."""
+    start = page.index("<body")
+    end = page.index(">", start) + 1
+    return page[:end] + nav + page[end:]
+
+
 def write_report(batch: str, root: Path, against: str | None = None) -> list[Path]:
-    """Execute every notebook for `batch`, or with `against` (a batch id under `root`, or a batch
-    directory) only the diff notebook; write <name>.html and <name>-<n>.png under
-    root/batch/report/ (the diff as diff-<base>). Returns the files written."""
+    """Execute every notebook for `batch` and write the index page, or with `against` (a batch id
+    under `root`, or a batch directory) only the diff notebook; write <name>.html and
+    <name>-<n>.png under root/batch/report/ (the diff as diff-<base>). Returns the files written."""
     out = root / batch / "report"
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in notebook_paths() if against is None else [DIFF_NOTEBOOK]:
+    paths = notebook_paths() if against is None else [DIFF_NOTEBOOK]
+    stems = [path.stem for path in paths] if against is None else [f"diff-{Path(against).name}"]
+    if against is None:
+        opened = open_batch(batch, root)
+        figure = out / "index-1.png"
+        figure.write_bytes(_figure_png(speedup_figure(opened)))
+        info = json.loads((root / batch / BATCH_INFO).read_text())
+        page = out / INDEX
+        page.write_text(index_page(opened, info, stems, figure.name))
+        written += [page, figure]
+    nav = _nav(stems) if against is None else ""  # a diff page stands alone: its batch may have no index
+    for path, stem in zip(paths, stems, strict=True):
         notebook = execute(path, batch, root, against)
-        html, _ = HTMLExporter().from_notebook_node(notebook)
-        stem = path.stem if against is None else f"diff-{Path(against).name}"
+        exported, _ = HTMLExporter(**_EXPORTER).from_notebook_node(notebook)
         page = out / f"{stem}.html"
-        page.write_text(html)
+        page.write_text(_with_nav(exported, nav))
         written.append(page)
-        figure = 0
+        figure_count = 0
         for cell in notebook.cells:
             for output in cell.get("outputs", []):
                 png = output.get("data", {}).get("image/png")
                 if png:
-                    figure += 1
-                    image = out / f"{stem}-{figure}.png"
+                    figure_count += 1
+                    image = out / f"{stem}-{figure_count}.png"
                     image.write_bytes(base64.b64decode(png))
                     written.append(image)
     return written

@@ -109,28 +109,46 @@ def _with_interval(row: pd.Series, metric: str, digits: int = 0) -> str:
     return text
 
 
-def summary_table(summary: pd.DataFrame, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column, justify in (("stage / target", "left"), ("scenario", "left"), ("QPS", "right"),
-                            ("p50 µs", "right"), ("p99 µs", "right"), ("CPU µs/req", "right"),
-                            ("speedup", "right"), ("roadmap", "right"), ("bottleneck", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+# The summary's columns as a reader sees them, console and report alike.
+SUMMARY_COLUMNS = ("stage / target", "scenario", "QPS", "p50 µs", "p99 µs", "CPU µs/req", "speedup", "roadmap",
+                   "bottleneck")
+_FAILED, _UNVERIFIED, _SATURATED = "failed: ", " (unverified)", "generator (saturated)"
+
+
+def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary as text, one row per target and scenario: medians with their intervals, "≥"
+    before a generator-bound QPS, the speedup as a ratio or a floor, what failed."""
+    rows = []
     for _, row in summary.iterrows():
         if isinstance(row["error"], str):
-            table.add_row(row["target"], row["scenario"], f"[red]failed: {escape(row['error'][:60])}[/red]",
-                          "", "", "", "", "", "")
+            rows.append((row["target"], row["scenario"], _FAILED + row["error"][:60], "", "", "", "", "", ""))
             continue
         roadmap = "–" if pd.isna(row["roadmap_qps"]) else f"{row['roadmap_qps']:,.0f} ({row['roadmap_speedup']:.0f}x)"
         bottleneck = row["bottleneck"] or "–"
-        if bottleneck == "generator":
-            bottleneck = "[yellow]generator (saturated)[/yellow]"
         ratio = Speedup(None if math.isnan(row["speedup"]) else row["speedup"], bool(row["speedup_is_floor"]))
         unverified = row["verified"] is not None and not pd.isna(row["verified"]) and not bool(row["verified"])
-        target = row["target"] + (" [red](unverified)[/red]" if unverified else "")
         qps = ("≥ " if row["bottleneck"] == "generator" else "") + _with_interval(row, "qps")
-        table.add_row(target, row["scenario"], qps,
-                      _with_interval(row, "latency_p50_us", 1), _with_interval(row, "latency_p99_us", 1),
-                      _with_interval(row, "server_cpu_us_per_request", 1), ratio.text(), roadmap, bottleneck)
+        rows.append((row["target"] + (_UNVERIFIED if unverified else ""), row["scenario"], qps,
+                     _with_interval(row, "latency_p50_us", 1), _with_interval(row, "latency_p99_us", 1),
+                     _with_interval(row, "server_cpu_us_per_request", 1), ratio.text(), roadmap,
+                     _SATURATED if bottleneck == "generator" else bottleneck))
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def summary_table(summary: pd.DataFrame, title: str) -> Table:
+    """The summary on the console: what failed in red, a saturated generator in yellow."""
+    table = Table(title=title, title_justify="left")
+    for column in SUMMARY_COLUMNS:
+        table.add_column(column, justify="left" if column in ("stage / target", "scenario", "bottleneck") else "right")
+    for cells in summary_text(summary).itertuples(index=False):
+        marked = [escape(str(cell)) for cell in cells]
+        if marked[2].startswith(_FAILED):
+            marked[2] = f"[red]{marked[2]}[/red]"
+        if marked[0].endswith(_UNVERIFIED):
+            marked[0] = marked[0].removesuffix(_UNVERIFIED) + f" [red]({_UNVERIFIED.strip(' ()')})[/red]"
+        if marked[8] == _SATURATED:
+            marked[8] = f"[yellow]{_SATURATED}[/yellow]"
+        table.add_row(*marked)
     return table
 
 

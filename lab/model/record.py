@@ -68,8 +68,10 @@ class Machine:
     python_version: str
     locust_version: str
     gevent_version: str
+    greenlet_version: str
     uvloop_version: str
     httptools_version: str
+    orjson_version: str
     git_commit: str
 
 

@@ -43,7 +43,9 @@ def environment() -> Machine:
         python_version=platform.python_version(),
         locust_version=_version("locust"),
         gevent_version=_version("gevent"),
+        greenlet_version=_version("greenlet"),
         uvloop_version=_version("uvloop"),
         httptools_version=_version("httptools"),
+        orjson_version=_version("orjson"),
         git_commit=_git_commit(),
     )

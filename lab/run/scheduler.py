@@ -17,7 +17,7 @@ from lab.model.record import Calibration, Soak
 from lab.model.scenario import Scenario
 from lab.model.target import CALIBRATION_TARGET, Target, reference_closes
 from lab.run.environment import environment
-from lab.run.measure import Pinning, measure
+from lab.run.measure import Pinning, measure, target_version
 from lab.run.stability import soak_verdict
 from lab.store.results import BatchWriter, RunResult, new_batch_id
 
@@ -59,7 +59,10 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
     """Measure `runs` in order into a new batch under `root` (its batch.json gets `info`, the
     pinning and the machine), writing after each run; Ctrl-C or SIGTERM keeps what finished."""
     batch = new_batch_id()
-    writer = BatchWriter(root, batch, {"batch": batch, **info, **pinning.record(), **record.row(environment())})
+    # What each target file's `version` command printed (the stages' are the machine's versions).
+    versions = {run.target.label: target_version(run.target) for run in runs if run.target.version}
+    writer = BatchWriter(root, batch, {"batch": batch, **info, **pinning.record(), **record.row(environment()),
+                                       "target_versions": versions})
     done = Batch(writer.directory, [])
     repeated = any(run.repeat for run in runs)
     capacity: dict[tuple[int, str, str], float] = {}  # a closed-loop run's rate, for the runs at a level of it

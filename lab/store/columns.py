@@ -1,8 +1,8 @@
 """The columns of every results file, each declared once: its name, type, unit and meaning.
 
 The producers of a run's numbers return typed parts (lab.store.record) whose fields are these
-names; BatchWriter refuses a value of the wrong type; the README's column tables are generated
-from here (`python -m lab.store.columns` prints them; a test holds the README to them).
+names; BatchWriter refuses a value of the wrong type; docs/results.md's column tables are generated
+from here (`python -m lab.store.columns` prints them; a test holds docs/results.md to them).
 """
 
 from __future__ import annotations
@@ -121,10 +121,14 @@ RUN_COLUMNS = _declare(
            "locust version"),
     Column("gevent_version", STRING, "",
            "gevent version (locust's event loop: it shapes the load generator's speed)"),
+    Column("greenlet_version", STRING, "",
+           "greenlet version (gevent's coroutines)"),
     Column("uvloop_version", STRING, "",
            "uvloop version"),
     Column("httptools_version", STRING, "",
            "httptools (llhttp) version"),
+    Column("orjson_version", STRING, "",
+           "orjson version (/json's serializer, in the stages and the Python peers)"),
     Column("git_commit", STRING, "",
            "qpslab commit (-dirty: with uncommitted changes)"),
     Column("error", STRING, "",
@@ -281,7 +285,7 @@ HISTOGRAM_COLUMNS = _declare(
 
 
 def markdown_table(columns: dict[str, Column]) -> str:
-    """The README's table of one file's columns."""
+    """The docs' table of one file's columns."""
     lines = ["| column | type | unit | meaning |", "|---|---|---|---|"]
     lines += [f"| `{c.name}` | {c.dtype} | {c.unit} | {c.meaning} |" for c in columns.values()]
     return "\n".join(lines)
@@ -290,10 +294,10 @@ def markdown_table(columns: dict[str, Column]) -> str:
 FILES = {"runs.parquet": RUN_COLUMNS, "timeseries.parquet": TIMESERIES_COLUMNS, "histograms.parquet": HISTOGRAM_COLUMNS}
 
 
-def readme_tables() -> str:
-    """Every file's table under its name, as the README shows them."""
+def column_tables() -> str:
+    """Every file's table under its name, as docs/results.md shows them."""
     return "\n\n".join(f"**{name}**\n\n{markdown_table(columns)}" for name, columns in FILES.items()) + "\n"
 
 
 if __name__ == "__main__":
-    sys.stdout.write(readme_tables())
+    sys.stdout.write(column_tables())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +13,7 @@ import pandas as pd
 import pytest
 
 from lab import analysis
-from lab.analysis.report import DIFF_NOTEBOOK, execute, notebook_paths
+from lab.analysis.report import DIFF_NOTEBOOK, INDEX, execute, notebook_paths
 from lab.analysis.roadmap import roadmap_table
 from lab.store import results
 from tests.conftest import lab, require_tool, root_of
@@ -83,7 +85,7 @@ def test_lab_report_writes_html_and_png(quick_batch: tuple[pd.DataFrame, str]) -
     assert done.returncode == 0, done.stdout + done.stderr
     report = root / batch / "report"
     pages = sorted(p.stem for p in report.glob("*.html"))
-    assert pages == sorted(p.stem for p in notebook_paths())
+    assert pages == sorted(["index", *(p.stem for p in notebook_paths())])
     images = list(report.glob("*.png"))
     assert len(images) >= sum(MIN_FIGURES.values())
     assert all(image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
@@ -98,23 +100,60 @@ def test_lab_report_without_results(tmp_path: Path) -> None:
     assert "Traceback" not in done.stdout + done.stderr
 
 
-def test_report_page_renders_in_chromium(quick_batch: tuple[pd.DataFrame, str], tmp_path: Path) -> None:
+# Injected into a copy of each page: once it has loaded, what a reader would see is written into
+# the DOM that Chromium dumps (images that did not decode, the page's text).
+_PROBE = """<script>window.addEventListener("load", () => {
+  const broken = [...document.images].filter(image => !image.complete || image.naturalWidth === 0).length;
+  document.body.setAttribute("data-probe", JSON.stringify({images: document.images.length, broken,
+    text: document.body.innerText}));
+});</script>"""
+
+
+def _rendered(chromium: str, page: Path, profile: Path) -> dict[str, object]:
+    probed = page.with_name(f".probe-{page.name}")
+    probed.write_text(page.read_text().replace("</body>", _PROBE + "</body>"))
+    try:
+        dom = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom", probed.as_uri()],
+            capture_output=True, text=True, timeout=90, check=False,
+        ).stdout
+    finally:
+        probed.unlink()
+    found = re.search(r'data-probe="([^"]*)"', dom)
+    assert found is not None, f"{page.name}: the page did not finish loading"
+    return {**json.loads(html.unescape(found.group(1))), "dom": dom}
+
+
+def test_the_report_reads_as_a_report_in_chromium(quick_batch: tuple[pd.DataFrame, str], tmp_path: Path) -> None:
+    """Every page as a reader sees it: no code, no NaN, links that lead somewhere, figures that load;
+    the index page with the machine, the command, the headline table, the speedup figure and the
+    criteria."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     require_tool("headless Chromium", chromium, "apt-get install chromium")
     assert chromium is not None
     root = root_of(quick_batch)
     batch = quick_batch[0]["batch"].iloc[0]
-    page = root / batch / "report" / "staged-comparison.html"
-    if not page.exists():
+    report = root / batch / "report"
+    if not (report / INDEX).exists():
         assert lab("report", batch, "--results", str(root)).returncode == 0
-    dom = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path}", "--dump-dom",
-         page.as_uri()],
-        capture_output=True, text=True, timeout=60, check=False,
-    ).stdout
-    assert dom.count("<img") >= MIN_FIGURES["staged-comparison"]
-    assert "Staged comparison" in dom
+    pages = sorted(report.glob("*.html"))
+    assert [p.name for p in pages] == sorted([INDEX, *(f"{p.stem}.html" for p in notebook_paths())])
+    for page in pages:
+        seen = _rendered(chromium, page, tmp_path)
+        text, dom = str(seen["text"]), str(seen["dom"])
+        assert seen["broken"] == 0 and seen["images"] >= 1, (page.name, seen["images"], seen["broken"])
+        assert "NaN" not in text and "None" not in text.split(), page.name
+        assert "In [" not in text and "a.open_batch" not in text, page.name
+        assert not re.search(r'class="[^"]*(jp-CodeMirrorEditor|jp-InputPrompt)', dom), page.name  # no code cell
+        links = re.findall(r'href="([^"#:]+\.html)"', dom)
+        assert INDEX in links and all((report / link).is_file() for link in links), (page.name, links)
+    index = _rendered(chromium, report / INDEX, tmp_path)
+    text = str(index["text"])
+    for expected in ("The command", "lab compare", "The machine", "locust", "greenlet", "stage / target",
+                     "Speedup over stage 0", "The roadmap's criteria", "QPS > 100,000", "Staged comparison"):
+        assert expected in text, expected
 
 
 # Capacity ~250 req/s (5 users, 20 ms each): at 50% each user sends every 40 ms, a pace locust

@@ -1,4 +1,4 @@
-"""The results files' columns as declared once (lab.store.columns): the README shows exactly
+"""The results files' columns as declared once (lab.store.columns): docs/results.md shows exactly
 those, and a column refuses a value of another type."""
 
 from __future__ import annotations
@@ -8,23 +8,24 @@ import sys
 
 import pytest
 
-from lab.store.columns import BOOL, FLOAT, INT, RUN_COLUMNS, STRING, Column, readme_tables
+from lab.store.columns import BOOL, FLOAT, INT, RUN_COLUMNS, STRING, Column, column_tables
 from tests.conftest import REPO
 
 
 def test_the_readme_holds_the_tables_generated_from_the_declarations() -> None:
-    tables = readme_tables()
-    assert tables.count("| `") == 90 + 11 + 2
+    tables = column_tables()
+    assert tables.count("| `") == 92 + 11 + 2
     assert "| `latency_p99_us` | float | µs | 99th percentile |\n" in tables
     assert tables.startswith("**runs.parquet**\n\n| column | type | unit | meaning |\n|---|---|---|---|\n| `batch` |")
     assert "\n\n**timeseries.parquet**\n\n" in tables and tables.endswith("(lab.model.hdr.decode) |\n")
-    assert tables in (REPO / "README.md").read_text(), (
-        "README.md's column tables differ from lab/store/columns.py: paste `python -m lab.store.columns` over them")
+    assert tables in (REPO / "docs" / "results.md").read_text(), (
+        "docs/results.md's column tables differ from lab/store/columns.py: paste `python -m lab.store.columns` "
+        "over them")
 
 
 def test_the_module_prints_the_tables() -> None:
     printed = subprocess.run([sys.executable, "-m", "lab.store.columns"], capture_output=True, text=True, check=True)
-    assert printed.stdout == readme_tables()
+    assert printed.stdout == column_tables()
 
 
 @pytest.mark.parametrize(("dtype", "good", "bad"), [
