@@ -180,3 +180,12 @@ def test_the_summary_says_how_many_generator_processes_ran_and_where() -> None:
     assert generator_note(runs) == ("load: locust with 7 processes per run, on client CPUs 1-7; "
                                     "wrk with 1 thread per run, on client CPUs 1")
     assert generator_note(runs[runs["error"].notna()]) is None
+
+
+def test_the_load_note_names_threads_processes_and_unpinned_runs_in_order() -> None:
+    runs = pd.DataFrame([
+        {"driver": "wrk", "load_processes_reporting": 2, "client_cpus": "1-2", "error": None},
+        {"driver": "locust", "load_processes_reporting": 1, "client_cpus": None, "error": None},
+    ])
+    assert generator_note(runs) == ("load: locust with 1 process per run, unpinned; "
+                                    "wrk with 2 threads per run, on client CPUs 1-2")

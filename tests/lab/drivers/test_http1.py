@@ -190,3 +190,31 @@ def test_a_repeated_read_is_framed_alike_only_in_the_same_state() -> None:
     reader.sent()
     assert reader.feed(head) == []
     assert reader.feed(b"hello") == [Response(200, 5, False)] and reader.idle
+
+
+@pytest.mark.parametrize(("fields", "close"), [
+    (b"Connection: keep-alive\r\nConnection: close", True),  # tokens from every Connection field
+    (b"Connection: close\r\nConnection: keep-alive", True),
+    (b"Connection: keep-alive ,\tclose", True),  # blanks around a token
+    (b"Connection: keep-alive", False),
+])
+def test_connection_tokens_are_read_from_every_field(fields: bytes, close: bool) -> None:
+    assert read(b"HTTP/1.1 200 OK\r\n" + fields + b"\r\nContent-Length: 0\r\n\r\n", 1000)[0].close is close
+
+
+def test_transfer_codings_are_read_across_fields_and_blanks() -> None:
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip ,\tchunked\r\n\r\n"
+    assert read(head + b"2\r\nok\r\n0\r\n\r\n", 1000) == [Response(200, 2, False)]
+
+
+def test_a_head_is_parsed_once_for_every_reader_and_the_memory_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lab.drivers.locust import http1
+
+    calls: list[bytes] = []
+    parse = http1._parse_head
+    monkeypatch.setattr(http1, "_parse_head", lambda head: calls.append(head) or parse(head))
+    assert read(OK, 1000) == read(OK, 1000) == [Response(200, 5, False)]
+    assert len(calls) == 1  # the second reader met the head in memory
+    for n in range(http1.HEAD_CACHE_SIZE):  # one more than it holds, with OK's
+        read(OK.replace(b"text/plain", b"text/x-%d" % n), 1000)
+    assert 0 < len(http1._parsed_heads) <= http1.HEAD_CACHE_SIZE
