@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from lab.model import record
 from lab.model.record import Calibration, Soak
 from lab.model.scenario import Scenario
-from lab.model.target import CALIBRATION_TARGET, Target, reference_closes
+from lab.model.target import CALIBRATION_TARGET, Target
 from lab.run.environment import environment
 from lab.run.measure import Pinning, measure, target_version
 from lab.run.stability import soak_verdict
@@ -81,7 +81,7 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
             result = measure(run.target, loaded, pinning, batch=batch, repeat=run.repeat, driver=run.driver,
                              load_level=run.level, on_live=reporter.live, settle=run.settle)
             row = result.row
-            reference_key = (run.repeat, run.scenario.id, run.driver, reference_closes(run.target, run.scenario))
+            reference_key = (run.repeat, run.scenario.id, run.driver, bool(row["closing_ceiling"]))
             if run.target.name == CALIBRATION_TARGET:
                 if not row["error"]:
                     references[reference_key] = row

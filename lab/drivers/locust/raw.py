@@ -201,7 +201,7 @@ class Engine:
         self._watched_at = 0.0
         self._hub = get_hub()
         self._ready = self._hub.loop.io(self._epoll.fileno(), 1)
-        self._greenlet = gevent.spawn(self._run)
+        gevent.spawn(self._run)
 
     def open(self) -> _Connection:
         """A new user's connection; its first exchange starts now (an open loop's at a random
@@ -405,10 +405,7 @@ class Engine:
         closed it (its idle timeout), so the next exchange connects anew; or it sent bytes
         nobody asked for, a failure."""
         if data:
-            last = connection.batch[-1]
-            self._fire(request_type=last.method, name=last.name, response_time=0.0, response_length=0,
-                       exception=ResponseError("a response nobody asked for"), context=_NO_CONTEXT,
-                       response=None, url=None)
+            self._fail_one(connection.batch[-1], 0.0, 0, ResponseError("a response nobody asked for"))
         self._drop(connection)
 
     def _answered(self, connection: _Connection, responses: list[Response], now: float) -> None:
@@ -427,9 +424,8 @@ class Engine:
                 elif self._open_loop:
                     self._scheduled_us.append(micros)
             else:
-                self._fire(request_type=request.method, name=request.name, response_time=micros / 1e3,
-                           response_length=response.body_length, context=_NO_CONTEXT, response=None, url=None,
-                           exception=UnexpectedStatus(f"status {response.status}, expected {request.expect_status}"))
+                self._fail_one(request, micros / 1e3, response.body_length,
+                               UnexpectedStatus(f"status {response.status}, expected {request.expect_status}"))
 
     def _finished(self, connection: _Connection, last: Response, now: float) -> None:
         connection.deadline = 0.0
@@ -467,12 +463,16 @@ class Engine:
         connection.deadline = 0.0
         elapsed = (now - connection.start) * 1e3
         for request in connection.batch[connection.done:]:
-            self._fire(request_type=request.method, name=request.name, response_time=elapsed, response_length=0,
-                       exception=error, context=_NO_CONTEXT, response=None, url=None)
+            self._fail_one(request, elapsed, 0, error)
         if pause:
             self._at(now + CONNECT_RETRY_PAUSE_S, connection)
         else:
             self._next(connection, now)
+
+    def _fail_one(self, request: PreparedRequest, elapsed_ms: float, length: int, error: Exception) -> None:
+        """One failed request, as locust's request event (its statistics and the lab's recorder)."""
+        self._fire(request_type=request.method, name=request.name, response_time=elapsed_ms, response_length=length,
+                   exception=error, context=_NO_CONTEXT, response=None, url=None)
 
     def _may_retry(self, connection: _Connection, error: Exception) -> bool:
         """The server closed a reused connection before any byte of an answer: its idle timeout
