@@ -1,9 +1,9 @@
-"""One batch as the notebooks and `lab report` see it: its three tables, and which runs count."""
+"""One batch as the notebooks and `lab report` see it: its tables, and which runs count."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -20,12 +20,20 @@ BASE_ENV = "QPSLAB_BASE"  # the diff notebook's batch before (`lab report NEW --
 
 @dataclass(frozen=True)
 class Batch:
-    """One batch's three tables; empty frames when there is nothing to show."""
+    """One batch's tables; empty frames when there is nothing to show (counted and functions:
+    when the batch counted no instructions)."""
 
     name: str | None
     runs: pd.DataFrame
     timeseries: pd.DataFrame
     histograms: pd.DataFrame
+    counted: pd.DataFrame = field(default_factory=pd.DataFrame)
+    functions: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def good_counts(self) -> pd.DataFrame:
+        """Finished counted runs."""
+        return self.counted if self.counted.empty else self.counted[self.counted["error"].isna()]
 
     @property
     def empty(self) -> bool:
@@ -68,4 +76,5 @@ def open_batch(name: str | None = None, root: Path | None = None) -> Batch:
         empty = pd.DataFrame()
         return Batch(None, empty, empty, empty)
     return Batch(name, results.load(root, name), results.load_timeseries(root, name),
-                 results.load_histograms(root, name))
+                 results.load_histograms(root, name), results.load_counted(root, name),
+                 results.load_functions(root, name))

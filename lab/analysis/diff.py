@@ -32,8 +32,13 @@ How a change is judged, and why this way:
   better way. The repeats where either target failed are left out, so both sides cover the same
   repeats. (A sign-flip test of the pairs' ratios would pair them more tightly, but its smallest
   p at 5 pairs is 1/16: it could not reach a family-wise level at the repeat counts people run.)
+- **Counted runs** (`lab compare --instructions`): instructions and system calls per request,
+  counted under valgrind, join the same family. A count does not move with the machine's speed,
+  so between batches it is compared as counted, with no calibration ratio, and its spread (about
+  0.1% here) lets a 1% change stand far clear of it. The exact test's floor is what limits it:
+  `counted_repeats_needed` gives the counted repeats at which the floor reaches the family's level.
 - A generator-bound run's QPS and latency measure the generator, so such pairs are compared on
-  what the server spent (CPU per request, memory) only. A --sweep's open-loop runs are left out:
+  what the server spent (CPU per request, memory, counts) only. A --sweep's open-loop runs are left out:
   their rates follow each batch's own capacity, so they are not like for like.
 """
 
@@ -68,17 +73,21 @@ METRICS: dict[str, bool] = {
     "latency_p50_us": False,
     "latency_p99_us": False,
     "server_rss_peak_bytes": False,
+    "server_instructions_per_request": False,
+    "server_syscalls_per_request": False,
 }
+# Read from the counted runs (counted.parquet), not the timed ones.
+COUNTED_METRICS = ("server_instructions_per_request", "server_syscalls_per_request")
 # Meaningful even when the generator set the pace: what the server spent, not how fast it went.
-SERVER_SIDE = ("server_cpu_us_per_request", "server_rss_peak_bytes")
+SERVER_SIDE = ("server_cpu_us_per_request", "server_rss_peak_bytes", *COUNTED_METRICS)
 # Compared as a ratio to the same repeat's calibration run: they move with the machine's speed.
 DRIFTING = ("qps", "server_cpu_us_per_request", "latency_p50_us", "latency_p99_us")
 # The machine and the measuring stack: a difference here makes two batches' numbers not alike.
 MACHINE_COLUMNS = ("cpu_model", "hostname", "python_version", "locust_version", "gevent_version",
-                   "uvloop_version", "httptools_version")
+                   "greenlet_version", "uvloop_version", "httptools_version", "orjson_version", "valgrind_version")
 
-AS_MEASURED, PER_REFERENCE = "as measured", "per calibration run"
-NO_RUNS = pd.DataFrame()  # within one batch: no reference
+AS_MEASURED, PER_REFERENCE, COUNTED = "as measured", "per calibration run", "counted"
+NO_RUNS = pd.DataFrame()  # within one batch: no reference; a batch with no counted runs
 
 
 @dataclass(frozen=True)
@@ -95,7 +104,7 @@ class Change:
     verdict: str  # "better", "worse", "no significant change", or "cannot tell: why"
     level: float | None = None  # the p-value a significant change needed here (ALPHA over the tests)
     detectable: float | None = None  # the smallest change these repeats would have called significant
-    basis: str = AS_MEASURED  # AS_MEASURED, or PER_REFERENCE: each run over its repeat's calibration run
+    basis: str = AS_MEASURED  # AS_MEASURED, PER_REFERENCE (each run over its repeat's calibration run) or COUNTED
     base_rate: float | None = None  # median req/s of each side: the load CPU per request was measured at
     new_rate: float | None = None
 
@@ -121,6 +130,17 @@ def smallest_p(n: int, m: int) -> float:
 def repeats_needed(level: float) -> int:
     """Repeats a side for the exact test's smallest p to reach `level`."""
     return next(n for n in itertools.count(2) if smallest_p(n, n) <= level)
+
+
+def counted_repeats_needed(pairs: int, timed_repeats: int) -> int:
+    """Counted repeats a side at which a diff of a batch of `pairs` target × scenario pairs can
+    call a count's change significant: the exact test's floor within ALPHA over every test that
+    diff could make (each pair's counted metrics, and its timed ones where their repeats can reach
+    ALPHA at all). A count barely spreads, so its repeats are bought for the floor, not the noise."""
+    tests = pairs * len(COUNTED_METRICS)
+    if smallest_p(timed_repeats, timed_repeats) <= ALPHA:
+        tests += pairs * (len(METRICS) - len(COUNTED_METRICS))
+    return repeats_needed(ALPHA / max(tests, 1))
 
 
 @functools.cache
@@ -197,6 +217,8 @@ class _Side:
 
 def _measured(runs: pd.DataFrame) -> pd.DataFrame:
     """Finished runs of the servers measured: no calibration, no sweep."""
+    if runs.empty:
+        return NO_RUNS
     keep = runs["error"].isna() & (runs["target"] != CALIBRATION_TARGET)
     if "load_level" in runs:
         keep &= runs["load_level"].isna()
@@ -204,12 +226,14 @@ def _measured(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _calibration(runs: pd.DataFrame) -> pd.DataFrame:
+    if runs.empty:
+        return NO_RUNS
     return runs[runs["error"].isna() & (runs["target"] == CALIBRATION_TARGET)]
 
 
-def _side(runs: pd.DataFrame, calibration: pd.DataFrame) -> _Side:
+def _side(runs: pd.DataFrame, calibration: pd.DataFrame, counted: pd.DataFrame = NO_RUNS) -> _Side:
     """The runs, each with its calibration run: same scenario, repeat and driver, and the same
-    ceiling (closing_ceiling) where the batch records it."""
+    ceiling (closing_ceiling) where the batch records it; and the counted runs' counts."""
     references = None
     if not calibration.empty:
         keys = ["scenario", "repeat", "driver"]
@@ -218,8 +242,15 @@ def _side(runs: pd.DataFrame, calibration: pd.DataFrame) -> _Side:
         found = runs[keys].merge(calibration.drop_duplicates(keys), on=keys, how="left")
         if found["run_id"].notna().all():
             references = {metric: found[metric].to_numpy(dtype=float) for metric in DRIFTING}
-    return _Side({metric: runs[metric].to_numpy(dtype=float) for metric in METRICS}, references,
-                 _median(runs["qps"]), bool(runs["bottleneck"].eq("generator").any()))
+    values = {metric: _values(counted if metric in COUNTED_METRICS else runs, metric) for metric in METRICS}
+    timed = "qps" in runs
+    return _Side(values, references, _median(runs["qps"]) if timed else None,
+                 timed and bool(runs["bottleneck"].eq("generator").any()))
+
+
+def _values(frame: pd.DataFrame, metric: str) -> np.ndarray:
+    """One value per run (none where the side has no such runs: a batch counted nothing)."""
+    return frame[metric].to_numpy(dtype=float) if metric in frame else np.array([])
 
 
 def _median(values: pd.Series) -> float | None:
@@ -278,8 +309,8 @@ def _prepare(c: _Candidate) -> _Prepared:
     normalised = c.metric in DRIFTING and _normalisable(c.before, c.metric) and _normalisable(c.after, c.metric)
     b, a = _tested(c.before, c.metric, normalised), _tested(c.after, c.metric, normalised)
     testable = bool(np.all(b > 0) and np.all(a > 0)) and not (c.generator_bound and c.metric not in SERVER_SIDE)
-    return _Prepared(c, PER_REFERENCE if normalised else AS_MEASURED, np.log(b) if testable else None,
-                     np.log(a) if testable else None)
+    basis = COUNTED if c.metric in COUNTED_METRICS else PER_REFERENCE if normalised else AS_MEASURED
+    return _Prepared(c, basis, np.log(b) if testable else None, np.log(a) if testable else None)
 
 
 def _judge(candidates: list[_Candidate]) -> list[Change]:
@@ -331,37 +362,68 @@ def _change(prepared: _Prepared, *, level: float, needed: int, rng: np.random.Ge
 # -- the two ways in --------------------------------------------------------------------------
 
 
-def compare(base: pd.DataFrame, new: pd.DataFrame) -> list[Change]:
-    """Every metric of every (target, scenario) both batches measured without error."""
+def _finished_counts(counted: pd.DataFrame) -> pd.DataFrame:
+    return counted[counted["error"].isna()] if "error" in counted else NO_RUNS
+
+
+def _of(frame: pd.DataFrame, target: str, scenario: str) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    return frame[(frame["target_label"] == target) & (frame["scenario"] == scenario)]
+
+
+def _pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (target, scenario) pairs a frame holds, in the order it first holds them."""
+    if frame.empty:
+        return []
+    return [*dict.fromkeys(frame[["target_label", "scenario"]].itertuples(index=False, name=None))]
+
+
+def compare(base: pd.DataFrame, new: pd.DataFrame, base_counted: pd.DataFrame = NO_RUNS,
+            new_counted: pd.DataFrame = NO_RUNS) -> list[Change]:
+    """Every metric of every (target, scenario) both batches measured (or counted) without error."""
     before_all, after_all = _measured(base), _measured(new)
+    before_counts, after_counts = _finished_counts(base_counted), _finished_counts(new_counted)
     references = (_calibration(base), _calibration(new))
-    pairs = []
-    common = before_all[["target_label", "scenario"]].drop_duplicates().merge(
-        after_all[["target_label", "scenario"]].drop_duplicates())
-    for target, scenario in common.itertuples(index=False):
-        before = before_all[(before_all["target_label"] == target) & (before_all["scenario"] == scenario)]
-        after = after_all[(after_all["target_label"] == target) & (after_all["scenario"] == scenario)]
-        pairs.append((target, scenario, _side(before, references[0]), _side(after, references[1])))
+    common = ((set(_pairs(before_all)) & set(_pairs(after_all)))
+              | (set(_pairs(before_counts)) & set(_pairs(after_counts))))
+    order = dict.fromkeys([*_pairs(before_all), *_pairs(before_counts)])
+    pairs = [(target, scenario,
+              _side(_of(before_all, target, scenario), references[0], _of(before_counts, target, scenario)),
+              _side(_of(after_all, target, scenario), references[1], _of(after_counts, target, scenario)))
+             for target, scenario in order if (target, scenario) in common]
     return _judge(_candidates(pairs))
 
 
-def compare_targets(runs: pd.DataFrame, base_target: str, new_target: str) -> list[Change]:
-    """Two targets of one batch, scenario by scenario, over the repeats both finished, as measured."""
-    measured = _measured(runs)
-    labels = set(measured["target_label"])
+def _side_by_side(frame: pd.DataFrame, scenario: str, base_target: str, new_target: str) -> tuple[pd.DataFrame, ...]:
+    """Both targets' runs of a scenario over the repeats both finished, in repeat order."""
+    if frame.empty:
+        return frame, frame
+    here = frame[frame["scenario"] == scenario]
+    before, after = (here[here["target_label"] == name] for name in (base_target, new_target))
+    both = set(before["repeat"]) & set(after["repeat"])
+    return tuple(side[side["repeat"].isin(both)].sort_values("repeat").reset_index(drop=True)
+                 for side in (before, after))
+
+
+def compare_targets(runs: pd.DataFrame, base_target: str, new_target: str,
+                    counted: pd.DataFrame = NO_RUNS) -> list[Change]:
+    """Two targets of one batch, scenario by scenario, over the repeats both finished (timed and
+    counted apart), as measured."""
+    measured, counts = _measured(runs), _finished_counts(counted)
+    held = [*_pairs(measured), *_pairs(counts)]
+    labels = {target for target, _ in held}
     for name in (base_target, new_target):
         if name not in labels:
             raise KeyError(f"no finished runs of target {name!r} in this batch (it has: {', '.join(sorted(labels))})")
     pairs = []
-    for scenario in dict.fromkeys(measured["scenario"]):
-        here = measured[measured["scenario"] == scenario]
-        before, after = (here[here["target_label"] == name] for name in (base_target, new_target))
-        both = set(before["repeat"]) & set(after["repeat"])
-        if not both:
+    for scenario in dict.fromkeys(scenario for _, scenario in held):
+        before, after = _side_by_side(measured, scenario, base_target, new_target)
+        counted_before, counted_after = _side_by_side(counts, scenario, base_target, new_target)
+        if before.empty and counted_before.empty:
             continue
-        before, after = (side[side["repeat"].isin(both)].sort_values("repeat").reset_index(drop=True)
-                         for side in (before, after))
-        pairs.append((f"{base_target} → {new_target}", scenario, _side(before, NO_RUNS), _side(after, NO_RUNS)))
+        pairs.append((f"{base_target} → {new_target}", scenario, _side(before, NO_RUNS, counted_before),
+                      _side(after, NO_RUNS, counted_after)))
     return _judge(_candidates(pairs))
 
 
@@ -396,6 +458,90 @@ def regressions(changes: list[Change], threshold: float) -> list[Change]:
 
 def as_records(changes: list[Change]) -> list[dict[str, object]]:
     return [{**asdict(c), "significant": c.significant} for c in changes]
+
+
+# -- where the instructions moved --------------------------------------------------------------
+
+# Functions listed per target × scenario: those whose own instructions per request moved most.
+FUNCTIONS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class FunctionChange:
+    target: str
+    scenario: str
+    object: str
+    function: str
+    base: float  # median self instructions per request over the side's counted runs
+    new: float
+
+    @property
+    def change(self) -> float:
+        return self.new - self.base
+
+
+def function_medians(counted: pd.DataFrame, functions: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
+    """(target_label, scenario) → each (object, function)'s median self instructions per request
+    over that pair's finished counted runs; a function not among a run's kept ones counts 0 there
+    (each run keeps its most inclusive and most self-costly, lab.run.counted.FUNCTIONS_KEPT)."""
+    runs = _finished_counts(counted)
+    if runs.empty or functions.empty:
+        return {}
+    joined = functions.merge(runs[["run_id", "target_label", "scenario"]], on="run_id")
+    out = {}
+    for (target, scenario), group in joined.groupby(["target_label", "scenario"], sort=False):
+        per_run = group.pivot_table(index=["object", "function"], columns="run_id",
+                                    values="self_instructions_per_request", aggfunc="sum")
+        out[(str(target), str(scenario))] = per_run.fillna(0.0).median(axis=1)
+    return out
+
+
+def moved_functions(before: pd.Series, after: pd.Series, target: str, scenario: str) -> list[FunctionChange]:
+    """The FUNCTIONS_SHOWN functions whose self instructions per request moved most, either way."""
+    both = pd.concat([before.rename("base"), after.rename("new")], axis=1).fillna(0.0)
+    moved = (both["new"] - both["base"]).abs().sort_values(ascending=False, kind="stable")
+    return [FunctionChange(target, scenario, str(obj), str(function), float(both.at[(obj, function), "base"]),
+                           float(both.at[(obj, function), "new"]))
+            for obj, function in moved.index[:FUNCTIONS_SHOWN]]
+
+
+def function_changes(base: dict[tuple[str, str], pd.Series], new: dict[tuple[str, str], pd.Series],
+                     pairs: list[tuple[str, str, str]] | None = None) -> list[FunctionChange]:
+    """What moved between two batches' function medians (each target × scenario both counted), or
+    within one batch's: `pairs` of (base target, new target, scenario)."""
+    if pairs is None:
+        pairs = [(target, target, scenario) for target, scenario in base if (target, scenario) in new]
+    out = []
+    for before, after, scenario in pairs:
+        if (before, scenario) in base and (after, scenario) in new:
+            label = before if before == after else f"{before} → {after}"
+            out += moved_functions(base[(before, scenario)], new[(after, scenario)], label, scenario)
+    return out
+
+
+FUNCTION_HEADERS = ("target", "scenario", "object", "function", "base instr/req", "new instr/req", "change")
+FUNCTIONS_NOTE = ("self instructions per request, medians of the counted runs; a function not among a run's kept "
+                  "functions counts 0 there")
+
+
+def _function_cells(c: FunctionChange) -> tuple[str, ...]:
+    return (c.target, c.scenario, c.object, c.function, f"{c.base:,.0f}", f"{c.new:,.0f}", f"{c.change:+,.0f}")
+
+
+def functions_table(changes: list[FunctionChange], title: str) -> Table:
+    out = Table(title=title, title_justify="left", caption=FUNCTIONS_NOTE, caption_justify="left")
+    for column in FUNCTION_HEADERS:
+        out.add_column(column, justify="right" if "instr" in column or column == "change" else "left")
+    for c in changes:
+        out.add_row(*map(escape, _function_cells(c)))
+    return out
+
+
+def functions_markdown(changes: list[FunctionChange]) -> str:
+    out = ["", f"Where the instructions moved ({FUNCTIONS_NOTE}):", "",
+           "| " + " | ".join(FUNCTION_HEADERS) + " |", "|" + "---|" * len(FUNCTION_HEADERS)]
+    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _function_cells(c)) + " |" for c in changes]
+    return "\n".join(out) + "\n"
 
 
 # -- how a diff is shown ----------------------------------------------------------------------
@@ -448,6 +594,11 @@ def notes(changes: list[Change], base: pd.DataFrame | None = None, new: pd.DataF
     if AS_MEASURED in bases and not one_batch:
         out.append("compared as measured where a side has no calibration run in every repeat: drift of the machine "
                    "between batches is not controlled there")
+    if any(c.basis == COUNTED for c in changes):
+        out.append("instructions and system calls per request are counted under valgrind (one request in flight): "
+                   "they do not drift with the machine, so they are compared as counted"
+                   + ("" if one_batch else ", between any two batches run on the same software (a count depends "
+                      "on Python, the libraries and valgrind)"))
     levels = [c.level for c in changes if c.level is not None]
     if levels:
         out.append(f"a change is significant at p ≤ {levels[0]:.4f}: {ALPHA:.0%} over the diff's tests "

@@ -17,13 +17,14 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
+from pandas.io.formats.style import Styler
 from traitlets import default
 
 from lab.analysis.batch import BASE_ENV, BATCH_ENV, RESULTS_ENV, Batch, open_batch
 from lab.analysis.figures import speedup_figure
 from lab.analysis.present import show
 from lab.analysis.summary import summarize, summary_text
-from lab.analysis.tables import criteria_table
+from lab.analysis.tables import TOP_FUNCTIONS, criteria_table, instructions_table, top_functions_table
 from lab.paths import NOTEBOOKS, REPO
 from lab.store.results import BATCH_INFO
 
@@ -120,7 +121,7 @@ def index_page(batch: Batch, info: dict[str, object], pages: list[str], figure_n
     facts = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(info[key]))}</td></tr>"
                     for key, label in _FACTS.items() if info.get(key) not in (None, ""))
     command = " ".join(str(part) for part in info.get("command", []))  # type: ignore[attr-defined]
-    headline_html = show(summary_text(summarize(batch.runs)))
+    headline_html = show(summary_text(summarize(batch.runs, batch.counted)))
     criteria_html = show(criteria_table(batch))
     body = [
         f"<h1>Batch {html.escape(str(batch.name))}</h1>",
@@ -133,15 +134,36 @@ def index_page(batch: Batch, info: dict[str, object], pages: list[str], figure_n
         "<p>Medians over repeats, with their range in brackets; CPU µs/req is the server's. A speedup over "
         "stage 0 is given only where both were server-bound; where the load generator was saturated the QPS is "
         "a floor (≥) and the speedup too.</p>",
-        headline_html if isinstance(headline_html, str) else headline_html.to_html(),
+        _html(headline_html),
         "<h2>Speedup over stage 0</h2>",
         f'<p><img src="{figure_name}" alt="speedup over stage 0 per scenario, beside the roadmap\'s"></p>',
         "<h2>The roadmap's criteria</h2>",
-        criteria_html if isinstance(criteria_html, str) else criteria_html.to_html(),
+        _html(criteria_html),
+        *_counted_section(batch),
         "<h2>More</h2><ul>" + "".join(f'<li><a href="{page}.html">{_title(page)}</a></li>' for page in pages)
         + "</ul>",
     ]
     return _PAGE.format(title=f"qpslab report: {html.escape(str(batch.name))}", nav=_nav(pages), body="".join(body))
+
+
+def _html(table: Styler | str) -> str:
+    return table if isinstance(table, str) else table.to_html()
+
+
+def _counted_section(batch: Batch) -> list[str]:
+    """Instructions per request by stage and scenario, and where they go, for a counted batch."""
+    if batch.counted.empty:
+        return []
+    return ["<h2>Instructions per request (counted)</h2>",
+            "<p>The server's user-space instructions per request, counted under valgrind with one request in "
+            "flight (<code>--instructions</code>): a unit that does not drift with the machine, so a 1% change "
+            "shows. It misses the kernel's work (system calls per request stand for it), cache misses and "
+            "waiting.</p>",
+            _html(show(instructions_table(batch))),
+            f"<h3>Where the instructions go: each target's {TOP_FUNCTIONS} costliest functions</h3>",
+            "<p>Instructions in each function's own code per request (medians of the counted runs): for a Python "
+            "server these are CPython's, uvloop's, llhttp's and zlib's C functions.</p>",
+            _html(show(top_functions_table(batch)))]
 
 
 def _with_nav(page: str, nav: str) -> str:

@@ -15,6 +15,8 @@ from lab.drivers import wrk
 from lab.model.target import CALIBRATION_TARGET
 
 SUMMARY_METRICS = ("qps", "latency_p50_us", "latency_p99_us", "server_cpu_us_per_request")
+# From the counted runs, where the batch has them (lab compare --instructions).
+COUNTED_METRIC = "server_instructions_per_request"
 
 
 def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
@@ -41,9 +43,10 @@ def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[
     return median, float(ordered[low_index]), float(ordered[n - 1 - low_index])
 
 
-def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+def summarize(runs: pd.DataFrame, counted: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (target, scenario): run counts, median and interval of SUMMARY_METRICS, speedup
-    of the median QPS over stage 0's in the same scenario, the roadmap's target, verdicts."""
+    of the median QPS over stage 0's in the same scenario, the roadmap's target, verdicts; with
+    counted runs, the median and interval of their instructions per request too."""
     if runs.empty:
         return pd.DataFrame()
     rows = []
@@ -93,7 +96,23 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     # Only a ratio of two server-bound rates is a speedup; a generator-bound stage's is a floor.
     frame["speedup"] = [math.nan if r.value is None else r.value for r in ratios]
     frame["speedup_is_floor"] = [r.floor for r in ratios]
-    return frame
+    return frame if counted is None or counted.empty else _with_counts(frame, counted)
+
+
+def _with_counts(frame: pd.DataFrame, counted: pd.DataFrame) -> pd.DataFrame:
+    """The summary with each target × scenario's counted instructions per request (median and
+    interval over its counted runs; none where it was not counted or every count failed)."""
+    good = counted[counted["error"].isna()]
+    cells: dict[str, list[float]] = {name: [] for name in (COUNTED_METRIC, f"{COUNTED_METRIC}_low",
+                                                            f"{COUNTED_METRIC}_high")}
+    for label, scenario in zip(frame["target"], frame["scenario"], strict=True):
+        values = good[(good["target_label"] == label) & (good["scenario"] == scenario)][COUNTED_METRIC]
+        median, low, high = median_interval([float(v) for v in values.dropna()])
+        for name, value in zip(cells, (median, low, high), strict=True):
+            cells[name].append(value)
+    counted_runs = [int(((counted["target_label"] == label) & (counted["scenario"] == scenario)).sum())
+                    for label, scenario in zip(frame["target"], frame["scenario"], strict=True)]
+    return frame.assign(counted_runs=counted_runs, **cells)
 
 
 def _number(value: object, digits: int) -> str:
@@ -102,9 +121,10 @@ def _number(value: object, digits: int) -> str:
     return f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
 
 
-def _with_interval(row: pd.Series, metric: str, digits: int = 0) -> str:
+def _with_interval(row: pd.Series, metric: str, digits: int = 0, runs: int | None = None) -> str:
     text = _number(row[metric], digits)
-    if row["runs"] - row["failed_runs"] > 1 and not math.isnan(row[f"{metric}_low"]):
+    runs = row["runs"] - row["failed_runs"] if runs is None else runs
+    if runs > 1 and not math.isnan(row[f"{metric}_low"]):
         text += f" [{_number(row[f'{metric}_low'], digits)}–{_number(row[f'{metric}_high'], digits)}]"
     return text
 
@@ -112,16 +132,21 @@ def _with_interval(row: pd.Series, metric: str, digits: int = 0) -> str:
 # The summary's columns as a reader sees them, console and report alike.
 SUMMARY_COLUMNS = ("stage / target", "scenario", "QPS", "p50 µs", "p99 µs", "CPU µs/req", "speedup", "roadmap",
                    "bottleneck")
+# The last column when the batch counted instructions (its counted runs' median and interval).
+COUNTED_COLUMN = "instructions/req"
 _FAILED, _UNVERIFIED, _SATURATED = "failed: ", " (unverified)", "generator (saturated)"
 
 
 def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary as text, one row per target and scenario: medians with their intervals, "≥"
-    before a generator-bound QPS, the speedup as a ratio or a floor, what failed."""
-    rows = []
+    before a generator-bound QPS, the speedup as a ratio or a floor, what failed; and the
+    instructions per request where the batch counted them."""
+    counted = COUNTED_METRIC in summary
+    rows: list[tuple[str, ...]] = []
     for _, row in summary.iterrows():
+        count = (_with_interval(row, COUNTED_METRIC, 0, int(row["counted_runs"])),) if counted else ()
         if isinstance(row["error"], str):
-            rows.append((row["target"], row["scenario"], _FAILED + row["error"][:60], "", "", "", "", "", ""))
+            rows.append((row["target"], row["scenario"], _FAILED + row["error"][:60], "", "", "", "", "", "", *count))
             continue
         roadmap = "–" if pd.isna(row["roadmap_qps"]) else f"{row['roadmap_qps']:,.0f} ({row['roadmap_speedup']:.0f}x)"
         bottleneck = row["bottleneck"] or "–"
@@ -131,16 +156,17 @@ def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
         rows.append((row["target"] + (_UNVERIFIED if unverified else ""), row["scenario"], qps,
                      _with_interval(row, "latency_p50_us", 1), _with_interval(row, "latency_p99_us", 1),
                      _with_interval(row, "server_cpu_us_per_request", 1), ratio.text(), roadmap,
-                     _SATURATED if bottleneck == "generator" else bottleneck))
-    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+                     _SATURATED if bottleneck == "generator" else bottleneck, *count))
+    return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, *((COUNTED_COLUMN,) if counted else ())])
 
 
 def summary_table(summary: pd.DataFrame, title: str) -> Table:
     """The summary on the console: what failed in red, a saturated generator in yellow."""
     table = Table(title=title, title_justify="left")
-    for column in SUMMARY_COLUMNS:
+    text = summary_text(summary)
+    for column in text.columns:
         table.add_column(column, justify="left" if column in ("stage / target", "scenario", "bottleneck") else "right")
-    for cells in summary_text(summary).itertuples(index=False):
+    for cells in text.itertuples(index=False):
         marked = [escape(str(cell)) for cell in cells]
         if marked[2].startswith(_FAILED):
             marked[2] = f"[red]{marked[2]}[/red]"
@@ -215,15 +241,57 @@ def generator_note(runs: pd.DataFrame) -> str | None:
     return f"load: {'; '.join(parts)}" if parts else None
 
 
-def batch_summary(runs: pd.DataFrame, title: str) -> list[Table | str]:
+# Under a summary with counted runs: what the count is, and what it is not.
+COUNTED_NOTE = ("instructions/req: the server's user-space instructions per request, counted under valgrind with one "
+                "request in flight (lab compare --instructions); it does not drift with the machine, and misses the "
+                "kernel's work, cache misses and waiting")
+
+
+def counted_summary(counted: pd.DataFrame) -> pd.DataFrame:
+    """One row per counted target × scenario: its counted runs, the median and range of their
+    instructions per request, the spread (max / min − 1), and system calls per request."""
+    rows = []
+    for (label, scenario), group in counted.groupby(["target_label", "scenario"], sort=False):
+        good = group[group["error"].isna()]
+        values = [float(v) for v in good[COUNTED_METRIC].dropna()]
+        median, low, high = median_interval(values)
+        rows.append({"target": label, "scenario": scenario, "counted_runs": len(group),
+                     "failed": len(group) - len(good), "instructions": median, "low": low, "high": high,
+                     "spread": max(values) / min(values) - 1 if values else math.nan,
+                     "syscalls": float(good["server_syscalls_per_request"].median()) if len(good) else math.nan,
+                     "error": None if len(good) else str(group["error"].dropna().iloc[-1])})
+    return pd.DataFrame(rows)
+
+
+def counted_table(counted: pd.DataFrame) -> Table:
+    table = Table(title="instructions per request (counted under valgrind)", title_justify="left")
+    for column in ("stage / target", "scenario", "runs", "instructions/req", "range", "spread", "syscalls/req"):
+        table.add_column(column, justify="left" if column in ("stage / target", "scenario") else "right")
+    for _, row in counted_summary(counted).iterrows():
+        if row["error"] is not None:
+            table.add_row(escape(row["target"]), escape(row["scenario"]), str(row["counted_runs"]),
+                          f"[red]{escape(_FAILED + row['error'][:60])}[/red]", "", "", "")
+            continue
+        table.add_row(escape(row["target"]), escape(row["scenario"]), f"{row['counted_runs'] - row['failed']}",
+                      _number(row["instructions"], 0), f"{_number(row['low'], 0)}–{_number(row['high'], 0)}",
+                      f"{row['spread']:.2%}", _number(row["syscalls"], 2))
+    return table
+
+
+def batch_summary(runs: pd.DataFrame, title: str, counted: pd.DataFrame | None = None) -> list[Table | str]:
     """What `lab compare` and `lab results BATCH` print of a batch: the summary, how its load was
-    generated, a note on reading its CPU column, and CPU per request at equal load where the
-    batch has it."""
-    out: list[Table | str] = [summary_table(summarize(runs), title)]
+    generated, a note on reading its CPU column, CPU per request at equal load where the batch has
+    it, and its counted runs where it has them."""
+    counts: list[Table | str] = [counted_table(counted), f"[dim]{COUNTED_NOTE}[/dim]"] if (
+        counted is not None and not counted.empty) else []
+    if runs.empty:
+        return counts
+    out: list[Table | str] = [summary_table(summarize(runs, counted), title)]
     note = generator_note(runs)
     if note is not None:
         out.append(f"[dim]{note}[/dim]")
     out.append(f"[dim]{_CPU_AT_LOAD_NOTE}[/dim]")
+    out += counts
     equal = equal_load_summary(runs)
     return out if equal is None else [*out, equal]
 

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 
 from lab.analysis.batch import Batch
+from lab.analysis.diff import function_medians
 from lab.analysis.roadmap import CRITERIA, INDUSTRY, INDUSTRY_STAGE, MEMORY_BASELINE_STAGE, ROADMAP, roadmap_table
-from lab.analysis.summary import summarize
+from lab.analysis.summary import counted_summary, summarize
 from lab.analysis.verdicts import judge, judge_industry, judge_memory, speedup
 from lab.model.target import CALIBRATION_TARGET
 
@@ -143,3 +144,31 @@ def matrix(batch: Batch, metric: str) -> pd.DataFrame:
 def spread_table(batch: Batch) -> pd.DataFrame:
     """Per target and scenario: medians and 95% intervals across repeats (lab.analysis.summary)."""
     return summarize(batch.runs)
+
+
+# Functions shown per target × scenario on the report's counted section.
+TOP_FUNCTIONS = 8
+
+
+def instructions_table(batch: Batch) -> pd.DataFrame:
+    """Instructions per request by target and scenario, counted (the roadmap's steps in a unit
+    that does not drift): median, range and spread over the counted runs, system calls per request."""
+    if batch.counted.empty:
+        return pd.DataFrame()
+    table = counted_summary(batch.counted)
+    return pd.DataFrame({"target_label": table["target"], "scenario": table["scenario"],
+                         "counted_runs": table["counted_runs"] - table["failed"],
+                         "instructions_per_request": table["instructions"], "lowest": table["low"],
+                         "highest": table["high"], "spread_percent": table["spread"] * 100,
+                         "syscalls_per_request": table["syscalls"]})
+
+
+def top_functions_table(batch: Batch, top: int = TOP_FUNCTIONS) -> pd.DataFrame:
+    """Each counted target × scenario's `top` functions by their own instructions per request
+    (medians of its counted runs)."""
+    rows = []
+    for (target, scenario), medians in function_medians(batch.counted, batch.functions).items():
+        for (obj, function), value in medians.sort_values(ascending=False).head(top).items():
+            rows.append({"target_label": target, "scenario": scenario, "object": obj, "function": function,
+                         "self_instructions_per_request": value})
+    return pd.DataFrame(rows)

@@ -40,7 +40,9 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--scenarios", help="scenario ids or paths, comma-separated (default: the default ones)")
     parser.add_argument("--target", action="append", metavar="URL",
                         help="a running server to measure (repeatable); replaces the stages unless --stages is given")
-    parser.add_argument("--repeats", type=int, default=1, help="runs per stage and scenario, interleaved (default 1)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs per stage and scenario, interleaved (default 1; 0 with --instructions: counted "
+                             "runs only)")
     parser.add_argument("--preset", choices=sorted(PRESETS),
                         help="ceiling: stages 2-4 and the peers (minimal, uvicorn, granian, socketify, stage 4 "
                              "compiled by mypyc) on plaintext, json and 16-deep pipelining, with wrk; industry: "
@@ -106,8 +108,8 @@ def file_target(name: str) -> Target:
 
 
 def handle(args: argparse.Namespace, console: Console) -> int:
-    if args.repeats < 1:
-        raise UsageError("--repeats must be >= 1")
+    if args.repeats < (0 if args.instructions else 1):
+        raise UsageError("--repeats must be >= 1 (0 with --instructions: counted runs only)")
     stages_text = chosen(args, "stages")
     try:
         stages = parse_stages(stages_text) if stages_text else []
@@ -130,8 +132,9 @@ def handle(args: argparse.Namespace, console: Console) -> int:
         if refused is not None:
             raise UsageError(f"--sweep runs each scenario at fixed rates, which {driver} cannot: {refused}")
     baseline = options.batch(args.baseline, args.results) if args.baseline else None  # a typo fails before any run
+    counted_repeats, counted_load = options.counted(args, targets, scenarios, args.repeats)
     plan = Plan(tuple(targets), tuple(scenarios), args.repeats, options.pinning(args, console), args.results, driver,
-                sweep, args.calibrate)
+                sweep, args.calibrate, counted_repeats, counted_load)
     directory = on_console(console, lambda reporter: run_plan(plan, reporter, sys.argv)).directory
     if baseline is not None:
         measured = load(directory.parent, directory.name)

@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 
+import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 
@@ -16,6 +17,10 @@ from lab.analysis.diff import (
     compare,
     compare_targets,
     diff_table,
+    function_changes,
+    function_medians,
+    functions_markdown,
+    functions_table,
     notes,
     regressions,
 )
@@ -64,21 +69,29 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     if not within and args.new is None:
         raise UsageError("give two batches (BASE NEW), or one batch with --base TARGET --new TARGET")
     base = options.batch(args.base, args.results)
+    base_counted, base_functions = options.counted_batch(args.base, args.results)
     if within:
         try:
-            changes = compare_targets(base, args.base_target, args.new_target)
+            changes = compare_targets(base, args.base_target, args.new_target, base_counted)
         except KeyError as error:
             raise UsageError(f"{args.base}: {error.args[0]}") from None
         title, lines = f"{args.base}: {args.base_target} → {args.new_target}", notes(changes)
         if not changes:
             raise UsageError(f"{args.base_target} and {args.new_target} finished no scenario in the same repeat")
+        medians = function_medians(base_counted, base_functions)
+        scenarios = dict.fromkeys(c.scenario for c in changes)
+        moved = function_changes(medians, medians, [(args.base_target, args.new_target, s) for s in scenarios])
     else:
         new = options.batch(args.new, args.results)
-        changes = compare(base, new)
+        new_counted, new_functions = options.counted_batch(args.new, args.results)
+        changes = compare(base, new, base_counted, new_counted)
         title = f"{args.base} → {args.new}"
-        lines = notes(changes, base, new)
+        # The machine notes see the counted runs' facts too (valgrind's version).
+        lines = notes(changes, pd.concat([base, base_counted]), pd.concat([new, new_counted]))
         if not changes:
             raise UsageError("the two batches have no target × scenario in common (finished without error)")
+        moved = function_changes(function_medians(base_counted, base_functions),
+                                 function_medians(new_counted, new_functions))
     if args.format == "json":
         for line in lines:  # the output stays parseable; what a reader must know goes beside it
             print(f"note: {line}", file=sys.stderr)
@@ -86,10 +99,14 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     elif args.format == "markdown":
         print(as_markdown(changes, args.base, args.new or f"--base {args.base_target} --new {args.new_target}",
                           lines), end="")
+        if moved:
+            print(functions_markdown(moved), end="")
     else:
         for line in lines:
             console.print(f"[yellow]{escape(line)}[/yellow]" if line.startswith("the batches ran") else escape(line))
         console.print(diff_table(changes, title))
+        if moved:
+            console.print(functions_table(moved, "where the instructions moved"))
     if limit is None:
         return 0
     worse = regressions(changes, limit)

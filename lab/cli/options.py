@@ -12,13 +12,17 @@ import pandas as pd
 from rich.console import Console
 
 import oscalls
+from lab.analysis.diff import counted_repeats_needed
+from lab.counting import valgrind
 from lab.drivers.registry import DEFAULT_DRIVER, DRIVERS, driver_named
 from lab.files.scenario_file import resolve
 from lab.model.ranges import parse_ranges
 from lab.model.scenario import Scenario, parse_duration
+from lab.model.target import Target
 from lab.paths import DEFAULT_RESULTS
+from lab.run.counted import COUNTED_REQUESTS, WARMUP_REQUESTS, CountedLoad
 from lab.run.measure import Pinning
-from lab.store.results import load
+from lab.store.results import load, load_counted, load_functions
 
 # locust's own default master port, so that `lab worker --master HOST` needs no port either.
 LOCUST_MASTER_PORT = 5557
@@ -113,6 +117,29 @@ def scenarios(args: argparse.Namespace, names_text: str | None, driver: str) -> 
     return chosen
 
 
+def counted(args: argparse.Namespace, targets: list[Target], chosen: list[Scenario],
+            repeats: int) -> tuple[int, CountedLoad]:
+    """The counted runs asked for: repeats per target × scenario and their load; (0, …) without
+    --instructions. Refused before any run where they cannot be made."""
+    if not args.instructions:
+        if args.counted_repeats is not None:
+            raise UsageError("--counted-repeats needs --instructions")
+        return 0, CountedLoad()
+    reason = valgrind.missing()
+    if reason is not None:
+        raise UsageError(f"--instructions: {reason}")
+    started_elsewhere = [target.label for target in targets if target.module is None and not target.command]
+    if started_elsewhere:
+        raise UsageError(f"--instructions counts a server the lab starts under valgrind; {started_elsewhere[0]} "
+                         "is a running URL")
+    if args.counted_repeats is not None and args.counted_repeats < 1:
+        raise UsageError("--counted-repeats must be >= 1")
+    if args.counted_requests < 1:
+        raise UsageError("--counted-requests must be >= 1")
+    needed = counted_repeats_needed(len(targets) * len(chosen), repeats)
+    return args.counted_repeats or needed, CountedLoad(args.counted_requests, WARMUP_REQUESTS)
+
+
 def check_driver(name: str, chosen: list[Scenario]) -> None:
     """UsageError unless the driver is installed and can run every chosen scenario."""
     driver = driver_named(name)
@@ -133,11 +160,21 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--driver", choices=sorted(DRIVERS),
                         help=f"load generator: {DEFAULT_DRIVER} (default) or wrk (native, for ceilings; needs wrk)")
     parser.add_argument("--processes", type=int,
-                        help="locust processes on this machine generating load (default: the scenario's, usually 1)")
+                        help="locust processes on this machine generating load (default: the scenario's, else one per "
+                             "client CPU, each pinned to its own)")
     parser.add_argument("--expect-workers", type=int, default=0, metavar="N",
                         help="also wait for N locust workers on other machines (`lab worker --master HOST`)")
     parser.add_argument("--master-bind", default=f"0.0.0.0:{LOCUST_MASTER_PORT}", metavar="HOST[:PORT]",
                         help=f"where the locust master listens for them (default 0.0.0.0:{LOCUST_MASTER_PORT})")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each target's instructions per request under valgrind (counted runs, after "
+                             "the timed ones): a cost that does not drift, so lab diff sees a 1%% change")
+    parser.add_argument("--counted-repeats", type=int, metavar="N",
+                        help="counted runs per target and scenario (default: enough for lab diff of the batch to "
+                             "reach its error rate, 5 or more)")
+    parser.add_argument("--counted-requests", type=int, default=COUNTED_REQUESTS, metavar="N",
+                        help=f"requests counted per counted run (default {COUNTED_REQUESTS:,}; {WARMUP_REQUESTS} "
+                             "uncounted before them)")
     parser.add_argument("--server-cpus", help="CPUs for the server (default: the first allowed)")
     parser.add_argument("--client-cpus", help="CPUs for the load generator (default: all the others)")
     add_results_option(parser)
@@ -154,12 +191,23 @@ def add_results_option(parser: argparse.ArgumentParser) -> None:
                         help=f"results directory (default {DEFAULT_RESULTS}/)")
 
 
+def _located(name: str, root: Path) -> tuple[Path, str]:
+    """A batch named by id under `root`, or by the path of its directory, as (root, id)."""
+    path = Path(name)
+    return (path.resolve().parent, path.resolve().name) if path.is_dir() else (root, name)
+
+
 def batch(name: str, root: Path) -> pd.DataFrame:
     """A batch's runs by id under `root`, or by the path of its directory."""
-    path = Path(name)
-    if path.is_dir():
-        root, name = path.resolve().parent, path.name
     try:
-        return load(root, name)
+        return load(*_located(name, root))
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
+
+
+def counted_batch(name: str, root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A batch's counted runs and their functions (empty frames where it counted nothing)."""
+    try:
+        return load_counted(*_located(name, root)), load_functions(*_located(name, root))
     except FileNotFoundError as error:
         raise UsageError(str(error)) from None

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from lab.analysis.summary import batch_summary, saturation_hint
 from lab.run.scheduler import Batch
-from lab.store.results import RunResult
+from lab.store.results import CountedResult, RunResult
 
 
 class ConsoleReporter:
@@ -56,6 +56,11 @@ class ConsoleReporter:
         self._progress.console.print(one_line(what, result.row))
         self._progress.advance(self._task)
 
+    def counted(self, what: str, result: CountedResult) -> None:
+        assert self._task is not None
+        self._progress.console.print(counted_line(what, result.row))
+        self._progress.advance(self._task)
+
     def interrupted(self, batch: Batch) -> None:
         self._progress.console.print(f"[yellow]interrupted: {len(batch.results)} finished runs kept in "
                                      f"{batch.directory}[/yellow]")
@@ -72,13 +77,23 @@ def one_line(what: str, row: dict[str, Any]) -> str:
     return f"✓ {escape(what)}: {row['qps']:,.0f} req/s, p99 {p99} µs{note}"
 
 
+def counted_line(what: str, row: dict[str, Any]) -> str:
+    """A finished counted run as one console line: its counts, or why it failed."""
+    if row["error"]:
+        return f"[red]✗ {escape(what)}: {escape(row['error'])}[/red]"
+    return (f"✓ {escape(what)}: {row['server_instructions_per_request']:,.0f} instructions/req, "
+            f"{row['server_syscalls_per_request']:.2f} syscalls/req ({row['counted_requests']:,} requests, "
+            f"{row['counted_wall_s']:.1f} s under valgrind)")
+
+
 def print_batch(console: Console, batch: Batch) -> None:
     """The batch's summary tables and what to do about a saturated generator, then where it is."""
-    if batch.results:
+    if batch.results or batch.counted:
         frame = pd.DataFrame([result.row for result in batch.results])
-        for part in batch_summary(frame, f"batch {batch.directory.name}"):
+        counted = pd.DataFrame([result.row for result in batch.counted]) if batch.counted else None
+        for part in batch_summary(frame, f"batch {batch.directory.name}", counted):
             console.print(part)
-        hint = saturation_hint(frame)
+        hint = saturation_hint(frame) if batch.results else None
         if hint:
             console.print(f"[yellow]{hint}[/yellow]")
     console.print(f"results: {batch.directory}")

@@ -10,7 +10,7 @@ from lab.analysis.listings import batches_table
 from lab.analysis.summary import batch_summary
 from lab.cli import options
 from lab.cli.options import UsageError
-from lab.store.results import load
+from lab.store.results import load, load_counted
 
 
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,8 +26,9 @@ def handle(args: argparse.Namespace, console: Console) -> int:
         return 0
     try:
         runs = load(args.results, args.batch)
+        counted = load_counted(args.results, args.batch)
     except FileNotFoundError as error:
         raise UsageError(str(error)) from None
-    for part in batch_summary(runs, f"batch {args.batch}"):
+    for part in batch_summary(runs, f"batch {args.batch}", counted):
         console.print(part)
     return 0

@@ -39,6 +39,8 @@ def handle(args: argparse.Namespace, console: Console) -> int:
         target = stage_target(number, tuple(args.server_args))
     driver = args.driver or DEFAULT_DRIVER
     scenarios = options.scenarios(args, args.scenario, driver)
-    plan = Plan((target,), tuple(scenarios), 1, options.pinning(args, console), args.results, driver)
+    counted_repeats, counted_load = options.counted(args, [target], scenarios, 1)
+    plan = Plan((target,), tuple(scenarios), 1, options.pinning(args, console), args.results, driver,
+                counted_repeats=counted_repeats, counted_load=counted_load)
     on_console(console, lambda reporter: run_plan(plan, reporter, sys.argv))
     return 0

@@ -195,3 +195,40 @@ class Ending:
 # Every part, for the test that holds them to the declared columns.
 PARTS = (Planned, Machine, Verification, SlowClientTally, Throughput, Latency, CorrectedLatency, ServerCost,
          GeneratorCost, Connections, Descriptors, Drift, Calibration, Soak, Ending)
+
+
+@dataclass(frozen=True)
+class CountedPlanned:
+    """What a counted run is (a row of counted.parquet): its place in the batch, target, scenario."""
+
+    batch: str
+    run_id: str
+    started_at: str
+    repeat: int
+    target: str
+    target_label: str
+    target_version: str | None
+    stage: int | None
+    server_args: str
+    scenario: str
+    scenario_hash: str
+    pipeline: int
+    server_cpus: str | None
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What callgrind counted in the window (lab.run.counted); None: the run failed before it."""
+
+    warmup_requests: int
+    counted_requests: int | None = None
+    counted_failures: int | None = None
+    counted_wall_s: float | None = None
+    server_instructions: int | None = None
+    server_instructions_per_request: float | None = None
+    server_syscalls_per_request: float | None = None
+    valgrind_version: str | None = None
+
+
+# The parts of a counted run's row.
+COUNTED_PARTS = (CountedPlanned, Machine, Counts, Ending)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import IO
 
 import oscalls
@@ -76,15 +76,20 @@ class ServerProcess:
 
     def __init__(self, module: str, args: Sequence[str] = (), cpus: frozenset[int] | None = None,
                  command: Sequence[str] | None = None, *, env: Sequence[tuple[str, str]] = (),
-                 cwd: str | None = None, announces: bool = False) -> None:
+                 cwd: str | None = None, announces: bool = False, wrap: Sequence[str] = (),
+                 environment: Mapping[str, str] | None = None) -> None:
         """A qpslab server module, or a `command` whose argv and `env` values have "{port}"
         placeholders: the lab picks a free port. A command that `announces` itself is read for
-        its listening line; otherwise the caller polls the port until it answers."""
+        its listening line; otherwise the caller polls the port until it answers. `wrap`: an argv
+        the server's runs under (valgrind, for a counted run); `environment`: what `env` is added
+        to (default the lab's own)."""
         self.port = free_port() if command else 0
         port = str(self.port)
-        self.argv = ([part.replace("{port}", port) for part in command] if command
-                     else [sys.executable, "-m", module, "--port", "0", *args])
-        self.env = {**os.environ, **{name: value.replace("{port}", port) for name, value in env}} if env else None
+        self.argv = [*wrap, *([part.replace("{port}", port) for part in command] if command
+                              else [sys.executable, "-m", module, "--port", "0", *args])]
+        inherited = os.environ if environment is None else environment
+        self.env = ({**inherited, **{name: value.replace("{port}", port) for name, value in env}}
+                    if env or environment is not None else None)
         self.cwd = cwd
         self.announces = command is None or announces
         self.cpus = cpus

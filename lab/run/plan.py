@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ from lab.drivers.registry import DEFAULT_DRIVER
 from lab.files.target_file import calibration_target
 from lab.model.scenario import Scenario
 from lab.model.target import Target, reference_closes
+from lab.run.counted import CountedLoad
 from lab.run.measure import Pinning
 from lab.run.scheduler import Batch, PlannedRun, Reporter, run_batch
 
@@ -31,6 +32,8 @@ class Plan:
     driver: str = DEFAULT_DRIVER
     sweep: tuple[float, ...] = ()  # load levels (fractions of measured capacity) to run open-loop
     calibrate: bool = False  # the minimal server in every repeat of each scenario: ceiling or latency floor
+    counted_repeats: int = 0  # counted runs (under valgrind) of each target × scenario, after the timed ones
+    counted_load: CountedLoad = field(default_factory=CountedLoad)
 
     def runs(self) -> list[PlannedRun]:
         """Repeat by repeat, scenario by scenario, every target in turn, so slow drift of a noisy
@@ -48,14 +51,20 @@ class Plan:
         levels: tuple[float | None, ...] = (None, *self.sweep)
         planned = []
         for repeat in range(self.repeats):
-            turn = repeat % len(self.targets)
-            targets = self.targets[turn:] + self.targets[:turn]
+            targets = self._rotated(repeat)
             for scenario in self.scenarios:
                 planned += [PlannedRun(repeat, calibration_load(scenario), servers[closing], self.driver)
                             for closing in self._calibrations(scenario)]
                 planned += [PlannedRun(repeat, scenario, target, self.driver, level)
                             for target in targets for level in levels]
+        for repeat in range(self.counted_repeats):
+            planned += [PlannedRun(repeat, scenario, target, self.driver, counted=self.counted_load)
+                        for scenario in self.scenarios for target in self._rotated(repeat)]
         return planned
+
+    def _rotated(self, repeat: int) -> tuple[Target, ...]:
+        turn = repeat % len(self.targets)
+        return self.targets[turn:] + self.targets[:turn]
 
     def _calibrations(self, scenario: Scenario) -> list[bool]:
         """The calibration runs a scenario's rows are read against, as whether each closes: the
@@ -69,7 +78,8 @@ class Plan:
         """What batch.json records of the plan."""
         return {"targets": [t.label for t in self.targets], "scenarios": [s.id for s in self.scenarios],
                 "repeats": self.repeats, "driver": self.driver, "sweep": list(self.sweep),
-                "calibrate": self.calibrate}
+                "calibrate": self.calibrate, "counted_repeats": self.counted_repeats,
+                "counted_requests": self.counted_load.requests, "counted_warmup_requests": self.counted_load.warmup}
 
 
 def calibration_load(scenario: Scenario) -> Scenario:

@@ -7,7 +7,7 @@ a repeat's calibration run) and nothing of how runs are shown: a Reporter is tol
 from __future__ import annotations
 
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
@@ -16,10 +16,11 @@ from lab.model import record
 from lab.model.record import Calibration, Soak
 from lab.model.scenario import Scenario
 from lab.model.target import CALIBRATION_TARGET, Target
+from lab.run.counted import CountedLoad, count
 from lab.run.environment import environment
 from lab.run.measure import Pinning, measure, target_version
 from lab.run.stability import soak_verdict
-from lab.store.results import BatchWriter, RunResult, new_batch_id
+from lab.store.results import BatchWriter, CountedResult, RunResult, new_batch_id
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class PlannedRun:
     level: float | None = None  # a --sweep's (or soak's) fraction of this target's measured capacity
     capacity_from: str | None = None  # the scenario whose run measured that capacity (None: this one)
     settle: bool = False  # a soak: wait for the server to settle after the load, and judge the run
+    counted: CountedLoad | None = None  # a counted run (under valgrind) of this load, not a timed one
 
 
 class Reporter(Protocol):
@@ -41,6 +43,7 @@ class Reporter(Protocol):
     def live(self, text: str) -> None: ...  # what the load generator is doing now
     def skipped(self, what: str, why: str) -> None: ...
     def finished(self, what: str, result: RunResult) -> None: ...
+    def counted(self, what: str, result: CountedResult) -> None: ...
     def interrupted(self, batch: Batch) -> None: ...
 
 
@@ -48,6 +51,7 @@ class Reporter(Protocol):
 class Batch:
     directory: Path
     results: list[RunResult]
+    counted: list[CountedResult] = field(default_factory=list)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -72,6 +76,13 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
         reporter.started(len(runs))
         for index, run in enumerate(runs, 1):
             what = describe(run, repeated)
+            if run.counted is not None:
+                reporter.running(index, what)
+                counted = count(run.target, run.scenario, pinning, batch=batch, repeat=run.repeat, load=run.counted)
+                writer.add_counted(counted)
+                done.counted.append(counted)
+                reporter.counted(what, counted)
+                continue
             key = (run.repeat, run.capacity_from or run.scenario.id, run.target.label)
             if run.level is not None and not capacity.get(key):
                 reporter.skipped(what, "its capacity run failed")
@@ -103,6 +114,8 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
 
 
 def describe(run: PlannedRun, repeated: bool) -> str:
+    if run.counted is not None:
+        return f"{run.target.label} × {run.scenario.id} counted (repeat {run.repeat + 1})"
     what = f"{run.target.label} × {run.scenario.id}" + (f" (repeat {run.repeat + 1})" if repeated else "")
     return what if run.level is None else what + f" at {run.level:.0%} of capacity"
 

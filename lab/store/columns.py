@@ -1,6 +1,6 @@
 """The columns of every results file, each declared once: its name, type, unit and meaning.
 
-The producers of a run's numbers return typed parts (lab.store.record) whose fields are these
+The producers of a run's numbers return typed parts (lab.model.record) whose fields are these
 names; BatchWriter refuses a value of the wrong type; docs/results.md's column tables are generated
 from here (`python -m lab.store.columns` prints them; a test holds docs/results.md to them).
 """
@@ -284,6 +284,56 @@ HISTOGRAM_COLUMNS = _declare(
 )
 
 
+# A counted run (lab compare --instructions): the server under valgrind, a fixed number of requests
+# counted in instructions; the columns it shares with runs.parquet mean the same there.
+_SHARED_WITH_RUNS = ("batch", "run_id", "started_at", "repeat", "target", "target_label", "target_version", "stage",
+                     "server_args", "scenario", "scenario_hash", "pipeline", "server_cpus", "cpu_model", "cpu_count",
+                     "hostname", "platform", "python_version", "locust_version", "gevent_version",
+                     "greenlet_version", "uvloop_version", "httptools_version", "orjson_version", "git_commit")
+COUNTED_COLUMNS = {name: RUN_COLUMNS[name] for name in _SHARED_WITH_RUNS} | _declare(
+    Column("warmup_requests", INT, "requests",
+           "requests sent before counting began (counting off: the server's caches and Python's specialized "
+           "code warmed)"),
+    Column("counted_requests", INT, "requests",
+           "requests answered with their expected status while counting was on: the scenario's mix in order, "
+           "one connection, one request (or pipelined batch) in flight"),
+    Column("counted_failures", INT, "requests",
+           "requests that failed while counting was on (a run with any is an error: its count is not per answer)"),
+    Column("counted_wall_s", FLOAT, "s",
+           "wall time of the counted window (under valgrind: tens of times slower than the server runs natively)"),
+    Column("server_instructions", INT, "instructions",
+           "user-space instructions the server tree executed in the window (callgrind's Ir)"),
+    Column("server_instructions_per_request", FLOAT, "instructions",
+           "server_instructions / counted_requests: does not move with the machine's speed or load; misses the "
+           "kernel's work, cache misses and waiting"),
+    Column("server_syscalls_per_request", FLOAT, "syscalls",
+           "system calls the server made in the window / counted_requests (callgrind --collect-systime): the part "
+           "of a request's cost spent in the kernel, which instructions do not count"),
+    Column("valgrind_version", STRING, "",
+           "valgrind that counted (a count depends on the software: valgrind, Python and the libraries)"),
+    Column("error", STRING, "",
+           "why the counted run failed (valgrind missing, the server did not start under it, requests failed); "
+           "empty for a good run"),
+    Column("server_exit_code", INT, "",
+           "exit code of the server after SIGTERM (0: clean stop)"),
+)
+
+FUNCTION_COLUMNS = _declare(
+    Column("run_id", STRING, "",
+           "the counted run (joins counted.parquet)"),
+    Column("rank", INT, "",
+           "1 for the function with the most inclusive instructions per request"),
+    Column("object", STRING, "",
+           "the ELF object the function is in (python3.11, libc.so.6, uvloop's loop….so, httptools' parser….so)"),
+    Column("function", STRING, "",
+           "the function's symbol (a C function: for a Python server, CPython's, uvloop's, llhttp's, zlib's)"),
+    Column("self_instructions_per_request", FLOAT, "instructions",
+           "instructions in the function's own code / counted_requests"),
+    Column("inclusive_instructions_per_request", FLOAT, "instructions",
+           "… and in what it called (a call into itself counted once)"),
+)
+
+
 def markdown_table(columns: dict[str, Column]) -> str:
     """The docs' table of one file's columns."""
     lines = ["| column | type | unit | meaning |", "|---|---|---|---|"]
@@ -291,7 +341,8 @@ def markdown_table(columns: dict[str, Column]) -> str:
     return "\n".join(lines)
 
 
-FILES = {"runs.parquet": RUN_COLUMNS, "timeseries.parquet": TIMESERIES_COLUMNS, "histograms.parquet": HISTOGRAM_COLUMNS}
+FILES = {"runs.parquet": RUN_COLUMNS, "timeseries.parquet": TIMESERIES_COLUMNS, "histograms.parquet": HISTOGRAM_COLUMNS,
+         "counted.parquet": COUNTED_COLUMNS, "functions.parquet": FUNCTION_COLUMNS}
 
 
 def column_tables() -> str:

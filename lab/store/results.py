@@ -1,4 +1,5 @@
-"""Batches of runs on disk: results/<batch>/{runs,timeseries,histograms}.parquet and batch.json.
+"""Batches of runs on disk: results/<batch>/{runs,timeseries,histograms}.parquet and batch.json,
+and for counted runs counted.parquet and functions.parquet.
 
 Every file is rewritten whole after each run through a temporary file and a rename, so a
 comparison stopped at any moment leaves the rows of every finished run, never a torn file.
@@ -19,11 +20,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lab.paths import DEFAULT_RESULTS, replacing, write_atomically
-from lab.store.columns import HISTOGRAM_COLUMNS, RUN_COLUMNS, TIMESERIES_COLUMNS
+from lab.store.columns import (
+    COUNTED_COLUMNS,
+    FUNCTION_COLUMNS,
+    HISTOGRAM_COLUMNS,
+    RUN_COLUMNS,
+    TIMESERIES_COLUMNS,
+    Column,
+)
 
 RUNS = "runs.parquet"
 TIMESERIES = "timeseries.parquet"
 HISTOGRAMS = "histograms.parquet"
+COUNTED = "counted.parquet"
+FUNCTIONS = "functions.parquet"
 BATCH_INFO = "batch.json"
 # The results format: batch.json's "format" and each parquet file's metadata key FORMAT_KEY.
 # 1: before formats were recorded (read as 2: its files only lack the columns added since, which
@@ -42,6 +52,12 @@ class RunResult:
     row: dict[str, Any]  # one line of runs.parquet
     seconds: list[dict[str, Any]]  # lines of timeseries.parquet
     histogram: str | None  # the encoded HdrHistogram of the measured window
+
+
+@dataclass(frozen=True)
+class CountedResult:
+    row: dict[str, Any]  # one line of counted.parquet
+    functions: list[dict[str, Any]]  # lines of functions.parquet: its top functions
 
 
 def new_batch_id() -> str:
@@ -75,15 +91,12 @@ class BatchWriter:
         self.rows: list[dict[str, Any]] = []
         self.seconds: list[dict[str, Any]] = []
         self.histograms: list[dict[str, Any]] = []
+        self.counted: list[dict[str, Any]] = []
+        self.functions: list[dict[str, Any]] = []
         write_atomically(self.directory / BATCH_INFO, json.dumps({"format": FORMAT, **info}, indent=2, default=str))
 
     def add(self, result: RunResult) -> None:
-        unknown = set(result.row) - set(RUN_COLUMNS)
-        if unknown:
-            raise ValueError(f"run row has columns missing from lab.store.columns.RUN_COLUMNS: {sorted(unknown)}")
-        mistyped = {name: value for name, value in result.row.items() if not RUN_COLUMNS[name].accepts(value)}
-        if mistyped:
-            raise ValueError(f"run row has values of the wrong type for their columns: {mistyped}")
+        _check(result.row, RUN_COLUMNS, "RUN_COLUMNS")
         self.rows.append(result.row)
         self.seconds += result.seconds
         if result.histogram is not None:
@@ -93,12 +106,37 @@ class BatchWriter:
         _write_atomically(pd.DataFrame(self.seconds, columns=list(TIMESERIES_COLUMNS)), self.directory / TIMESERIES)
         _write_atomically(pd.DataFrame(self.histograms, columns=list(HISTOGRAM_COLUMNS)), self.directory / HISTOGRAMS)
 
+    def add_counted(self, result: CountedResult) -> None:
+        """A counted run's row and its functions, into files of their own: a count is never read as
+        one of the timed rows' figures."""
+        _check(result.row, COUNTED_COLUMNS, "COUNTED_COLUMNS")
+        for function in result.functions:
+            _check(function, FUNCTION_COLUMNS, "FUNCTION_COLUMNS")
+        self.counted.append(result.row)
+        self.functions += result.functions
+        _write_atomically(pd.DataFrame(self.counted, columns=list(COUNTED_COLUMNS)), self.directory / COUNTED)
+        _write_atomically(pd.DataFrame(self.functions, columns=list(FUNCTION_COLUMNS)), self.directory / FUNCTIONS)
+
+
+def _check(row: dict[str, Any], columns: dict[str, Column], declared: str) -> None:
+    unknown = set(row) - set(columns)
+    if unknown:
+        raise ValueError(f"row has columns missing from lab.store.columns.{declared}: {sorted(unknown)}")
+    mistyped = {name: value for name, value in row.items() if not columns[name].accepts(value)}
+    if mistyped:
+        raise ValueError(f"row has values of the wrong type for their columns: {mistyped}")
+
+
+def _is_batch(directory: Path) -> bool:
+    """A batch holds timed runs, counted runs, or both (`lab compare --instructions --repeats 0`)."""
+    return (directory / RUNS).is_file() or (directory / COUNTED).is_file()
+
 
 def batches(root: Path = DEFAULT_RESULTS) -> list[Path]:
     """Batch directories holding a runs file, oldest first (batch ids sort by time)."""
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if (p / RUNS).is_file())
+    return sorted(p for p in root.iterdir() if _is_batch(p))
 
 
 def _read(paths: list[Path]) -> pd.DataFrame:
@@ -126,6 +164,17 @@ def load(root: Path | str = DEFAULT_RESULTS, batch: str | None = None) -> pd.Dat
     return runs.reindex(columns=[*RUN_COLUMNS, *extra])
 
 
+def load_counted(root: Path | str = DEFAULT_RESULTS, batch: str | None = None) -> pd.DataFrame:
+    """The counted runs (lab compare --instructions) of every batch under `root`, or of one batch;
+    empty where none was counted. Columns are COUNTED_COLUMNS, in order."""
+    counted = _read(_batch_files(Path(root), batch, COUNTED))
+    return counted.reindex(columns=list(COUNTED_COLUMNS)) if not counted.empty else counted
+
+
+def load_functions(root: Path | str = DEFAULT_RESULTS, batch: str | None = None) -> pd.DataFrame:
+    return _read(_batch_files(Path(root), batch, FUNCTIONS))
+
+
 def load_timeseries(root: Path | str = DEFAULT_RESULTS, batch: str | None = None) -> pd.DataFrame:
     return _read(_batch_files(Path(root), batch, TIMESERIES))
 
@@ -135,12 +184,14 @@ def load_histograms(root: Path | str = DEFAULT_RESULTS, batch: str | None = None
 
 
 def _batch_files(root: Path, batch: str | None, name: str) -> list[Path]:
+    """The file `name` of every batch, or of one; a batch may lack it (it counted nothing, or
+    timed nothing), but must itself exist."""
     if batch is None:
         return [b / name for b in batches(root) if (b / name).is_file()]
+    if not _is_batch(root / batch):
+        raise FileNotFoundError(f"no batch {batch!r} under {root} (no {root / batch / RUNS})")
     path = root / batch / name
-    if not path.is_file():
-        raise FileNotFoundError(f"no batch {batch!r} under {root} (no {path})")
-    return [path]
+    return [path] if path.is_file() else []
 
 
 def latest_batch(root: Path | str = DEFAULT_RESULTS) -> str | None:
