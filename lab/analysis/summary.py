@@ -268,7 +268,7 @@ def counted_table(counted: pd.DataFrame) -> Table:
     for column in ("stage / target", "scenario", "runs", "instructions/req", "range", "spread", "syscalls/req"):
         table.add_column(column, justify="left" if column in ("stage / target", "scenario") else "right")
     for _, row in counted_summary(counted).iterrows():
-        if row["error"] is not None:
+        if isinstance(row["error"], str):
             table.add_row(escape(row["target"]), escape(row["scenario"]), str(row["counted_runs"]),
                           f"[red]{escape(_FAILED + row['error'][:60])}[/red]", "", "", "")
             continue

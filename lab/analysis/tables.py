@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from lab.analysis.batch import Batch
-from lab.analysis.diff import function_medians
+from lab.analysis.moved import function_medians
 from lab.analysis.roadmap import CRITERIA, INDUSTRY, INDUSTRY_STAGE, MEMORY_BASELINE_STAGE, ROADMAP, roadmap_table
 from lab.analysis.summary import counted_summary, summarize
 from lab.analysis.verdicts import judge, judge_industry, judge_memory, speedup

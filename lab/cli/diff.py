@@ -17,13 +17,10 @@ from lab.analysis.diff import (
     compare,
     compare_targets,
     diff_table,
-    function_changes,
-    function_medians,
-    functions_markdown,
-    functions_table,
     notes,
     regressions,
 )
+from lab.analysis.moved import function_changes, function_medians, functions_markdown, functions_table
 from lab.cli import options
 from lab.cli.options import UsageError
 

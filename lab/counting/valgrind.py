@@ -25,8 +25,9 @@ INSTALL = "install valgrind (Debian/Ubuntu: apt-get install valgrind; Fedora: dn
 # Seconds a callgrind_control command may take: vgdb wakes a server blocked in a system call.
 CONTROL_TIMEOUT_S = 30.0
 # Added to a counted server's environment: Python's string hashes fixed, so that dict and set
-# layouts, and so the work of every lookup, are the same in every run.
-DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0"}
+# layouts, and so the work of every lookup, are the same in every run; Go's preemption by signal
+# off, on which callgrind asserts (threads.c:247, vgCallgrind_post_signal) and the Go peer died.
+DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0", "GODEBUG": "asyncpreemptoff=1"}
 # What a counted server keeps of the lab's environment; nothing else (not `_`, PWD, the terminal's
 # variables). Its layout in memory follows from what it starts with, and CPython's type-attribute
 # cache is indexed by objects' addresses: stage 4 counted 49,420 instructions per request started

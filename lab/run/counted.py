@@ -19,7 +19,7 @@ import psutil
 
 from lab.counting import valgrind
 from lab.counting.callgrind import INSTRUCTIONS, SYSCALLS, Profile
-from lab.counting.sequence import Sequence, SequenceFailed
+from lab.counting.sequence import Exchanged, Sequence, SequenceFailed
 from lab.counting.valgrind import CountingFailed
 from lab.drivers.base import RunFailed
 from lab.model import record
@@ -101,13 +101,13 @@ def _window(server: ServerProcess, target: Target, scenario: Scenario, load: Cou
         wait_ready(url, target.ready, server.alive, COUNTED_START_TIMEOUT_S)
     sequence = Sequence(scenario, url)
     try:
-        warm = sequence.run(load.warmup)
+        warm = _exchanged(sequence, load.warmup, server)
         if warm.failures:
             raise RunFailed(f"{warm.failures} of {load.warmup} warm-up requests failed: {warm.top_error}")
         pids = _tree(server.pid)
         valgrind.control(pids, "--instr=on")
         valgrind.control(pids, "--zero")
-        window = sequence.run(load.requests)
+        window = _exchanged(sequence, load.requests, server)
         valgrind.control(pids, "--dump")
     finally:
         sequence.close()
@@ -122,6 +122,19 @@ def _window(server: ServerProcess, target: Target, scenario: Scenario, load: Cou
         server_instructions_per_request=instructions / answered if answered else None,
         server_syscalls_per_request=profile.total(SYSCALLS) / answered if answered else None,
         valgrind_version=valgrind.version())
+
+
+def _exchanged(sequence: Sequence, requests: int, server: ServerProcess) -> Exchanged:
+    """The sequence's next `requests`; a server that died under valgrind says so, with valgrind's
+    own line where it printed one (an assertion of its own, not the server's bug)."""
+    try:
+        return sequence.run(requests)
+    except SequenceFailed as failed:
+        if server.alive():
+            raise
+        lines = server.output_tail(200).split(" | ")
+        said = next((line for line in lines if "Assertion" in line or "valgrind:" in line), server.output_tail())
+        raise RunFailed(f"the server died under valgrind: {said}") from failed
 
 
 def _tree(pid: int) -> list[int]:

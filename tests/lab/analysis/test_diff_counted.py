@@ -10,20 +10,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
+from rich.table import Table
 
+from lab.analysis.batch import Batch
 from lab.analysis.diff import (
     ALPHA,
     COUNTED,
-    FUNCTIONS_SHOWN,
     compare,
     compare_targets,
     counted_repeats_needed,
-    function_changes,
-    function_medians,
     notes,
     smallest_p,
 )
-from lab.analysis.summary import COUNTED_COLUMN, counted_summary, summarize, summary_text
+from lab.analysis.moved import FUNCTIONS_SHOWN, function_changes, function_medians
+from lab.analysis.report import _counted_section
+from lab.analysis.summary import (
+    COUNTED_COLUMN,
+    COUNTED_NOTE,
+    batch_summary,
+    counted_summary,
+    counted_table,
+    summarize,
+    summary_text,
+)
+from lab.analysis.tables import instructions_table, top_functions_table
 from tests.lab.analysis.test_diff import BASE_CPU, BASE_QPS, runs
 
 INSTRUCTIONS = "server_instructions_per_request"
@@ -132,3 +143,41 @@ def test_the_summary_gains_an_instructions_column_only_when_counted() -> None:
     stage4, stage0 = table.iloc[0], table.iloc[1]
     assert stage4["spread"] == pytest.approx(50_100 / 49_900 - 1) and stage4["syscalls"] == 7.0
     assert stage0["error"] == "valgrind missing" and stage0["counted_runs"] == 1
+
+
+def test_the_counted_table_shows_each_target_s_counts_and_what_failed() -> None:
+    counts = pd.concat([counted("stage4", [50_000, 50_100, 49_900]),
+                        counted("stage0", [1.0]).assign(error="valgrind is not installed: install it")])
+    console = Console(width=200, record=True)
+    console.print(counted_table(counts))
+    lines = console.export_text().splitlines()
+    assert lines[0].strip() == "instructions per request (counted under valgrind)"
+    assert [cell.strip() for cell in lines[2].strip("┃").split("┃")] == [
+        "stage / target", "scenario", "runs", "instructions/req", "range", "spread", "syscalls/req"]
+    (stage4,) = [line for line in lines if "stage4" in line]
+    assert [cell.strip() for cell in stage4.strip("│").split("│")] == [
+        "stage4", "plaintext", "3", "50,000", "49,900–50,100", "0.40%", "7.00"]
+    (stage0,) = [line for line in lines if "stage0" in line]
+    assert [cell.strip() for cell in stage0.strip("│").split("│")][:4] == [
+        "stage0", "plaintext", "1", "failed: valgrind is not installed: install it"]
+    timed = runs("stage4", BASE_QPS, BASE_CPU, target_rate=None, stage=4, failures=0, verified=True,
+                 load_processes_reporting=None, client_cpus=None)
+    parts = batch_summary(timed, "b", counts)
+    assert parts[-1] == f"[dim]{COUNTED_NOTE}[/dim]" and isinstance(parts[-2], Table)
+    assert all(not isinstance(part, str) or COUNTED_NOTE not in part for part in batch_summary(timed, "b"))
+
+
+def test_the_report_s_counted_section_shows_the_counts_and_where_they_go() -> None:
+    counts = counted("stage4", [50_000, 50_100, 49_900])
+    functions = _functions(list(counts["run_id"]), {f"f{k}": 100.0 * k for k in range(12)})
+    batch = Batch("b", pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), counts, functions)
+    table = instructions_table(batch)
+    assert table.iloc[0].to_dict() == {"target_label": "stage4", "scenario": "plaintext", "counted_runs": 3,
+                                       "instructions_per_request": 50_000.0, "lowest": 49_900.0, "highest": 50_100.0,
+                                       "spread_percent": pytest.approx(0.4008, abs=1e-4),
+                                       "syscalls_per_request": 7.0}
+    top = top_functions_table(batch)
+    assert list(top["function"]) == [f"f{k}" for k in range(11, 3, -1)]  # the 8 costliest, costliest first
+    html = "".join(_counted_section(batch))
+    assert "<h2>Instructions per request (counted)</h2>" in html and "50,000" in html and "f11" in html
+    assert _counted_section(Batch("b", pd.DataFrame(), pd.DataFrame(), pd.DataFrame())) == []

@@ -1,25 +1,19 @@
-"""Extract llhttp's own response tests into tests/lab/drivers/llhttp_responses.json.
-
-llhttp (the parser stage 4 and the minimal server use, through httptools) documents its
-behaviour as markdown tests: an `http` block of input and a `log` block of what the parser did.
-The lab's response framer is held to the same verdicts (tests/lab/drivers/test_llhttp_corpus.py).
-This reads a checkout of github.com/nodejs/llhttp (MIT licence) and keeps, for every strict
-`response` test, its input bytes, the statuses of the messages llhttp completed and its error.
-The input is unescaped as llhttp's test/md-test.ts does.
-
-    git clone https://github.com/nodejs/llhttp /tmp/llhttp
-    python tools/llhttp_corpus.py /tmp/llhttp
-"""
+"""llhttp's own response tests, read at test time from the corpus beside the checkout
+(../shared/corpora/llhttp/response/*.md, llhttp at the commit in its COMMIT file; not kept in this
+repository). llhttp documents its behaviour as markdown tests: an `http` block of input and a
+`log` block of what the parser did; this keeps, for every strict `response` test, its input bytes,
+the statuses of the messages llhttp completed and its error."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import subprocess
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "lab" / "drivers" / "llhttp_responses.json"
+from tests.conftest import REPO
+
+RESPONSES = REPO.parent / "shared" / "corpora" / "llhttp" / "response"
+
 _CASE = re.compile(r"^#{2,4} (?P<name>.+?)\n(?P<body>.*?)(?=^#{2,4} |\Z)", re.S | re.M)  # a test per heading
 _META = re.compile(r"<!-- meta=(\{.*?\}) -->")
 _BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
@@ -55,9 +49,9 @@ def outcome(log: str) -> tuple[list[int], str | None]:
     return statuses, error
 
 
-def cases(checkout: Path) -> list[dict[str, object]]:
+def cases(folder: Path = RESPONSES) -> list[dict[str, object]]:
     found = []
-    for path in sorted((checkout / "test" / "response").glob("*.md")):
+    for path in sorted(folder.glob("*.md")):
         for case in _CASE.finditer(path.read_text()):
             meta = _META.search(case.group("body"))
             if meta is None or json.loads(meta.group(1)) != {"type": "response"}:
@@ -71,19 +65,3 @@ def cases(checkout: Path) -> list[dict[str, object]]:
             found.append({"file": path.name, "name": case.group("name").strip(), "input": data.decode("latin-1"),
                           "statuses": statuses, "error": error})
     return found
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkout", type=Path, help="a clone of github.com/nodejs/llhttp")
-    args = parser.parse_args()
-    commit = subprocess.run(["git", "-C", str(args.checkout), "describe", "--tags", "--always"],
-                            capture_output=True, text=True, check=True).stdout.strip()
-    corpus = {"source": "https://github.com/nodejs/llhttp test/response/*.md (MIT licence)", "version": commit,
-              "cases": cases(args.checkout)}
-    OUT.write_text(json.dumps(corpus, indent=1, ensure_ascii=False) + "\n")
-    print(f"{len(corpus['cases'])} cases from llhttp {commit} → {OUT}")  # type: ignore[arg-type]
-
-
-if __name__ == "__main__":
-    main()
