@@ -73,13 +73,15 @@ METRICS: dict[str, bool] = {
     "latency_p50_us": False,
     "latency_p99_us": False,
     "server_rss_peak_bytes": False,
+    "server_rss_per_connection_bytes": False,
     "server_instructions_per_request": False,
     "server_syscalls_per_request": False,
 }
 # Read from the counted runs (counted.parquet), not the timed ones.
 COUNTED_METRICS = ("server_instructions_per_request", "server_syscalls_per_request")
 # Meaningful even when the generator set the pace: what the server spent, not how fast it went.
-SERVER_SIDE = ("server_cpu_us_per_request", "server_rss_peak_bytes", *COUNTED_METRICS)
+SERVER_SIDE = ("server_cpu_us_per_request", "server_rss_peak_bytes", "server_rss_per_connection_bytes",
+               *COUNTED_METRICS)
 # Compared as a ratio to the same repeat's calibration run: they move with the machine's speed.
 DRIFTING = ("qps", "server_cpu_us_per_request", "latency_p50_us", "latency_p99_us")
 # The machine and the measuring stack: a difference here makes two batches' numbers not alike.
@@ -394,6 +396,28 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, base_counted: pd.DataFrame = 
               _side(_of(after_all, target, scenario), references[1], _of(after_counts, target, scenario)))
              for target, scenario in order if (target, scenario) in common]
     return _judge(_candidates(pairs))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a history: a batch's runs and counted runs (either may be empty)."""
+
+    label: str
+    runs: pd.DataFrame
+    counted: pd.DataFrame
+
+
+def compare_steps(steps: list[tuple[Step, Step]], target: str, scenario: str, metric: str) -> dict[str, Change]:
+    """Each (before, after) pair of batches judged on one metric of one target × scenario, all the
+    steps at one family-wise level (a history's verdicts carry the diff's 5% together, not each);
+    keyed by the after side's label; a step where a side lacks the metric is absent."""
+    candidates = []
+    for before, after in steps:
+        sides = [_side(_of(_measured(side.runs), target, scenario), _calibration(side.runs),
+                       _of(finished_counts(side.counted), target, scenario)) for side in (before, after)]
+        if np.isfinite(sides[0].values[metric]).any() and np.isfinite(sides[1].values[metric]).any():
+            candidates.append(_Candidate(after.label, scenario, metric, sides[0], sides[1]))
+    return {change.target: change for change in _judge(candidates)}
 
 
 def _side_by_side(frame: pd.DataFrame, scenario: str, base_target: str, new_target: str) -> tuple[pd.DataFrame, ...]:
