@@ -1,7 +1,7 @@
 """`lab`: run the staged comparison, one run, a server; list scenarios and results; notebooks.
 
 One module per command (compare, run, soak, calibrate, serve, worker, scenarios, targets, results,
-diff, history, report, notebook); each defines its flags with `add` and does its work in `handle`. Shared flags
+diff, history, bisect, report, notebook); each defines its flags with `add` and does its work in `handle`. Shared flags
 and value parsers are in options.py; what a command prints as a table is made by the analysis layer.
 """
 
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lab.cli import (
+    bisect,
     calibrate,
     compare,
     diff,
@@ -32,8 +33,8 @@ from lab.cli.options import UsageError
 from lab.files.toml_file import FileError
 from lab.store.results import FormatError
 
-COMMANDS = (compare, run, soak, calibrate, serve, worker, scenarios, targets, results, diff, history, report,
-            notebook)
+COMMANDS = (compare, run, soak, calibrate, serve, worker, scenarios, targets, results, diff, history, bisect,
+            report, notebook)
 # Width of tables when output is not a terminal (CI logs, files): wide enough for the summary.
 PIPE_WIDTH = 160
 

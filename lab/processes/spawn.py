@@ -143,9 +143,9 @@ class ServerProcess:
         """The last lines the server printed (stdout and stderr), for an error message."""
         return " | ".join(self._text(_TAIL_BYTES).strip().splitlines()[-lines:]) or "(no output)"
 
-    def stop(self) -> int | None:
+    def stop(self, grace: float = STOP_GRACE_S) -> int | None:
         """Stop the server (if started) and close its output, keeping the tail for `output_tail`."""
-        code = None if self.process is None else stop(self.process)
+        code = None if self.process is None else stop(self.process, grace)
         self._written.close()
         if not self._output.closed:
             self._last_output = self._text(_TAIL_BYTES)

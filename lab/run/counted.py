@@ -39,6 +39,10 @@ COUNTED_REQUESTS = 2_000
 WARMUP_REQUESTS = 500
 # Seconds a server may take to start under valgrind (stage 4: ~5 s; a JIT runtime much more).
 COUNTED_START_TIMEOUT_S = 120.0
+# Seconds a counted server gets to exit after SIGTERM: under valgrind its exit is tens of times
+# slower, and callgrind writes a last dump (3 s, a stage's promise natively, was too short on a
+# loaded machine).
+COUNTED_STOP_GRACE_S = 30.0
 # Functions kept per counted run, by inclusive and by self instructions each: far enough down
 # (tens of instructions per request) that a function leaving the list has not really moved.
 FUNCTIONS_KEPT = 100
@@ -82,7 +86,7 @@ def count(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, r
             try:
                 profile, counts = _window(server, target, scenario, load, dumps)
             finally:
-                exit_code = server.stop()
+                exit_code = server.stop(COUNTED_STOP_GRACE_S)
         functions = top_functions(profile, plan.run_id, counts.counted_requests or 0)
         if counts.counted_failures:
             raise RunFailed(f"{counts.counted_failures} of the counted requests failed: a count per answer "

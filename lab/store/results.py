@@ -95,6 +95,10 @@ class BatchWriter:
         self.functions: list[dict[str, Any]] = []
         write_atomically(self.directory / BATCH_INFO, json.dumps({"format": FORMAT, **info}, indent=2, default=str))
 
+    def describe(self, info: dict[str, Any]) -> None:
+        """batch.json anew (a bisect adds what it found after each commit it tries)."""
+        write_atomically(self.directory / BATCH_INFO, json.dumps({"format": FORMAT, **info}, indent=2, default=str))
+
     def add(self, result: RunResult) -> None:
         _check(result.row, RUN_COLUMNS, "RUN_COLUMNS")
         self.rows.append(result.row)

@@ -1,0 +1,103 @@
+"""`lab bisect` on a small git repository made here: a server and five commits, the third adding
+a known amount of work per request and the second not starting at all. It names the third,
+having measured at most ⌈log2 5⌉ + 2 commits, says that the second could not be measured,
+says so when the two ends do not differ, and leaves no worktree behind."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lab.counting import valgrind
+from tests.conftest import lab, require_tool
+
+pytestmark = [pytest.mark.system, pytest.mark.timeout(400)]
+
+# The server each commit holds: the tests' tiny server with its default work per request set.
+SERVER = (Path(__file__).parents[1] / "tiny_server.py").read_text()
+
+
+def _server(work: int, typo: bool = False, comment: str = "") -> str:
+    text = SERVER.replace("WORK = 0\n", f"WORK = {work}\n")
+    return (text.replace("def main() -> None:", "def main( -> None:") if typo else text) + comment
+
+
+def _git(repository: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repository), *args], capture_output=True, text=True, check=True,
+                          env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                               "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin"}).stdout.strip()
+
+
+def _commit(repository: Path, text: str, message: str) -> str:
+    (repository / "server.py").write_text(text)
+    _git(repository, "add", "server.py")
+    _git(repository, "commit", "-q", "-m", message)
+    return _git(repository, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    root = tmp_path_factory.mktemp("bisect")
+    repository = root / "repo"
+    repository.mkdir()
+    _git(repository, "init", "-q")
+    commits = [_commit(repository, _server(0), "a server"),
+               _commit(repository, _server(0, typo=True), "a typo: no start"),
+               _commit(repository, _server(300), "the typo fixed, and 300 loop steps per request"),
+               _commit(repository, _server(300, comment="# a comment\n"), "a comment"),
+               _commit(repository, _server(300, comment="# a comment\n# another\n"), "another comment")]
+    (root / "target.toml").write_text('description = "the bisected server"\n'
+                                      'command = ["{python}", "server.py", "--port", "{port}"]\n'
+                                      'cwd = "repo"\nready = "listening"\n')
+    return root, commits
+
+
+@pytest.fixture(autouse=True)
+def _valgrind() -> None:
+    require_tool("valgrind", valgrind.missing() is None, valgrind.INSTALL)
+
+
+def _bisect(root: Path, good: str, bad: str) -> tuple[subprocess.CompletedProcess[str], dict[str, object]]:
+    done = lab("bisect", "--good", good, "--bad", bad, "--target", str(root / "target.toml"),
+               "--counted-requests", "200", "--results", str(root / "results"), timeout=380)
+    assert "Traceback" not in done.stderr, done.stderr
+    newest = sorted((root / "results").iterdir())[-1]
+    return done, json.loads((newest / "batch.json").read_text())["bisect"]
+
+
+def test_it_names_the_commit_that_added_work_past_one_that_does_not_start(repository: tuple[Path, list[str]]) -> None:
+    root, commits = repository
+    done, found = _bisect(root, commits[0], commits[-1])
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert found["first_worse"] == commits[2], found
+    tried = {t["commit"]: t for t in found["tried"]}  # type: ignore[attr-defined]
+    assert len(tried) <= math.ceil(math.log2(5)) + 2
+    assert tried[commits[0]]["verdict"] == "good end" and tried[commits[4]]["verdict"] == "worse"
+    assert tried[commits[1]]["verdict"].startswith("did not start") and tried[commits[1]]["median"] is None
+    assert tried[commits[2]]["change"] > 0.01
+    assert f"{commits[1][:12]} between it and the last good one did not start" in str(found["conclusion"])
+    assert "the typo fixed, and 300 loop steps per request is the first commit worse" in done.stdout.replace("\n", " ")
+    assert _git(root / "repo", "worktree", "list").count("\n") == 0  # the repository's own tree only
+
+
+def test_two_ends_alike_are_said_to_be_alike(repository: tuple[Path, list[str]]) -> None:
+    root, commits = repository
+    done, found = _bisect(root, commits[2], commits[4])
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert found["first_worse"] is None and str(found["conclusion"]).startswith("the two ends do not differ")
+    assert len(found["tried"]) == 2  # type: ignore[arg-type]
+
+
+def test_what_it_refuses_before_measuring(repository: tuple[Path, list[str]]) -> None:
+    root, commits = repository
+    backwards = lab("bisect", "--good", commits[4], "--bad", commits[0], "--target", str(root / "target.toml"),
+                    "--results", str(root / "refused"))
+    assert backwards.returncode == 2 and "is not an ancestor of" in backwards.stdout
+    unknown = lab("bisect", "--good", "nope", "--bad", commits[0], "--target", str(root / "target.toml"),
+                  "--results", str(root / "refused"))
+    assert unknown.returncode == 2 and "git rev-parse" in unknown.stdout
+    assert not (root / "refused").exists()
