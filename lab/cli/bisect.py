@@ -36,7 +36,7 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--target", help="a target file (its cwd, inside a git repository, names the repository)")
     parser.add_argument("--scenario", default="plaintext", help="scenario id or path (default plaintext)")
     parser.add_argument("--threshold", default=DEFAULT_THRESHOLD, metavar="PERCENT",
-                        help=f"how much worse counts as worse (default {DEFAULT_THRESHOLD})")
+                        help=f"how much worse counts as worse (default {DEFAULT_THRESHOLD.replace('%', '%%')})")
     parser.add_argument("--counted-repeats", type=int, default=REPEATS, metavar="N",
                         help=f"counted runs per commit (default {REPEATS}: what one pair's diff needs for its 5%%)")
     parser.add_argument("--counted-requests", type=int, default=COUNTED_REQUESTS, metavar="N",
