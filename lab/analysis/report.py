@@ -22,6 +22,7 @@ from traitlets import default
 
 from lab.analysis.batch import BASE_ENV, BATCH_ENV, RESULTS_ENV, Batch, open_batch
 from lab.analysis.figures import speedup_figure
+from lab.analysis.history import as_frame, history, history_figure
 from lab.analysis.present import show
 from lab.analysis.summary import summarize, summary_text
 from lab.analysis.tables import TOP_FUNCTIONS, criteria_table, instructions_table, top_functions_table
@@ -166,6 +167,39 @@ def _counted_section(batch: Batch) -> list[str]:
             _html(show(top_functions_table(batch)))]
 
 
+# The report's page of the stages' histories (not a notebook: it reads every batch, not one).
+HISTORY_PAGE = "history"
+# What it shows of each stage × scenario this batch measured: QPS, and the count where counted.
+HISTORY_METRICS = {"qps": "QPS", "instructions": "instructions per request"}
+
+
+def history_page(batch: Batch, root: Path, nav: str, out: Path) -> list[Path]:
+    """Each stage × scenario of this batch across every batch under `root`: a table and a figure
+    per metric, each step judged against the batch before (lab history)."""
+    pairs = batch.good_runs[batch.good_runs["stage"].notna()][["target_label", "scenario"]].drop_duplicates()
+    body = ["<h1>The stages over time</h1>",
+            "<p>Each stage × scenario of this batch in every batch under the results folder, oldest first, with "
+            "its commit; each step judged against the batch before by <code>lab diff</code>'s test, all steps of "
+            "one history at one family-wise 5%, and not judged where the machine or the measuring stack "
+            "changed. <code>lab history TARGET SCENARIO --metric …</code> shows one.</p>"]
+    written: list[Path] = []
+    for target, scenario in pairs.itertuples(index=False):
+        for metric, title in HISTORY_METRICS.items():
+            points = history(root, target, scenario, metric)
+            if not points:
+                continue
+            image = out / f"{HISTORY_PAGE}-{len(written) + 1}.png"
+            image.write_bytes(_figure_png(history_figure(points, f"{target} × {scenario}: {title}", title)))
+            written.append(image)
+            frame = as_frame(points).drop(columns=["started_at"])
+            body += [f"<h2>{html.escape(target)} × {html.escape(scenario)}: {title}</h2>",
+                     f'<p><img src="{image.name}" alt="{html.escape(title)} of {html.escape(target)} over time"></p>',
+                     _html(show(frame))]
+    page = out / f"{HISTORY_PAGE}.html"
+    page.write_text(_PAGE.format(title="qpslab: the stages over time", nav=nav, body="".join(body)))
+    return [page, *written]
+
+
 def _with_nav(page: str, nav: str) -> str:
     """An exported notebook with the report's links (if any) at the top of its body."""
     start = page.index("<body")
@@ -184,13 +218,15 @@ def write_report(batch: str, root: Path, against: str | None = None) -> list[Pat
     stems = [path.stem for path in paths] if against is None else [f"diff-{Path(against).name}"]
     if against is None:
         opened = open_batch(batch, root)
+        written += history_page(opened, root, _nav([*stems, HISTORY_PAGE]), out)
         figure = out / "index-1.png"
         figure.write_bytes(_figure_png(speedup_figure(opened)))
         info = json.loads((root / batch / BATCH_INFO).read_text())
         page = out / INDEX
-        page.write_text(index_page(opened, info, stems, figure.name))
+        page.write_text(index_page(opened, info, [*stems, HISTORY_PAGE], figure.name))
         written += [page, figure]
-    nav = _nav(stems) if against is None else ""  # a diff page stands alone: its batch may have no index
+    # A diff page stands alone: its batch may have no index.
+    nav = _nav([*stems, HISTORY_PAGE]) if against is None else ""
     for path, stem in zip(paths, stems, strict=True):
         notebook = execute(path, batch, root, against)
         exported, _ = HTMLExporter(**_EXPORTER).from_notebook_node(notebook)

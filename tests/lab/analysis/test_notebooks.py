@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from lab import analysis
-from lab.analysis.report import DIFF_NOTEBOOK, INDEX, execute, notebook_paths
+from lab.analysis.report import DIFF_NOTEBOOK, HISTORY_PAGE, INDEX, execute, notebook_paths
 from lab.analysis.roadmap import roadmap_table
 from lab.store import results
 from tests.conftest import lab, require_tool, root_of
@@ -85,7 +85,7 @@ def test_lab_report_writes_html_and_png(quick_batch: tuple[pd.DataFrame, str]) -
     assert done.returncode == 0, done.stdout + done.stderr
     report = root / batch / "report"
     pages = sorted(p.stem for p in report.glob("*.html"))
-    assert pages == sorted(["index", *(p.stem for p in notebook_paths())])
+    assert pages == sorted(["index", HISTORY_PAGE, *(p.stem for p in notebook_paths())])
     images = list(report.glob("*.png"))
     assert len(images) >= sum(MIN_FIGURES.values())
     assert all(image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
@@ -139,7 +139,8 @@ def test_the_report_reads_as_a_report_in_chromium(quick_batch: tuple[pd.DataFram
     if not (report / INDEX).exists():
         assert lab("report", batch, "--results", str(root)).returncode == 0
     pages = sorted(report.glob("*.html"))
-    assert [p.name for p in pages] == sorted([INDEX, *(f"{p.stem}.html" for p in notebook_paths())])
+    expected = [INDEX, f"{HISTORY_PAGE}.html", *(f"{p.stem}.html" for p in notebook_paths())]
+    assert [p.name for p in pages] == sorted(expected)
     for page in pages:
         seen = _rendered(chromium, page, tmp_path)
         text, dom = str(seen["text"]), str(seen["dom"])
