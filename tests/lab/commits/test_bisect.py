@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from lab.counting import valgrind
-from tests.conftest import lab, require_tool
+from tests.conftest import REPO, lab, require_tool
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(400)]
 
@@ -101,3 +106,26 @@ def test_what_it_refuses_before_measuring(repository: tuple[Path, list[str]]) ->
                   "--results", str(root / "refused"))
     assert unknown.returncode == 2 and "git rev-parse" in unknown.stdout
     assert not (root / "refused").exists()
+
+
+def test_ctrl_c_leaves_no_worktree_and_no_server(repository: tuple[Path, list[str]]) -> None:
+    root, commits = repository
+    folders = set(Path(tempfile.gettempdir()).glob("qpslab-bisect-*"))  # other bisects' are not this one's
+    bisecting = subprocess.Popen([sys.executable, "-m", "lab", "bisect", "--good", commits[0], "--bad", commits[-1],
+                                  "--target", str(root / "target.toml"), "--results", str(root / "interrupted")],
+                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    servers: list[psutil.Process] = []
+    while not servers and time.monotonic() < deadline:  # until a commit's server runs under valgrind
+        servers = [child for child in psutil.Process(bisecting.pid).children(recursive=True)
+                   if "valgrind" in " ".join(child.cmdline())]
+        time.sleep(0.1)
+    assert servers, "no counted server started within 60 s"
+    bisecting.send_signal(signal.SIGINT)
+    output, _ = bisecting.communicate(timeout=90)
+    assert bisecting.returncode == 130, output[-2000:]
+    assert not any(server.is_running() and server.status() != psutil.STATUS_ZOMBIE for server in servers)
+    assert _git(root / "repo", "worktree", "list").count("\n") == 0, "a worktree was left behind"
+    assert set(Path(tempfile.gettempdir()).glob("qpslab-bisect-*")) <= folders, "a worktree folder was left behind"
+    (batch,) = (root / "interrupted").iterdir()  # what was measured is kept
+    assert json.loads((batch / "batch.json").read_text())["good"] == commits[0]

@@ -40,11 +40,14 @@ def _per_request(args: tuple[str, ...], load: CountedLoad) -> float:
 
 
 def test_a_count_per_request_repeats_whatever_was_counted_and_sees_the_parser() -> None:
-    """1,000 and 2,000 requests after the same warm-up agree within 0.5%: a count not
+    """1,000 and 2,000 requests after the same warm-up agree within 2%: a count not
     divided by the requests counted, or a window that took in the warm-up, would not."""
     short = _per_request((), CountedLoad(1_000, 200))
     long = _per_request((), CountedLoad(2_000, 200))
-    assert abs(long / short - 1) < 0.005, (short, long)
+    # Within 2%, not the 0.1% two counts usually lie within: once in a CI-like run one process
+    # counted 1.07% more (49,383 against 48,862; the two levels the environment once moved stage 4
+    # between), a mode whose cause is not found. Counting the warm-up moves it 8.6%, a wrong division 2x.
+    assert abs(long / short - 1) < 0.02, (short, long)
     assert 10_000 < short < 1_000_000  # instructions, not a total nor a rate
     core = _per_request(("--parser", "core"), CountedLoad(1_000, 200))
     assert core > 1.3 * short, (core, short)  # the pure-Python parser costs more than llhttp
