@@ -1,7 +1,8 @@
 """`lab bisect` on a small git repository made here: a server and five commits, the third adding
 a known amount of work per request and the second not starting at all. It names the third,
 having measured at most ⌈log2 5⌉ + 2 commits, says that the second could not be measured,
-says so when the two ends do not differ, and leaves no worktree behind."""
+and leaves no worktree behind; the search itself in memory (two ends alike, skips, how far it
+narrows), on verdicts given to it."""
 
 from __future__ import annotations
 
@@ -17,10 +18,15 @@ from pathlib import Path
 import psutil
 import pytest
 
+from lab.commits.bisect import Bisection, Outcome, Tried
 from lab.counting import valgrind
+from lab.files.scenario_file import load_scenario
+from lab.model.target import stage_target
+from lab.paths import SCENARIO_DIR
+from lab.run.measure import Pinning
 from tests.conftest import REPO, lab, require_tool
 
-pytestmark = [pytest.mark.system, pytest.mark.timeout(400)]
+PLAINTEXT = load_scenario(SCENARIO_DIR / "plaintext.toml")
 
 # The server each commit holds: the tests' tiny server with its default work per request set.
 SERVER = (Path(__file__).parents[1] / "tiny_server.py").read_text()
@@ -61,7 +67,7 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str
     return root, commits
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _valgrind() -> None:
     require_tool("valgrind", valgrind.missing() is None, valgrind.INSTALL)
 
@@ -74,6 +80,9 @@ def _bisect(root: Path, good: str, bad: str) -> tuple[subprocess.CompletedProces
     return done, json.loads((newest / "batch.json").read_text())["bisect"]
 
 
+@pytest.mark.system
+@pytest.mark.timeout(400)
+@pytest.mark.usefixtures("_valgrind")
 def test_it_names_the_commit_that_added_work_past_one_that_does_not_start(repository: tuple[Path, list[str]]) -> None:
     root, commits = repository
     done, found = _bisect(root, commits[0], commits[-1])
@@ -89,14 +98,8 @@ def test_it_names_the_commit_that_added_work_past_one_that_does_not_start(reposi
     assert _git(root / "repo", "worktree", "list").count("\n") == 0  # the repository's own tree only
 
 
-def test_two_ends_alike_are_said_to_be_alike(repository: tuple[Path, list[str]]) -> None:
-    root, commits = repository
-    done, found = _bisect(root, commits[2], commits[4])
-    assert done.returncode == 1, done.stdout[-3000:]
-    assert found["first_worse"] is None and str(found["conclusion"]).startswith("the two ends do not differ")
-    assert len(found["tried"]) == 2  # type: ignore[arg-type]
-
-
+@pytest.mark.system
+@pytest.mark.timeout(400)
 def test_what_it_refuses_before_measuring(repository: tuple[Path, list[str]]) -> None:
     root, commits = repository
     backwards = lab("bisect", "--good", commits[4], "--bad", commits[0], "--target", str(root / "target.toml"),
@@ -108,6 +111,9 @@ def test_what_it_refuses_before_measuring(repository: tuple[Path, list[str]]) ->
     assert not (root / "refused").exists()
 
 
+@pytest.mark.system
+@pytest.mark.timeout(400)
+@pytest.mark.usefixtures("_valgrind")
 def test_ctrl_c_leaves_no_worktree_and_no_server(repository: tuple[Path, list[str]]) -> None:
     root, commits = repository
     folders = set(Path(tempfile.gettempdir()).glob("qpslab-bisect-*"))  # other bisects' are not this one's
@@ -129,3 +135,44 @@ def test_ctrl_c_leaves_no_worktree_and_no_server(repository: tuple[Path, list[st
     assert set(Path(tempfile.gettempdir()).glob("qpslab-bisect-*")) <= folders, "a worktree folder was left behind"
     (batch,) = (root / "interrupted").iterdir()  # what was measured is kept
     assert json.loads((batch / "batch.json").read_text())["good"] == commits[0]
+
+
+def _search(tmp_path: Path, verdicts: dict[str, tuple[float | None, str, float | None]]) -> tuple[Outcome, list[str]]:
+    """The search over commits "c0" … on the verdicts given (median, verdict, change); which it tried."""
+    bisection = Bisection(tmp_path, stage_target(4), PLAINTEXT, Pinning(frozenset({0}), frozenset({1})),
+                          results=tmp_path / "results", threshold=0.01)
+
+    def tried(commit: str, worktrees: object, good: str) -> Tried:
+        median, verdict, change = verdicts[commit]
+        bisection.tried.append(Tried(commit, f"{commit} subject", commit, median, verdict, change))
+        return bisection.tried[-1]
+
+    bisection._try = tried  # type: ignore[method-assign,assignment]
+    outcome = bisection._search(list(verdicts), None)  # type: ignore[arg-type]
+    return outcome, [t.commit for t in bisection.tried]
+
+
+GOOD = (100.0, "good end", None)
+WORSE = (103.0, "worse", 0.03)
+SAME = (100.0, "no significant change", 0.0)
+NO_START = (None, "did not start: exit 1", None)
+
+
+def test_the_search_narrows_skips_and_says_when_the_ends_are_alike(tmp_path: Path) -> None:
+    commits = {f"c{k}": SAME for k in range(1, 9)} | {f"c{k}": WORSE for k in range(9, 17)}
+    outcome, tried = _search(tmp_path / "a", {"c0": GOOD, **commits})
+    assert outcome.first_worse == "c9" and len(tried) <= math.ceil(math.log2(16)) + 2, tried
+    assert "c9 subject is the first commit worse beyond 1.0%: +3.00%" in outcome.conclusion
+    skipping = {"c0": GOOD, "c1": SAME, "c2": NO_START, "c3": WORSE, "c4": WORSE}
+    outcome, tried = _search(tmp_path / "b", skipping)
+    assert outcome.first_worse == "c3" and "c2 between it and the last good one did not start" in outcome.conclusion
+    outcome, tried = _search(tmp_path / "c", {"c0": GOOD, "c1": WORSE, "c2": SAME})
+    assert outcome.first_worse is None and tried == ["c0", "c2"]
+    assert outcome.conclusion.startswith("the two ends do not differ beyond 1.0%: no significant change")
+    small = (100.5, "worse", 0.005)  # worse, but within the threshold: not worse enough
+    outcome, _ = _search(tmp_path / "d", {"c0": GOOD, "c1": small})
+    assert outcome.first_worse is None
+    outcome, _ = _search(tmp_path / "e", {"c0": NO_START, "c1": WORSE})
+    assert outcome.first_worse is None and outcome.conclusion.startswith("the good end did not start")
+    saved = json.loads((tmp_path / "e" / "results" / outcome.batch.name / "batch.json").read_text())
+    assert saved["bisect"]["conclusion"] == outcome.conclusion and len(saved["bisect"]["tried"]) == 2
