@@ -105,13 +105,12 @@ def _with_counts(frame: pd.DataFrame, counted: pd.DataFrame) -> pd.DataFrame:
     good = counted[counted["error"].isna()]
     cells: dict[str, list[float]] = {name: [] for name in (COUNTED_METRIC, f"{COUNTED_METRIC}_low",
                                                             f"{COUNTED_METRIC}_high")}
+    counted_runs = []
     for label, scenario in zip(frame["target"], frame["scenario"], strict=True):
         values = good[(good["target_label"] == label) & (good["scenario"] == scenario)][COUNTED_METRIC]
-        median, low, high = median_interval([float(v) for v in values.dropna()])
-        for name, value in zip(cells, (median, low, high), strict=True):
+        for name, value in zip(cells, median_interval([float(v) for v in values.dropna()]), strict=True):
             cells[name].append(value)
-    counted_runs = [int(((counted["target_label"] == label) & (counted["scenario"] == scenario)).sum())
-                    for label, scenario in zip(frame["target"], frame["scenario"], strict=True)]
+        counted_runs.append(int(((counted["target_label"] == label) & (counted["scenario"] == scenario)).sum()))
     return frame.assign(counted_runs=counted_runs, **cells)
 
 

@@ -20,6 +20,7 @@ from lab.cli.options import UsageError
 from lab.commits.bisect import REPEATS, Bisection
 from lab.commits.worktrees import GitError, commits_between, git
 from lab.counting import valgrind
+from lab.files.scenario_file import resolve
 from lab.model.target import Target, parse_stages, stage_target
 from lab.paths import REPO
 from lab.run.counted import COUNTED_REQUESTS, WARMUP_REQUESTS, CountedLoad
@@ -80,8 +81,7 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     if reason is not None:
         raise UsageError(f"bisect counts instructions: {reason}")
     target, repository = _target(args)
-    (scenario,) = options.scenarios(argparse.Namespace(duration=None, warmup=None, quick=False, processes=None,
-                                                       expect_workers=0, master_bind=""), args.scenario, "locust")
+    (scenario,) = resolve([args.scenario])
     try:
         commits = commits_between(repository, args.good, args.bad)
     except GitError as error:

@@ -88,10 +88,10 @@ class _Reader:
         if head.isdigit() or head in "+-*":
             self.cost(line.split())
             return
-        key, _, value = line.partition("=")
-        if key in _SPACE and _:
+        key, equals, value = line.partition("=")
+        if key in _SPACE and equals:
             self.assign(key, value)
-        elif key == "calls" and _:
+        elif key == "calls" and equals:
             self.in_call = True
         elif line.startswith("events:"):
             self.events = tuple(line.split(":", 1)[1].split())

@@ -28,8 +28,8 @@ def row(*parts: Part) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Planned:
-    """What a run is before anything is measured: its place in the batch, target, load, pinning."""
+class Place:
+    """A run's place in its batch and what it ran: what a timed and a counted run both begin with."""
 
     batch: str
     run_id: str
@@ -38,11 +38,17 @@ class Planned:
     target: str
     target_label: str
     target_version: str | None
-    closing_ceiling: bool
     stage: int | None
     server_args: str
     scenario: str
     scenario_hash: str
+
+
+@dataclass(frozen=True)
+class Planned(Place):
+    """What a timed run is before anything is measured: its place, the load asked for, the pinning."""
+
+    closing_ceiling: bool
     driver: str
     users: int
     spawn_rate: float
@@ -198,20 +204,9 @@ PARTS = (Planned, Machine, Verification, SlowClientTally, Throughput, Latency, C
 
 
 @dataclass(frozen=True)
-class CountedPlanned:
-    """What a counted run is (a row of counted.parquet): its place in the batch, target, scenario."""
+class CountedPlanned(Place):
+    """What a counted run is (a row of counted.parquet): its place, and the pipeline it counted."""
 
-    batch: str
-    run_id: str
-    started_at: str
-    repeat: int
-    target: str
-    target_label: str
-    target_version: str | None
-    stage: int | None
-    server_args: str
-    scenario: str
-    scenario_hash: str
     pipeline: int
     server_cpus: str | None
 

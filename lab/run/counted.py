@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psutil
@@ -28,7 +26,7 @@ from lab.model.scenario import Scenario
 from lab.model.target import LISTENING, Target
 from lab.processes.spawn import ProcessError, ServerProcess
 from lab.run.environment import environment
-from lab.run.measure import Pinning, target_version, wait_ready
+from lab.run.measure import Pinning, listed, place, wait_ready
 from lab.store.results import CountedResult
 
 # Requests counted per run: at ~50,000 instructions each (stage 4), 100 M instructions, about
@@ -57,13 +55,8 @@ class CountedLoad:
 
 
 def planned(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int) -> CountedPlanned:
-    cpus = pinning.record()["server_cpus"]
-    return CountedPlanned(
-        batch=batch, run_id=uuid.uuid4().hex[:12], started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        repeat=repeat, target=target.name, target_label=target.label, target_version=target_version(target),
-        stage=target.stage, server_args=" ".join(target.args), scenario=scenario.id,
-        scenario_hash=scenario.content_hash, pipeline=scenario.load.pipeline,
-        server_cpus=None if cpus is None else ",".join(map(str, cpus)))
+    return CountedPlanned(**asdict(place(target, scenario, batch=batch, repeat=repeat)),
+                          pipeline=scenario.load.pipeline, server_cpus=listed(pinning.record()["server_cpus"]))
 
 
 def count(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int,
@@ -109,8 +102,7 @@ def _window(server: ServerProcess, target: Target, scenario: Scenario, load: Cou
         if warm.failures:
             raise RunFailed(f"{warm.failures} of {load.warmup} warm-up requests failed: {warm.top_error}")
         pids = _tree(server.pid)
-        valgrind.control(pids, "--instr=on")
-        valgrind.control(pids, "--zero")
+        valgrind.control(pids, "--instr=on", "--zero")
         window = _exchanged(sequence, load.requests, server)
         valgrind.control(pids, "--dump")
     finally:

@@ -10,7 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from lab.model.record import (
     Ending,
     GeneratorCost,
     Part,
+    Place,
     Planned,
     ServerCost,
     Throughput,
@@ -105,6 +106,14 @@ def target_version(target: Target) -> str | None:
     return " ".join(done.stdout.split()) or None if done.returncode == 0 else None
 
 
+def place(target: Target, scenario: Scenario, *, batch: str, repeat: int) -> Place:
+    """A new run's place in its batch and what it runs (timed and counted runs alike)."""
+    return Place(batch=batch, run_id=uuid.uuid4().hex[:12], started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                 repeat=repeat, target=target.name, target_label=target.label, target_version=target_version(target),
+                 stage=target.stage, server_args=" ".join(target.args), scenario=scenario.id,
+                 scenario_hash=scenario.content_hash)
+
+
 def planned(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int, driver: str,
             load_level: float | None) -> Planned:
     """What a run is, before anything is measured: its place in the batch, the target, the load
@@ -112,17 +121,20 @@ def planned(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
     load = scenario.load
     cpus = pinning.record()
     return Planned(
-        batch=batch, run_id=uuid.uuid4().hex[:12], started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        repeat=repeat, target=target.name, target_label=target.label, target_version=target_version(target),
-        closing_ceiling=reference_closes(target, scenario), stage=target.stage,
-        server_args=" ".join(target.args), scenario=scenario.id, scenario_hash=scenario.content_hash, driver=driver,
+        **asdict(place(target, scenario, batch=batch, repeat=repeat)),
+        closing_ceiling=reference_closes(target, scenario), driver=driver,
         users=load.users, spawn_rate=load.spawn_rate, duration_s=load.duration, warmup_s=load.warmup,
         client=load.client, processes=load.local_processes(len(pinning.client_cpus)), pipeline=load.pipeline,
         load_level=load_level,
         target_rate=load.wait.rate * load.users if load.wait.kind == "constant_rate" else None,
         slow_clients=load.slow_clients, slow_kind=load.slow_kind if load.slow_clients else None,
-        **{column: None if listed is None else ",".join(map(str, listed)) for column, listed in cpus.items()},
+        server_cpus=listed(cpus["server_cpus"]), client_cpus=listed(cpus["client_cpus"]),
     )
+
+
+def listed(cpus: list[int] | None) -> str | None:
+    """A CPU list as the rows record it: "0,1", or None where nothing was pinned."""
+    return None if cpus is None else ",".join(map(str, cpus))
 
 
 def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int,

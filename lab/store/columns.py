@@ -289,7 +289,8 @@ HISTOGRAM_COLUMNS = _declare(
 _SHARED_WITH_RUNS = ("batch", "run_id", "started_at", "repeat", "target", "target_label", "target_version", "stage",
                      "server_args", "scenario", "scenario_hash", "pipeline", "server_cpus", "cpu_model", "cpu_count",
                      "hostname", "platform", "python_version", "locust_version", "gevent_version",
-                     "greenlet_version", "uvloop_version", "httptools_version", "orjson_version", "git_commit")
+                     "greenlet_version", "uvloop_version", "httptools_version", "orjson_version", "git_commit",
+                     "server_exit_code")
 COUNTED_COLUMNS = {name: RUN_COLUMNS[name] for name in _SHARED_WITH_RUNS} | _declare(
     Column("warmup_requests", INT, "requests",
            "requests sent before counting began (counting off: the server's caches and Python's specialized "
@@ -314,8 +315,6 @@ COUNTED_COLUMNS = {name: RUN_COLUMNS[name] for name in _SHARED_WITH_RUNS} | _dec
     Column("error", STRING, "",
            "why the counted run failed (valgrind missing, the server did not start under it, requests failed); "
            "empty for a good run"),
-    Column("server_exit_code", INT, "",
-           "exit code of the server after SIGTERM (0: clean stop)"),
 )
 
 FUNCTION_COLUMNS = _declare(
