@@ -76,7 +76,8 @@ def soak_table(result: RunResult) -> Table:
         ("real load: failed requests", number(row.get("failures"), ",")),
         ("p99 µs, whole window", number(row.get("latency_p99_us"), ",.0f")),
         ("p99 drift, end vs start", number(row.get("latency_p99_drift"), "+.1%")),
-        ("RSS growth after the warm-up", number(row.get("server_rss_growth"), "+.2%")),
+        ("RSS growth after the warm-up", f"{number(row.get('server_rss_growth'), '+.2%')} "
+                                         f"({number(row.get('server_rss_growth_bytes'), '+,')} bytes)"),
         ("descriptors: idle → growth → after", f"{number(row.get('server_fds_idle'), ',')} → "
                                                f"{number(row.get('server_fds_growth'), '+,.0f')} → "
                                                f"{number(row.get('server_fds_after'), ',')}"),

@@ -172,6 +172,7 @@ class Descriptors:
 @dataclass(frozen=True)
 class Drift:
     server_rss_growth: float | None
+    server_rss_growth_bytes: int | None
     server_fds_growth: float | None
     latency_p99_drift: float | None
 

@@ -217,12 +217,14 @@ RUN_COLUMNS = _declare(
     Column("server_rss_growth", FLOAT, "fraction",
            "RSS at the end of the window over RSS at its start, minus 1 (medians of the first and last tenth of the "
            "measured seconds): growth after the warm-up"),
+    Column("server_rss_growth_bytes", INT, "bytes",
+           "the same growth in bytes (end median minus start median)"),
     Column("server_fds_growth", FLOAT, "descriptors",
            "open descriptors at the end of the window minus at its start (same medians)"),
     Column("latency_p99_drift", FLOAT, "fraction",
            "per-second p99 at the end of the window over at its start, minus 1 (same medians)"),
     Column("soak_verdict", STRING, "",
-           "lab soak: pass, or fail with its reasons (real-load errors, RSS growth ≥ 2%, descriptors not back to "
+           "lab soak: pass, or fail with its reasons (real-load errors, RSS growth ≥ 2% and ≥ 2 MiB, descriptors not back to "
            "idle); empty for other runs"),
     Column("generator_cpu_s", FLOAT, "s",
            "locust CPU seconds in the window"),

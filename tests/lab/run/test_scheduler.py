@@ -62,7 +62,7 @@ def fake_measure(qps: dict[str, float | None], measured: list[Scenario]) -> Any:
                    target_label=target.label, scenario=scenario.id, repeat=repeat, driver=driver,
                    load_level=load_level, qps=rate, error=None if rate is not None else "died", failures=0,
                    latency_corrected_mean_us=100.0, latency_corrected_p50_us=80.0, latency_corrected_p99_us=400.0,
-                   server_rss_growth=0.0, server_fds_idle=9, server_fds_after=9,
+                   server_rss_growth=0.0, server_rss_growth_bytes=0, server_fds_idle=9, server_fds_after=9,
                    target_rate=scenario.load.wait.rate * scenario.load.users
                    if scenario.load.wait.kind == "constant_rate" else None)
         return RunResult(row, [], None)

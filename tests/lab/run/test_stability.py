@@ -8,7 +8,7 @@ import pytest
 
 from lab.model.record import Drift
 from lab.processes.sampler import Sample
-from lab.run.stability import SOAK_MAX_RSS_GROWTH, attach_server_seconds, drift, soak_verdict
+from lab.run.stability import SOAK_MAX_RSS_GROWTH, SOAK_RSS_GRANULE_BYTES, attach_server_seconds, drift, soak_verdict
 
 
 def test_each_second_gets_the_server_s_state_at_its_end() -> None:
@@ -36,23 +36,29 @@ def test_drift_compares_the_first_and_last_tenth_after_the_warm_up() -> None:
     rss = [10, 50] + [100, 100] + [101] * 16 + [110, 120]
     fds = [1, 5] + [20, 22] + [25] * 16 + [30, 30]
     p99 = [9e9, 9e9] + [100.0, 300.0] + [50.0] * 16 + [400.0, 400.0]
-    assert drift(series(rss, fds, p99)) == Drift(server_rss_growth=pytest.approx(0.15), server_fds_growth=9,
-                                                 latency_p99_drift=pytest.approx(1.0))
-    assert drift(series([1, 2], [1, 2], [1.0, 2.0])) == Drift(None, None, None)  # nothing measured
+    assert drift(series(rss, fds, p99)) == Drift(server_rss_growth=pytest.approx(0.15), server_rss_growth_bytes=15,
+                                                 server_fds_growth=9, latency_p99_drift=pytest.approx(1.0))
+    assert drift(series([1, 2], [1, 2], [1.0, 2.0])) == Drift(None, None, None, None)  # nothing measured
 
 
 def verdict(**row: Any) -> str:
-    return soak_verdict({"error": None, "failures": 0, "server_rss_growth": 0.001, "server_fds_idle": 9,
+    return soak_verdict({"error": None, "failures": 0, "server_rss_growth": 0.001,
+                         "server_rss_growth_bytes": 30_000, "server_fds_idle": 9,
                          "server_fds_after": 9, **row})
 
 
 def test_a_soak_passes_only_without_errors_growth_or_left_open_descriptors() -> None:
     assert verdict() == "pass"
     assert verdict(server_fds_after=8) == "pass"  # fewer than idle: fine
-    assert verdict(server_rss_growth=SOAK_MAX_RSS_GROWTH - 1e-9) == "pass"
-    assert verdict(server_rss_growth=SOAK_MAX_RSS_GROWTH) == "fail: RSS grew 2.0% after the warm-up (limit 2%)"
+    # A memory leak is growth past both limits: a share of the start, and more than the allocator's step.
+    over = {"server_rss_growth_bytes": SOAK_RSS_GRANULE_BYTES + 1}
+    assert verdict(server_rss_growth=SOAK_MAX_RSS_GROWTH, **over) == (
+        "fail: RSS grew 2.0% (2.0 MiB) after the warm-up (limit 2% and 2 MiB)")
+    assert verdict(server_rss_growth=0.037, server_rss_growth_bytes=SOAK_RSS_GRANULE_BYTES) == "pass"  # one step
+    assert verdict(server_rss_growth=SOAK_MAX_RSS_GROWTH - 1e-9, **over) == "pass"
     assert verdict(failures=3, server_fds_after=12) == (
         "fail: 3 failed requests of the real load; 3 descriptors still open after the run (12 vs 9 idle)")
     assert verdict(server_rss_growth=None, server_fds_after=None) == (
         "fail: RSS growth not measured; descriptors not measured")
+    assert verdict(server_rss_growth_bytes=None).startswith("fail: RSS growth not measured")
     assert verdict(error="server died") == "fail: server died"
