@@ -21,7 +21,8 @@ BASE_ENV = "QPSLAB_BASE"  # the diff notebook's batch before (`lab report NEW --
 @dataclass(frozen=True)
 class Batch:
     """One batch's tables; empty frames when there is nothing to show (counted and functions:
-    when the batch counted no instructions)."""
+    when the batch counted no instructions; profiled, profile_functions and stacks: when it
+    profiled nothing)."""
 
     name: str | None
     runs: pd.DataFrame
@@ -29,6 +30,9 @@ class Batch:
     histograms: pd.DataFrame
     counted: pd.DataFrame = field(default_factory=pd.DataFrame)
     functions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    profiled: pd.DataFrame = field(default_factory=pd.DataFrame)
+    profile_functions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stacks: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def good_counts(self) -> pd.DataFrame:
@@ -77,4 +81,5 @@ def open_batch(name: str | None = None, root: Path | None = None) -> Batch:
         return Batch(None, empty, empty, empty)
     return Batch(name, results.load(root, name), results.load_timeseries(root, name),
                  results.load_histograms(root, name), results.load_counted(root, name),
-                 results.load_functions(root, name))
+                 results.load_functions(root, name), results.load_profiled(root, name),
+                 results.load_profile_functions(root, name), results.load_stacks(root, name))

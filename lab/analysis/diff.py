@@ -364,12 +364,13 @@ def _change(prepared: _Prepared, *, level: float, needed: int, rng: np.random.Ge
 # -- the two ways in --------------------------------------------------------------------------
 
 
-def finished_counts(counted: pd.DataFrame) -> pd.DataFrame:
-    """The counted runs that finished (none where the batch counted nothing)."""
-    return counted[counted["error"].isna()] if "error" in counted else NO_RUNS
+def finished(kept: pd.DataFrame) -> pd.DataFrame:
+    """The counted (or profiled) runs that finished (none where the batch made none)."""
+    return kept[kept["error"].isna()] if "error" in kept else NO_RUNS
 
 
-def _of(frame: pd.DataFrame, target: str, scenario: str) -> pd.DataFrame:
+def pair_rows(frame: pd.DataFrame, target: str, scenario: str) -> pd.DataFrame:
+    """A frame's rows of one target × scenario (any frame with target_label and scenario)."""
     if frame.empty:
         return frame
     return frame[(frame["target_label"] == target) & (frame["scenario"] == scenario)]
@@ -386,14 +387,14 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, base_counted: pd.DataFrame = 
             new_counted: pd.DataFrame = NO_RUNS) -> list[Change]:
     """Every metric of every (target, scenario) both batches measured (or counted) without error."""
     before_all, after_all = _measured(base), _measured(new)
-    before_counts, after_counts = finished_counts(base_counted), finished_counts(new_counted)
+    before_counts, after_counts = finished(base_counted), finished(new_counted)
     references = (_calibration(base), _calibration(new))
     common = ((set(_pairs(before_all)) & set(_pairs(after_all)))
               | (set(_pairs(before_counts)) & set(_pairs(after_counts))))
     order = dict.fromkeys([*_pairs(before_all), *_pairs(before_counts)])
     pairs = [(target, scenario,
-              _side(_of(before_all, target, scenario), references[0], _of(before_counts, target, scenario)),
-              _side(_of(after_all, target, scenario), references[1], _of(after_counts, target, scenario)))
+              _side(pair_rows(before_all, target, scenario), references[0], pair_rows(before_counts, target, scenario)),
+              _side(pair_rows(after_all, target, scenario), references[1], pair_rows(after_counts, target, scenario)))
              for target, scenario in order if (target, scenario) in common]
     return _judge(_candidates(pairs))
 
@@ -413,8 +414,8 @@ def compare_steps(steps: list[tuple[Step, Step]], target: str, scenario: str, me
     keyed by the after side's label; a step where a side lacks the metric is absent."""
     candidates = []
     for before, after in steps:
-        sides = [_side(_of(_measured(side.runs), target, scenario), _calibration(side.runs),
-                       _of(finished_counts(side.counted), target, scenario)) for side in (before, after)]
+        sides = [_side(pair_rows(_measured(side.runs), target, scenario), _calibration(side.runs),
+                       pair_rows(finished(side.counted), target, scenario)) for side in (before, after)]
         if np.isfinite(sides[0].values[metric]).any() and np.isfinite(sides[1].values[metric]).any():
             candidates.append(_Candidate(after.label, scenario, metric, sides[0], sides[1]))
     return {change.target: change for change in _judge(candidates)}
@@ -435,7 +436,7 @@ def compare_targets(runs: pd.DataFrame, base_target: str, new_target: str,
                     counted: pd.DataFrame = NO_RUNS) -> list[Change]:
     """Two targets of one batch, scenario by scenario, over the repeats both finished (timed and
     counted apart), as measured."""
-    measured, counts = _measured(runs), finished_counts(counted)
+    measured, counts = _measured(runs), finished(counted)
     held = [*_pairs(measured), *_pairs(counts)]
     labels = {target for target, _ in held}
     for name in (base_target, new_target):

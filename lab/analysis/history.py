@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lab.analysis.diff import Change, Step, compare_steps, finished_counts, machine_differences
+from lab.analysis.diff import Change, Step, compare_steps, finished, machine_differences
 from lab.analysis.summary import median_interval
 from lab.model.target import CALIBRATION_TARGET
 from lab.store import results
@@ -54,7 +54,7 @@ def _batch_frames(root: Path, batch: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _values(runs: pd.DataFrame, counted: pd.DataFrame, target: str, scenario: str, column: str) -> pd.DataFrame:
     """The finished runs (or counted runs) of one target × scenario that measured `column`."""
     if column in COUNTED:
-        frame = finished_counts(counted)
+        frame = finished(counted)
     elif runs.empty:
         return runs
     else:

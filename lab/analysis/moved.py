@@ -1,5 +1,11 @@
-"""Where the instructions moved: the functions whose own instructions per request changed most
-between two sides of a diff of counted runs (lab.run.counted keeps each run's top functions)."""
+"""Where the cost moved: the functions whose own cost per request changed most between two sides
+of a diff, in counted runs (instructions, lab.run.counted) or profiled runs (µs of CPU,
+lab.run.profiled), each of which keeps its run's top functions.
+
+Beside each change stands its spread: how far the function's cost moved between runs of the same
+side (the larger side's range). Two profiles of one server differ by their sampling alone; a
+change within that spread is not yet a change.
+"""
 
 from __future__ import annotations
 
@@ -9,54 +15,80 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
-from lab.analysis.diff import finished_counts
-
-# Functions listed per target × scenario: those whose own instructions per request moved most.
+# Functions listed per target × scenario: those whose own cost per request moved most.
 FUNCTIONS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class FunctionCost:
+    """Which cost of a function a kind of run keeps, and how it is shown."""
+
+    keys: tuple[str, ...]  # the columns naming a function
+    value: str  # its own cost per request
+    unit: str
+    digits: int
+    title: str
+    note: str
+
+
+COUNTED_COST = FunctionCost(
+    ("object", "function"), "self_instructions_per_request", "instr/req", 0, "where the instructions moved",
+    "self instructions per request, medians of the counted runs; a function not among a run's kept functions "
+    "counts 0 there; spread: the larger side's range over its runs")
+PROFILED_COST = FunctionCost(
+    ("function",), "self_us_per_request", "µs/req", 2, "where the CPU time moved (profiled)",
+    "self µs of CPU per request (the run's CPU per request shared by samples), medians of the profiled runs; a "
+    "function not among a run's kept functions counts 0 there; spread: the larger side's range over its runs, "
+    "the sampling's own noise")
 
 
 @dataclass(frozen=True)
 class FunctionChange:
     target: str
     scenario: str
-    object: str
-    function: str
-    base: float  # median self instructions per request over the side's counted runs
+    function: tuple[str, ...]  # the values of the cost's keys
+    base: float  # median self cost per request over the side's runs
     new: float
+    spread: float  # the larger side's range of it over its runs
 
     @property
     def change(self) -> float:
         return self.new - self.base
 
 
-def function_medians(counted: pd.DataFrame, functions: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
-    """(target_label, scenario) → each (object, function)'s median self instructions per request
-    over that pair's finished counted runs; a function not among a run's kept ones counts 0 there
-    (each run keeps its most inclusive and most self-costly, lab.run.counted.FUNCTIONS_KEPT)."""
-    runs = finished_counts(counted)
+def function_medians(runs: pd.DataFrame, functions: pd.DataFrame,
+                     cost: FunctionCost) -> dict[tuple[str, str], pd.DataFrame]:
+    """(target_label, scenario) → each function's median self cost per request over that pair's
+    `runs` (finished ones) and its range over them ("median", "spread"), by the cost's keys; a
+    function not among a run's kept ones counts 0 there."""
     if runs.empty or functions.empty:
         return {}
     joined = functions.merge(runs[["run_id", "target_label", "scenario"]], on="run_id")
     out = {}
     for (target, scenario), group in joined.groupby(["target_label", "scenario"], sort=False):
-        per_run = group.pivot_table(index=["object", "function"], columns="run_id",
-                                    values="self_instructions_per_request", aggfunc="sum")
-        out[(str(target), str(scenario))] = per_run.fillna(0.0).median(axis=1)
+        per_run = group.pivot_table(index=list(cost.keys), columns="run_id", values=cost.value,
+                                    aggfunc="sum").fillna(0.0)
+        out[(str(target), str(scenario))] = pd.DataFrame({"median": per_run.median(axis=1),
+                                                          "spread": per_run.max(axis=1) - per_run.min(axis=1)})
     return out
 
 
-def moved_functions(before: pd.Series, after: pd.Series, target: str, scenario: str) -> list[FunctionChange]:
-    """The FUNCTIONS_SHOWN functions whose self instructions per request moved most, either way."""
-    both = pd.concat([before.rename("base"), after.rename("new")], axis=1).fillna(0.0)
-    moved = (both["new"] - both["base"]).abs().sort_values(ascending=False, kind="stable")
-    return [FunctionChange(target, scenario, str(obj), str(function), float(both.at[(obj, function), "base"]),
-                           float(both.at[(obj, function), "new"]))
-            for obj, function in moved.index[:FUNCTIONS_SHOWN]]
+def moved_functions(before: pd.DataFrame, after: pd.DataFrame, target: str, scenario: str) -> list[FunctionChange]:
+    """The FUNCTIONS_SHOWN functions whose self cost per request moved most, either way."""
+    both = before.add_suffix("_base").join(after.add_suffix("_new"), how="outer").fillna(0.0)
+    moved = (both["median_new"] - both["median_base"]).abs().sort_values(ascending=False, kind="stable")
+    out = []
+    for key in moved.index[:FUNCTIONS_SHOWN]:
+        line = both.loc[key]
+        names = tuple(map(str, key)) if isinstance(key, tuple) else (str(key),)
+        out.append(FunctionChange(target, scenario, names, float(line["median_base"]), float(line["median_new"]),
+                                  float(max(line["spread_base"], line["spread_new"]))))
+    return out
 
 
-def function_changes(base: dict[tuple[str, str], pd.Series], new: dict[tuple[str, str], pd.Series],
+def function_changes(base: dict[tuple[str, str], pd.DataFrame], new: dict[tuple[str, str], pd.DataFrame],
                      pairs: list[tuple[str, str, str]] | None = None) -> list[FunctionChange]:
-    """What moved between two batches' function medians (each target × scenario both counted), or
+    """What moved between two batches' function medians (each target × scenario on both sides), or
     within one batch's: `pairs` of (base target, new target, scenario)."""
     if pairs is None:
         pairs = [(target, target, scenario) for target, scenario in base if (target, scenario) in new]
@@ -68,26 +100,28 @@ def function_changes(base: dict[tuple[str, str], pd.Series], new: dict[tuple[str
     return out
 
 
-FUNCTION_HEADERS = ("target", "scenario", "object", "function", "base instr/req", "new instr/req", "change")
-FUNCTIONS_NOTE = ("self instructions per request, medians of the counted runs; a function not among a run's kept "
-                  "functions counts 0 there")
+def _headers(cost: FunctionCost) -> tuple[str, ...]:
+    return ("target", "scenario", *cost.keys, f"base {cost.unit}", f"new {cost.unit}", "change", "spread")
 
 
-def _function_cells(c: FunctionChange) -> tuple[str, ...]:
-    return (c.target, c.scenario, c.object, c.function, f"{c.base:,.0f}", f"{c.new:,.0f}", f"{c.change:+,.0f}")
+def _cells(c: FunctionChange, cost: FunctionCost) -> tuple[str, ...]:
+    f = f",.{cost.digits}f"
+    return (c.target, c.scenario, *c.function, format(c.base, f), format(c.new, f), format(c.change, "+" + f),
+            format(c.spread, f))
 
 
-def functions_table(changes: list[FunctionChange], title: str) -> Table:
-    out = Table(title=title, title_justify="left", caption=FUNCTIONS_NOTE, caption_justify="left")
-    for column in FUNCTION_HEADERS:
-        out.add_column(column, justify="right" if "instr" in column or column == "change" else "left")
+def functions_table(changes: list[FunctionChange], cost: FunctionCost) -> Table:
+    out = Table(title=cost.title, title_justify="left", caption=cost.note, caption_justify="left")
+    for column in _headers(cost):
+        out.add_column(column, justify="left" if column in ("target", "scenario", *cost.keys) else "right")
     for c in changes:
-        out.add_row(*map(escape, _function_cells(c)))
+        out.add_row(*map(escape, _cells(c, cost)))
     return out
 
 
-def functions_markdown(changes: list[FunctionChange]) -> str:
-    out = ["", f"Where the instructions moved ({FUNCTIONS_NOTE}):", "",
-           "| " + " | ".join(FUNCTION_HEADERS) + " |", "|" + "---|" * len(FUNCTION_HEADERS)]
-    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _function_cells(c)) + " |" for c in changes]
+def functions_markdown(changes: list[FunctionChange], cost: FunctionCost) -> str:
+    headers = _headers(cost)
+    out = ["", f"{cost.title[0].upper()}{cost.title[1:]} ({cost.note}):", "",
+           "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _cells(c, cost)) + " |" for c in changes]
     return "\n".join(out) + "\n"

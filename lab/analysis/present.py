@@ -69,3 +69,18 @@ def show(frame: pd.DataFrame, headers: dict[str, str] | None = None) -> Styler |
     extra = headers or {}
     shown = frame.reset_index(drop=True).rename(columns=lambda column: extra.get(str(column), header(column)))
     return shown.style.format(number).hide(axis="index").set_table_styles(_STYLE)
+
+
+def as_html(table: Styler | str) -> str:
+    """show()'s table, or its sentence, as HTML."""
+    return table if isinstance(table, str) else table.to_html()
+
+
+# A report page: its title, the links to the others and its body.
+HTML_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>body {{ font-family: sans-serif; max-width: 72em; margin: 1em auto; padding: 0 1em; }}
+nav {{ margin-bottom: 1em; }} img, .flame svg {{ max-width: 100%; height: auto; }}
+code {{ white-space: pre-wrap; }}</style>
+</head><body>{nav}{body}</body></html>
+"""

@@ -17,13 +17,13 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
-from pandas.io.formats.style import Styler
 from traitlets import default
 
 from lab.analysis.batch import BASE_ENV, BATCH_ENV, RESULTS_ENV, Batch, open_batch
 from lab.analysis.figures import speedup_figure
 from lab.analysis.history import as_frame, history, history_figure
-from lab.analysis.present import show
+from lab.analysis.present import HTML_PAGE, as_html, show
+from lab.analysis.profile_page import PROFILE_PAGE, write_profile_page
 from lab.analysis.summary import summarize, summary_text
 from lab.analysis.tables import TOP_FUNCTIONS, criteria_table, instructions_table, top_functions_table
 from lab.paths import NOTEBOOKS, REPO
@@ -93,12 +93,6 @@ _FACTS = {"cpu_model": "CPU", "cpu_count": "CPUs", "platform": "platform", "serv
           "client_cpus": "load generator CPUs", "python_version": "Python", "locust_version": "locust",
           "gevent_version": "gevent", "greenlet_version": "greenlet", "uvloop_version": "uvloop",
           "httptools_version": "httptools", "orjson_version": "orjson", "git_commit": "qpslab commit"}
-_PAGE = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{title}</title>
-<style>body {{ font-family: sans-serif; max-width: 72em; margin: 1em auto; padding: 0 1em; }}
-nav {{ margin-bottom: 1em; }} img {{ max-width: 100%; }} code {{ white-space: pre-wrap; }}</style>
-</head><body>{nav}{body}</body></html>
-"""
 
 
 def _title(stem: str) -> str:
@@ -135,20 +129,16 @@ def index_page(batch: Batch, info: dict[str, object], pages: list[str], figure_n
         "<p>Medians over repeats, with their range in brackets; CPU µs/req is the server's. A speedup over "
         "stage 0 is given only where both were server-bound; where the load generator was saturated the QPS is "
         "a floor (≥) and the speedup too.</p>",
-        _html(headline_html),
+        as_html(headline_html),
         "<h2>Speedup over stage 0</h2>",
         f'<p><img src="{figure_name}" alt="speedup over stage 0 per scenario, beside the roadmap\'s"></p>',
         "<h2>The roadmap's criteria</h2>",
-        _html(criteria_html),
+        as_html(criteria_html),
         *_counted_section(batch),
         "<h2>More</h2><ul>" + "".join(f'<li><a href="{page}.html">{_title(page)}</a></li>' for page in pages)
         + "</ul>",
     ]
-    return _PAGE.format(title=f"qpslab report: {html.escape(str(batch.name))}", nav=_nav(pages), body="".join(body))
-
-
-def _html(table: Styler | str) -> str:
-    return table if isinstance(table, str) else table.to_html()
+    return HTML_PAGE.format(title=f"qpslab report: {html.escape(str(batch.name))}", nav=_nav(pages), body="".join(body))
 
 
 def _counted_section(batch: Batch) -> list[str]:
@@ -160,11 +150,11 @@ def _counted_section(batch: Batch) -> list[str]:
             "flight (<code>--instructions</code>): a unit that does not drift with the machine, so a 1% change "
             "shows. It misses the kernel's work (system calls per request stand for it), cache misses and "
             "waiting.</p>",
-            _html(show(instructions_table(batch))),
+            as_html(show(instructions_table(batch))),
             f"<h3>Where the instructions go: each target's {TOP_FUNCTIONS} costliest functions</h3>",
             "<p>Instructions in each function's own code per request (medians of the counted runs): for a Python "
             "server these are CPython's, uvloop's, llhttp's and zlib's C functions.</p>",
-            _html(show(top_functions_table(batch)))]
+            as_html(show(top_functions_table(batch)))]
 
 
 # The report's page of the stages' histories (not a notebook: it reads every batch, not one).
@@ -194,9 +184,9 @@ def history_page(batch: Batch, root: Path, nav: str, out: Path) -> list[Path]:
             frame = as_frame(points).drop(columns=["started_at"])
             body += [f"<h2>{html.escape(target)} × {html.escape(scenario)}: {title}</h2>",
                      f'<p><img src="{image.name}" alt="{html.escape(title)} of {html.escape(target)} over time"></p>',
-                     _html(show(frame))]
+                     as_html(show(frame))]
     page = out / f"{HISTORY_PAGE}.html"
-    page.write_text(_PAGE.format(title="qpslab: the stages over time", nav=nav, body="".join(body)))
+    page.write_text(HTML_PAGE.format(title="qpslab: the stages over time", nav=nav, body="".join(body)))
     return [page, *written]
 
 
@@ -218,7 +208,11 @@ def write_report(batch: str, root: Path, against: str | None = None) -> list[Pat
     stems = [path.stem for path in paths] if against is None else [f"diff-{Path(against).name}"]
     if against is None:
         opened = open_batch(batch, root)
+        # The profile page only where the batch was profiled (lab compare --profile).
+        stems += [PROFILE_PAGE] if not opened.profiled.empty else []
         written += history_page(opened, root, _nav([*stems, HISTORY_PAGE]), out)
+        if not opened.profiled.empty:
+            written.append(write_profile_page(opened, _nav([*stems, HISTORY_PAGE]), out))
         figure = out / "index-1.png"
         figure.write_bytes(_figure_png(speedup_figure(opened)))
         info = json.loads((root / batch / BATCH_INFO).read_text())
@@ -227,7 +221,7 @@ def write_report(batch: str, root: Path, against: str | None = None) -> list[Pat
         written += [page, figure]
     # A diff page stands alone: its batch may have no index.
     nav = _nav([*stems, HISTORY_PAGE]) if against is None else ""
-    for path, stem in zip(paths, stems, strict=True):
+    for path, stem in zip(paths, stems[:len(paths)], strict=True):
         notebook = execute(path, batch, root, against)
         exported, _ = HTMLExporter(**_EXPORTER).from_notebook_node(notebook)
         page = out / f"{stem}.html"

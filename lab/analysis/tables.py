@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from lab.analysis.batch import Batch
-from lab.analysis.moved import function_medians
+from lab.analysis.diff import finished
+from lab.analysis.moved import COUNTED_COST, function_medians
 from lab.analysis.roadmap import CRITERIA, INDUSTRY, INDUSTRY_STAGE, MEMORY_BASELINE_STAGE, ROADMAP, roadmap_table
 from lab.analysis.summary import counted_summary, summarize
 from lab.analysis.verdicts import judge, judge_industry, judge_memory, speedup
@@ -167,8 +168,9 @@ def top_functions_table(batch: Batch, top: int = TOP_FUNCTIONS) -> pd.DataFrame:
     """Each counted target × scenario's `top` functions by their own instructions per request
     (medians of its counted runs)."""
     rows = []
-    for (target, scenario), medians in function_medians(batch.counted, batch.functions).items():
-        for (obj, function), value in medians.sort_values(ascending=False).head(top).items():
+    for (target, scenario), medians in function_medians(finished(batch.counted), batch.functions,
+                                                        COUNTED_COST).items():
+        for (obj, function), value in medians["median"].sort_values(ascending=False).head(top).items():
             rows.append({"target_label": target, "scenario": scenario, "object": obj, "function": function,
                          "self_instructions_per_request": value})
     return pd.DataFrame(rows)

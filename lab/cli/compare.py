@@ -134,7 +134,7 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     baseline = options.batch(args.baseline, args.results) if args.baseline else None  # a typo fails before any run
     counted_repeats, counted_load = options.counted(args, targets, scenarios, args.repeats)
     plan = Plan(tuple(targets), tuple(scenarios), args.repeats, options.pinning(args, console), args.results, driver,
-                sweep, args.calibrate, counted_repeats, counted_load)
+                sweep, args.calibrate, counted_repeats, counted_load, options.profiled(args, targets))
     directory = on_console(console, lambda reporter: run_plan(plan, reporter, sys.argv)).directory
     if baseline is not None:
         measured = load(directory.parent, directory.name)

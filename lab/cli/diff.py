@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
@@ -17,10 +19,20 @@ from lab.analysis.diff import (
     compare,
     compare_targets,
     diff_table,
+    finished,
     notes,
     regressions,
 )
-from lab.analysis.moved import function_changes, function_medians, functions_markdown, functions_table
+from lab.analysis.moved import (
+    COUNTED_COST,
+    PROFILED_COST,
+    FunctionCost,
+    function_changes,
+    function_medians,
+    functions_markdown,
+    functions_table,
+)
+from lab.analysis.profiles import differential_graph
 from lab.cli import options
 from lab.cli.options import UsageError
 
@@ -39,6 +51,9 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--new", dest="new_target", metavar="TARGET", help="within one batch: the target after")
     parser.add_argument("--threshold", default=None, metavar="PERCENT",
                         help="exit 1 if a significant change for the worse exceeds it, e.g. 5%%")
+    parser.add_argument("--flame", type=Path, metavar="DIR",
+                        help="write a differential flame graph (SVG, red grew, blue shrank) of each target × "
+                             "scenario profiled on both sides (lab compare --profile) into DIR")
     parser.add_argument("--format", choices=FORMATS, default="table", help="table (default), markdown or json")
     options.add_results_option(parser)
     parser.set_defaults(handler=handle)
@@ -56,6 +71,35 @@ def threshold(text: str | None) -> float | None:
     return value
 
 
+def _medians(kept: tuple[pd.DataFrame, pd.DataFrame], cost: FunctionCost) -> dict[tuple[str, str], pd.DataFrame]:
+    """A batch's function medians of one kind of kept runs (counted or profiled), from those that finished."""
+    runs, functions = kept
+    return function_medians(finished(runs), functions, cost)
+
+
+def _write_flames(args: argparse.Namespace, pairs: list[tuple[str, str, str]] | None) -> None:
+    """A differential flame graph per pair (within a batch) or per target × scenario both batches profiled."""
+    base = options.profiled_stacks(args.base, args.results)
+    new = base if pairs is not None else options.profiled_stacks(args.new, args.results)
+    if pairs is None:
+        both = set(zip(new[0].get("target_label", []), new[0].get("scenario", []), strict=True))
+        pairs = sorted({(t, t, s) for t, s in zip(base[0].get("target_label", []), base[0].get("scenario", []),
+                                                   strict=True) if (t, s) in both})
+    args.flame.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for before, after, scenario in pairs:
+        graph = differential_graph(base, new, before, after, scenario)
+        if graph is not None:
+            name = f"{before}--{after}--{scenario}" if before != after else f"{before}--{scenario}"
+            path = args.flame / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.svg"
+            path.write_text(graph)
+            written += 1
+            # Beside markdown and json output, not in it.
+            print(f"flame graph: {path}", file=sys.stderr if args.format != "table" else sys.stdout)
+    if not written:
+        raise UsageError("--flame: no target × scenario was profiled on both sides (lab compare --profile)")
+
+
 def handle(args: argparse.Namespace, console: Console) -> int:
     limit = threshold(args.threshold)
     within = args.base_target is not None or args.new_target is not None
@@ -67,6 +111,8 @@ def handle(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("give two batches (BASE NEW), or one batch with --base TARGET --new TARGET")
     base = options.batch(args.base, args.results)
     base_counted, base_functions = options.counted_batch(args.base, args.results)
+    base_kept = {COUNTED_COST: (base_counted, base_functions),
+                 PROFILED_COST: options.profiled_batch(args.base, args.results)}
     if within:
         try:
             changes = compare_targets(base, args.base_target, args.new_target, base_counted)
@@ -75,9 +121,10 @@ def handle(args: argparse.Namespace, console: Console) -> int:
         title, lines = f"{args.base}: {args.base_target} → {args.new_target}", notes(changes)
         if not changes:
             raise UsageError(f"{args.base_target} and {args.new_target} finished no scenario in the same repeat")
-        medians = function_medians(base_counted, base_functions)
         scenarios = dict.fromkeys(c.scenario for c in changes)
-        moved = function_changes(medians, medians, [(args.base_target, args.new_target, s) for s in scenarios])
+        pairs: list[tuple[str, str, str]] = [(args.base_target, args.new_target, s) for s in scenarios]
+        moved = {cost: function_changes(_medians(kept, cost), _medians(kept, cost), pairs)
+                 for cost, kept in base_kept.items()}
     else:
         new = options.batch(args.new, args.results)
         new_counted, new_functions = options.counted_batch(args.new, args.results)
@@ -87,8 +134,10 @@ def handle(args: argparse.Namespace, console: Console) -> int:
         lines = notes(changes, pd.concat([base, base_counted]), pd.concat([new, new_counted]))
         if not changes:
             raise UsageError("the two batches have no target × scenario in common (finished without error)")
-        moved = function_changes(function_medians(base_counted, base_functions),
-                                 function_medians(new_counted, new_functions))
+        new_kept = {COUNTED_COST: (new_counted, new_functions),
+                    PROFILED_COST: options.profiled_batch(args.new, args.results)}
+        moved = {cost: function_changes(_medians(base_kept[cost], cost), _medians(new_kept[cost], cost))
+                 for cost in base_kept}
     if args.format == "json":
         for line in lines:  # the output stays parseable; what a reader must know goes beside it
             print(f"note: {line}", file=sys.stderr)
@@ -96,14 +145,18 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     elif args.format == "markdown":
         print(as_markdown(changes, args.base, args.new or f"--base {args.base_target} --new {args.new_target}",
                           lines), end="")
-        if moved:
-            print(functions_markdown(moved), end="")
+        for cost, functions in moved.items():
+            if functions:
+                print(functions_markdown(functions, cost), end="")
     else:
         for line in lines:
             console.print(f"[yellow]{escape(line)}[/yellow]" if line.startswith("the batches ran") else escape(line))
         console.print(diff_table(changes, title))
-        if moved:
-            console.print(functions_table(moved, "where the instructions moved"))
+        for cost, functions in moved.items():
+            if functions:
+                console.print(functions_table(functions, cost))
+    if args.flame is not None:
+        _write_flames(args, pairs if within else None)
     if limit is None:
         return 0
     worse = regressions(changes, limit)

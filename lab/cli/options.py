@@ -6,6 +6,7 @@ Each parser turns text into a value or raises UsageError (exit 2) with what was 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -20,9 +21,11 @@ from lab.model.ranges import parse_ranges
 from lab.model.scenario import Scenario, parse_duration
 from lab.model.target import Target
 from lab.paths import DEFAULT_RESULTS
+from lab.profiling import profilers
 from lab.run.counted import COUNTED_REQUESTS, WARMUP_REQUESTS, CountedLoad
 from lab.run.measure import Pinning
-from lab.store.results import load, load_counted, load_functions
+from lab.run.profiled import PROFILED_REPEATS
+from lab.store.results import load, load_counted, load_functions, load_profile_functions, load_profiled, load_stacks
 
 # locust's own default master port, so that `lab worker --master HOST` needs no port either.
 LOCUST_MASTER_PORT = 5557
@@ -140,6 +143,27 @@ def counted(args: argparse.Namespace, targets: list[Target], chosen: list[Scenar
     return args.counted_repeats or needed, CountedLoad(args.counted_requests, WARMUP_REQUESTS)
 
 
+def profiled(args: argparse.Namespace, targets: list[Target]) -> int:
+    """Profiled runs per target × scenario asked for (0 without --profile). Refused before any run
+    where a profiler it needs cannot attach: py-spy for the stages, and perf too with a target
+    file (its launcher may exec a native server, which only perf samples)."""
+    if not args.profile:
+        if args.profile_repeats is not None:
+            raise UsageError("--profile-repeats needs --profile")
+        return 0
+    started_elsewhere = [target.label for target in targets if target.module is None and not target.command]
+    if started_elsewhere:
+        raise UsageError(f"--profile attaches to a server the lab starts; {started_elsewhere[0]} is a running URL")
+    needed = [profilers.PY_SPY] + ([profilers.PERF] if any(t.stage is None for t in targets) else [])
+    for kind in needed:
+        reason = profilers.missing(kind)
+        if reason is not None:
+            raise UsageError(f"--profile: {reason}")
+    if args.profile_repeats is not None and args.profile_repeats < 1:
+        raise UsageError("--profile-repeats must be >= 1")
+    return args.profile_repeats or PROFILED_REPEATS
+
+
 def check_driver(name: str, chosen: list[Scenario]) -> None:
     """UsageError unless the driver is installed and can run every chosen scenario."""
     driver = driver_named(name)
@@ -175,6 +199,12 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--counted-requests", type=int, default=COUNTED_REQUESTS, metavar="N",
                         help=f"requests counted per counted run (default {COUNTED_REQUESTS:,}; {WARMUP_REQUESTS} "
                              "uncounted before them)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile each target under each scenario's load (profiled runs, after the timed "
+                             "ones: py-spy, or perf for a native server): µs per request by function, flame graphs")
+    parser.add_argument("--profile-repeats", type=int, metavar="N",
+                        help=f"profiled runs per target and scenario (default {PROFILED_REPEATS}: two show how far "
+                             "the profile's own sampling noise moves a function)")
     parser.add_argument("--server-cpus", help="CPUs for the server (default: the first allowed)")
     parser.add_argument("--client-cpus", help="CPUs for the load generator (default: all the others)")
     add_results_option(parser)
@@ -205,9 +235,24 @@ def batch(name: str, root: Path) -> pd.DataFrame:
         raise UsageError(str(error)) from None
 
 
+def profiled_batch(name: str, root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A batch's profiled runs and their functions (empty frames where it profiled nothing)."""
+    return _kept(name, root, load_profiled, load_profile_functions)
+
+
+def profiled_stacks(name: str, root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A batch's profiled runs and their stacks (empty frames where it profiled nothing)."""
+    return _kept(name, root, load_profiled, load_stacks)
+
+
 def counted_batch(name: str, root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A batch's counted runs and their functions (empty frames where it counted nothing)."""
+    return _kept(name, root, load_counted, load_functions)
+
+
+def _kept(name: str, root: Path, *loaders: Callable[[Path, str], pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
     try:
-        return load_counted(*_located(name, root)), load_functions(*_located(name, root))
+        runs, functions = (loader(*_located(name, root)) for loader in loaders)
     except FileNotFoundError as error:
         raise UsageError(str(error)) from None
+    return runs, functions

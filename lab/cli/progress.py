@@ -11,9 +11,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from lab.analysis.profiles import PROFILED_NOTE, profiled_table
 from lab.analysis.summary import batch_summary, saturation_hint
 from lab.run.scheduler import Batch
-from lab.store.results import CountedResult, RunResult
+from lab.store.results import CountedResult, ProfiledResult, RunResult
 
 
 class ConsoleReporter:
@@ -61,6 +62,11 @@ class ConsoleReporter:
         self._progress.console.print(counted_line(what, result.row))
         self._progress.advance(self._task)
 
+    def profiled(self, what: str, result: ProfiledResult) -> None:
+        assert self._task is not None
+        self._progress.console.print(profiled_line(what, result))
+        self._progress.advance(self._task)
+
     def interrupted(self, batch: Batch) -> None:
         self._progress.console.print(f"[yellow]interrupted: {len(batch.results)} finished runs kept in "
                                      f"{batch.directory}[/yellow]")
@@ -86,8 +92,27 @@ def counted_line(what: str, row: dict[str, Any]) -> str:
             f"{row['counted_wall_s']:.1f} s under valgrind)")
 
 
+def profiled_line(what: str, result: ProfiledResult) -> str:
+    """A finished profiled run as one console line: its rate under the profiler, its samples and
+    its costliest function of its own, or why it failed."""
+    row = result.row
+    if row["error"]:
+        return f"[red]✗ {escape(what)}: {escape(row['error'])}[/red]"
+    top = max(result.functions, key=lambda f: f["self_samples"], default=None)
+    costliest = "" if top is None or top["self_us_per_request"] is None else (
+        f"; most of its own: {escape(str(top['function']))} {top['self_us_per_request']:,.2f} µs/req")
+    return (f"✓ {escape(what)}: {row['qps']:,.0f} req/s under {row['profiler']}, {row['profile_samples']:,} "
+            f"samples{costliest}")
+
+
 def print_batch(console: Console, batch: Batch) -> None:
     """The batch's summary tables and what to do about a saturated generator, then where it is."""
+    if batch.profiled:
+        frame = pd.DataFrame([result.row for result in batch.results])
+        profiled = pd.DataFrame([result.row for result in batch.profiled])
+        functions = pd.DataFrame([f for result in batch.profiled for f in result.functions])
+        console.print(profiled_table(profiled, frame, functions))
+        console.print(f"[dim]{PROFILED_NOTE}[/dim]")
     if batch.results or batch.counted:
         frame = pd.DataFrame([result.row for result in batch.results])
         counted = pd.DataFrame([result.row for result in batch.counted]) if batch.counted else None

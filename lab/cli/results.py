@@ -7,10 +7,11 @@ import argparse
 from rich.console import Console
 
 from lab.analysis.listings import batches_table
+from lab.analysis.profiles import PROFILED_NOTE, profiled_table
 from lab.analysis.summary import batch_summary
 from lab.cli import options
 from lab.cli.options import UsageError
-from lab.store.results import load, load_counted
+from lab.store.results import load, load_counted, load_profile_functions, load_profiled
 
 
 def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,8 +28,13 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     try:
         runs = load(args.results, args.batch)
         counted = load_counted(args.results, args.batch)
+        profiled = load_profiled(args.results, args.batch)
+        functions = load_profile_functions(args.results, args.batch)
     except FileNotFoundError as error:
         raise UsageError(str(error)) from None
     for part in batch_summary(runs, f"batch {args.batch}", counted):
         console.print(part)
+    if not profiled.empty:
+        console.print(profiled_table(profiled, runs, functions))
+        console.print(f"[dim]{PROFILED_NOTE}[/dim]")
     return 0

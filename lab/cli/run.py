@@ -41,6 +41,7 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     scenarios = options.scenarios(args, args.scenario, driver)
     counted_repeats, counted_load = options.counted(args, [target], scenarios, 1)
     plan = Plan((target,), tuple(scenarios), 1, options.pinning(args, console), args.results, driver,
-                counted_repeats=counted_repeats, counted_load=counted_load)
+                counted_repeats=counted_repeats, counted_load=counted_load,
+                profiled_repeats=options.profiled(args, [target]))
     on_console(console, lambda reporter: run_plan(plan, reporter, sys.argv))
     return 0

@@ -228,3 +228,17 @@ class Counts:
 
 # The parts of a counted run's row.
 COUNTED_PARTS = (CountedPlanned, Machine, Counts, Ending)
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """What the profiler sampled in a profiled run's window (lab.run.profiled); None: it failed."""
+
+    profiler: str | None = None
+    profiler_version: str | None = None
+    profile_rate_hz: int | None = None
+    profile_samples: int | None = None
+
+
+# A profiled run's row: a timed run's, and what its profiler sampled.
+PROFILED_PARTS = (*PARTS, Sampled)

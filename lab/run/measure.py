@@ -10,6 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +59,10 @@ class Pinning:
         return {"server_cpus": sorted(self.server_cpus) if self.pinned else None,
                 "client_cpus": sorted(self.client_cpus) if self.pinned else None}
 
+
+# Something attached to the server while the load runs, given its pid and the scenario (a
+# profiler: lab.run.profiled); it leaves the run if what it attached to fails.
+Observer = Callable[[int, Scenario], AbstractContextManager[object]]
 
 # A load generator busier than this (fraction of its pinned CPUs) limited the run, not the server.
 SATURATED_BUSY = 0.90
@@ -139,10 +144,12 @@ def listed(cpus: list[int] | None) -> str | None:
 
 def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int,
             driver: str = DEFAULT_DRIVER, load_level: float | None = None,
-            on_live: LiveCallback = lambda text: None, settle: bool = False) -> RunResult:
+            on_live: LiveCallback = lambda text: None, settle: bool = False,
+            observe: Observer | None = None) -> RunResult:
     """Measure one target under one scenario; a failure becomes the row's `error`, not an exception.
     `settle`: once the load and any hostile clients are gone, wait for the server's descriptors to
-    come back to their idle count, and record where they ended (`server_fds_after`; soaks)."""
+    come back to their idle count, and record where they ended (`server_fds_after`; soaks).
+    `observe`: attached to the server for the load (a started server only)."""
     known: list[Part] = [planned(target, scenario, pinning, batch=batch, repeat=repeat, driver=driver,
                                  load_level=load_level), environment()]
     measurements: list[Part] = []  # all of them or, for a failed run, none
@@ -163,8 +170,10 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
             with slow_crowd(scenario.load, url, pinning.client_cpus, Path(scratch)) as slow:
                 sampler = Sampler(server.pid).start() if server is not None else None
                 gauge = GaugePoller(url).start() if target.stage is not None else None  # qpslab's /stats
+                watched = observe(server.pid, scenario) if observe is not None and server is not None else nullcontext()
                 try:
-                    result = driver_named(driver).run(scenario, url, pinning.client_cpus, Path(scratch), on_live)
+                    with watched:
+                        result = driver_named(driver).run(scenario, url, pinning.client_cpus, Path(scratch), on_live)
                 finally:
                     server_samples = sampler.stop() if sampler is not None else []
                     held = gauge.stop() if gauge is not None else []

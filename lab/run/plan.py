@@ -34,6 +34,7 @@ class Plan:
     calibrate: bool = False  # the minimal server in every repeat of each scenario: ceiling or latency floor
     counted_repeats: int = 0  # counted runs (under valgrind) of each target × scenario, after the timed ones
     counted_load: CountedLoad = field(default_factory=CountedLoad)
+    profiled_repeats: int = 0  # profiled runs of each target × scenario, after the timed ones
 
     def runs(self) -> list[PlannedRun]:
         """Repeat by repeat, scenario by scenario, every target in turn, so slow drift of a noisy
@@ -57,6 +58,9 @@ class Plan:
                             for closing in self._calibrations(scenario)]
                 planned += [PlannedRun(repeat, scenario, target, self.driver, level)
                             for target in targets for level in levels]
+        for repeat in range(self.profiled_repeats):
+            planned += [PlannedRun(repeat, scenario, target, self.driver, profiled=True)
+                        for scenario in self.scenarios for target in self._rotated(repeat)]
         for repeat in range(self.counted_repeats):
             planned += [PlannedRun(repeat, scenario, target, self.driver, counted=self.counted_load)
                         for scenario in self.scenarios for target in self._rotated(repeat)]
@@ -79,7 +83,8 @@ class Plan:
         return {"targets": [t.label for t in self.targets], "scenarios": [s.id for s in self.scenarios],
                 "repeats": self.repeats, "driver": self.driver, "sweep": list(self.sweep),
                 "calibrate": self.calibrate, "counted_repeats": self.counted_repeats,
-                "counted_requests": self.counted_load.requests, "counted_warmup_requests": self.counted_load.warmup}
+                "counted_requests": self.counted_load.requests, "counted_warmup_requests": self.counted_load.warmup,
+                "profiled_repeats": self.profiled_repeats}
 
 
 def calibration_load(scenario: Scenario) -> Scenario:

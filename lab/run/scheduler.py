@@ -19,8 +19,9 @@ from lab.model.target import CALIBRATION_TARGET, Target
 from lab.run.counted import CountedLoad, count
 from lab.run.environment import environment
 from lab.run.measure import Pinning, measure, target_version
+from lab.run.profiled import profile
 from lab.run.stability import soak_verdict
-from lab.store.results import BatchWriter, CountedResult, RunResult, new_batch_id
+from lab.store.results import BatchWriter, CountedResult, ProfiledResult, RunResult, new_batch_id
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class PlannedRun:
     capacity_from: str | None = None  # the scenario whose run measured that capacity (None: this one)
     settle: bool = False  # a soak: wait for the server to settle after the load, and judge the run
     counted: CountedLoad | None = None  # a counted run (under valgrind) of this load, not a timed one
+    profiled: bool = False  # a profiled run: a timed one with a profiler attached, kept apart
 
 
 class Reporter(Protocol):
@@ -44,6 +46,7 @@ class Reporter(Protocol):
     def skipped(self, what: str, why: str) -> None: ...
     def finished(self, what: str, result: RunResult) -> None: ...
     def counted(self, what: str, result: CountedResult) -> None: ...
+    def profiled(self, what: str, result: ProfiledResult) -> None: ...
     def interrupted(self, batch: Batch) -> None: ...
 
 
@@ -52,6 +55,7 @@ class Batch:
     directory: Path
     results: list[RunResult]
     counted: list[CountedResult] = field(default_factory=list)
+    profiled: list[ProfiledResult] = field(default_factory=list)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -82,6 +86,14 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
                 writer.add_counted(counted)
                 done.counted.append(counted)
                 reporter.counted(what, counted)
+                continue
+            if run.profiled:
+                reporter.running(index, what)
+                profiled = profile(run.target, run.scenario, pinning, batch=batch, repeat=run.repeat,
+                                   driver=run.driver, on_live=reporter.live)
+                writer.add_profiled(profiled)
+                done.profiled.append(profiled)
+                reporter.profiled(what, profiled)
                 continue
             key = (run.repeat, run.capacity_from or run.scenario.id, run.target.label)
             if run.level is not None and not capacity.get(key):
@@ -116,6 +128,8 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
 def describe(run: PlannedRun, repeated: bool) -> str:
     if run.counted is not None:
         return f"{run.target.label} × {run.scenario.id} counted (repeat {run.repeat + 1})"
+    if run.profiled:
+        return f"{run.target.label} × {run.scenario.id} profiled (repeat {run.repeat + 1})"
     what = f"{run.target.label} × {run.scenario.id}" + (f" (repeat {run.repeat + 1})" if repeated else "")
     return what if run.level is None else what + f" at {run.level:.0%} of capacity"
 

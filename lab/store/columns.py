@@ -224,8 +224,8 @@ RUN_COLUMNS = _declare(
     Column("latency_p99_drift", FLOAT, "fraction",
            "per-second p99 at the end of the window over at its start, minus 1 (same medians)"),
     Column("soak_verdict", STRING, "",
-           "lab soak: pass, or fail with its reasons (real-load errors, RSS growth ≥ 2% and ≥ 2 MiB, descriptors not back to "
-           "idle); empty for other runs"),
+           "lab soak: pass, or fail with its reasons (real-load errors, RSS growth ≥ 2% and ≥ 2 MiB, descriptors not "
+           "back to idle); empty for other runs"),
     Column("generator_cpu_s", FLOAT, "s",
            "locust CPU seconds in the window"),
     Column("generator_cpu_busy", FLOAT, "fraction",
@@ -334,6 +334,49 @@ FUNCTION_COLUMNS = _declare(
            "… and in what it called (a call into itself counted once)"),
 )
 
+# A profiled run (lab compare --profile): a timed run of the same load with a sampling profiler
+# attached to the server for its window; every timed column means what it does in runs.parquet,
+# measured with the profiler's cost on the server (its qps against the timed runs' is that cost).
+PROFILED_COLUMNS = RUN_COLUMNS | _declare(
+    Column("profiler", STRING, "",
+           "py-spy (a Python server: its Python frames, a C function's time in its caller's) or perf (a native one)"),
+    Column("profiler_version", STRING, "",
+           "what the profiler's --version printed"),
+    Column("profile_rate_hz", INT, "samples/s",
+           "samples the profiler asked for per second"),
+    Column("profile_samples", INT, "samples",
+           "stacks sampled while the server ran (not idle) in the window"),
+)
+
+PROFILE_FUNCTION_COLUMNS = _declare(
+    Column("run_id", STRING, "",
+           "the profiled run (joins profiled.parquet)"),
+    Column("rank", INT, "",
+           "1 for the function with the most inclusive samples"),
+    Column("function", STRING, "",
+           "the frame as the profiler named it: py-spy's \"function (file:first line)\" for Python, \"symbol "
+           "(file)\" or perf's \"symbol (object)\" for native code"),
+    Column("self_samples", INT, "samples",
+           "samples in which the function was running its own code (the stack's leaf)"),
+    Column("inclusive_samples", INT, "samples",
+           "samples in which it was anywhere in the stack (once per stack, however deep it recursed)"),
+    Column("self_us_per_request", FLOAT, "µs",
+           "self_samples / profile_samples × the run's server_cpu_us_per_request: the function's own CPU time "
+           "per request, so that every function's add up to the run's CPU per request"),
+    Column("inclusive_us_per_request", FLOAT, "µs",
+           "the same for inclusive_samples: its own time and what it called"),
+)
+
+STACK_COLUMNS = _declare(
+    Column("run_id", STRING, "",
+           "the profiled run (joins profiled.parquet)"),
+    Column("stack", STRING, "",
+           "the frames of one distinct stack, root first, joined by ';' (the folded format flame graphs are "
+           "drawn from)"),
+    Column("samples", INT, "samples",
+           "how many of the run's samples were this stack"),
+)
+
 
 def markdown_table(columns: dict[str, Column]) -> str:
     """The docs' table of one file's columns."""
@@ -343,12 +386,19 @@ def markdown_table(columns: dict[str, Column]) -> str:
 
 
 FILES = {"runs.parquet": RUN_COLUMNS, "timeseries.parquet": TIMESERIES_COLUMNS, "histograms.parquet": HISTOGRAM_COLUMNS,
-         "counted.parquet": COUNTED_COLUMNS, "functions.parquet": FUNCTION_COLUMNS}
+         "counted.parquet": COUNTED_COLUMNS, "functions.parquet": FUNCTION_COLUMNS,
+         "profiled.parquet": {name: c for name, c in PROFILED_COLUMNS.items() if name not in RUN_COLUMNS},
+         "profile_functions.parquet": PROFILE_FUNCTION_COLUMNS, "stacks.parquet": STACK_COLUMNS}
+
+
+# What a file's table does not show.
+_BEFORE_TABLE = {"profiled.parquet": "Every column of runs.parquet, then:\n\n"}
 
 
 def column_tables() -> str:
     """Every file's table under its name, as docs/results.md shows them."""
-    return "\n\n".join(f"**{name}**\n\n{markdown_table(columns)}" for name, columns in FILES.items()) + "\n"
+    return "\n\n".join(f"**{name}**\n\n{_BEFORE_TABLE.get(name, '')}{markdown_table(columns)}"
+                         for name, columns in FILES.items()) + "\n"
 
 
 if __name__ == "__main__":

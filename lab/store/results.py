@@ -24,7 +24,10 @@ from lab.store.columns import (
     COUNTED_COLUMNS,
     FUNCTION_COLUMNS,
     HISTOGRAM_COLUMNS,
+    PROFILE_FUNCTION_COLUMNS,
+    PROFILED_COLUMNS,
     RUN_COLUMNS,
+    STACK_COLUMNS,
     TIMESERIES_COLUMNS,
     Column,
 )
@@ -34,6 +37,9 @@ TIMESERIES = "timeseries.parquet"
 HISTOGRAMS = "histograms.parquet"
 COUNTED = "counted.parquet"
 FUNCTIONS = "functions.parquet"
+PROFILED = "profiled.parquet"
+PROFILE_FUNCTIONS = "profile_functions.parquet"
+STACKS = "stacks.parquet"
 BATCH_INFO = "batch.json"
 # The results format: batch.json's "format" and each parquet file's metadata key FORMAT_KEY.
 # 1: before formats were recorded (read as 2: its files only lack the columns added since, which
@@ -58,6 +64,13 @@ class RunResult:
 class CountedResult:
     row: dict[str, Any]  # one line of counted.parquet
     functions: list[dict[str, Any]]  # lines of functions.parquet: its top functions
+
+
+@dataclass(frozen=True)
+class ProfiledResult:
+    row: dict[str, Any]  # one line of profiled.parquet
+    functions: list[dict[str, Any]]  # lines of profile_functions.parquet: its top functions
+    stacks: list[dict[str, Any]]  # lines of stacks.parquet: every stack it sampled
 
 
 def new_batch_id() -> str:
@@ -93,6 +106,9 @@ class BatchWriter:
         self.histograms: list[dict[str, Any]] = []
         self.counted: list[dict[str, Any]] = []
         self.functions: list[dict[str, Any]] = []
+        self.profiled: list[dict[str, Any]] = []
+        self.profile_functions: list[dict[str, Any]] = []
+        self.stacks: list[dict[str, Any]] = []
         write_atomically(self.directory / BATCH_INFO, json.dumps({"format": FORMAT, **info}, indent=2, default=str))
 
     def describe(self, info: dict[str, Any]) -> None:
@@ -121,6 +137,22 @@ class BatchWriter:
         _write_atomically(pd.DataFrame(self.counted, columns=list(COUNTED_COLUMNS)), self.directory / COUNTED)
         _write_atomically(pd.DataFrame(self.functions, columns=list(FUNCTION_COLUMNS)), self.directory / FUNCTIONS)
 
+    def add_profiled(self, result: ProfiledResult) -> None:
+        """A profiled run's row, functions and stacks, into files of their own: a run that carried a
+        profiler's cost is never read as one of the timed rows."""
+        _check(result.row, PROFILED_COLUMNS, "PROFILED_COLUMNS")
+        for function in result.functions:
+            _check(function, PROFILE_FUNCTION_COLUMNS, "PROFILE_FUNCTION_COLUMNS")
+        for stack in result.stacks:
+            _check(stack, STACK_COLUMNS, "STACK_COLUMNS")
+        self.profiled.append(result.row)
+        self.profile_functions += result.functions
+        self.stacks += result.stacks
+        _write_atomically(pd.DataFrame(self.profiled, columns=list(PROFILED_COLUMNS)), self.directory / PROFILED)
+        _write_atomically(pd.DataFrame(self.profile_functions, columns=list(PROFILE_FUNCTION_COLUMNS)),
+                          self.directory / PROFILE_FUNCTIONS)
+        _write_atomically(pd.DataFrame(self.stacks, columns=list(STACK_COLUMNS)), self.directory / STACKS)
+
 
 def _check(row: dict[str, Any], columns: dict[str, Column], declared: str) -> None:
     unknown = set(row) - set(columns)
@@ -132,8 +164,9 @@ def _check(row: dict[str, Any], columns: dict[str, Column], declared: str) -> No
 
 
 def _is_batch(directory: Path) -> bool:
-    """A batch holds timed runs, counted runs, or both (`lab compare --instructions --repeats 0`)."""
-    return (directory / RUNS).is_file() or (directory / COUNTED).is_file()
+    """A batch holds timed runs, counted runs, profiled runs, or any of them together
+    (`lab compare --instructions --repeats 0` counts only)."""
+    return any((directory / name).is_file() for name in (RUNS, COUNTED, PROFILED))
 
 
 def batches(root: Path = DEFAULT_RESULTS) -> list[Path]:
@@ -173,6 +206,21 @@ def load_counted(root: Path | str = DEFAULT_RESULTS, batch: str | None = None) -
     empty where none was counted. Columns are COUNTED_COLUMNS, in order."""
     counted = _read(_batch_files(Path(root), batch, COUNTED))
     return counted.reindex(columns=list(COUNTED_COLUMNS)) if not counted.empty else counted
+
+
+def load_profiled(root: Path | str = DEFAULT_RESULTS, batch: str | None = None) -> pd.DataFrame:
+    """The profiled runs (lab compare --profile) of every batch under `root`, or of one batch;
+    empty where none was profiled. Columns are PROFILED_COLUMNS, in order."""
+    profiled = _read(_batch_files(Path(root), batch, PROFILED))
+    return profiled.reindex(columns=list(PROFILED_COLUMNS)) if not profiled.empty else profiled
+
+
+def load_profile_functions(root: Path | str = DEFAULT_RESULTS, batch: str | None = None) -> pd.DataFrame:
+    return _read(_batch_files(Path(root), batch, PROFILE_FUNCTIONS))
+
+
+def load_stacks(root: Path | str = DEFAULT_RESULTS, batch: str | None = None) -> pd.DataFrame:
+    return _read(_batch_files(Path(root), batch, STACKS))
 
 
 def load_functions(root: Path | str = DEFAULT_RESULTS, batch: str | None = None) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from lab.analysis.diff import (
     notes,
     smallest_p,
 )
-from lab.analysis.moved import FUNCTIONS_SHOWN, function_changes, function_medians
+from lab.analysis.moved import COUNTED_COST, FUNCTIONS_SHOWN, function_changes, function_medians
 from lab.analysis.report import _counted_section
 from lab.analysis.summary import (
     COUNTED_COLUMN,
@@ -120,16 +120,19 @@ def test_the_functions_that_moved_most_come_first_and_a_missing_one_counts_zero(
     costs = {f"f{k}": 100.0 * k for k in range(15)}
     base = _functions(list(base_runs["run_id"]), {**costs, "gone": 300.0})
     new = _functions(list(new_runs["run_id"]), {**costs, "f3": 2_300.0, "f7": 500.0, "came": 50.0})
-    moved = function_changes(function_medians(base_runs, base), function_medians(new_runs, new))
+    moved = function_changes(function_medians(base_runs, base, COUNTED_COST),
+                             function_medians(new_runs, new, COUNTED_COST))
     assert len(moved) == FUNCTIONS_SHOWN
-    assert [(c.function, c.change) for c in moved[:4]] == [("f3", 2_000.0), ("gone", -300.0), ("f7", -200.0),
-                                                           ("came", 50.0)]
+    assert [(c.function[1], c.change) for c in moved[:4]] == [("f3", 2_000.0), ("gone", -300.0), ("f7", -200.0),
+                                                              ("came", 50.0)]
     assert moved[0].target == "s4" and moved[0].base == 300.0 and moved[0].new == 2_300.0
+    assert moved[0].function == ("libpython3.11.so", "f3") and moved[0].spread == 0.0
     a, b = counted("a", [50_000] * 3), counted("b", [52_000] * 3)
     one_batch = function_medians(pd.concat([a, b]), pd.concat([_functions(list(a["run_id"]), costs),
-                                                               _functions(list(b["run_id"]), {**costs, "f3": 900.0})]))
+                                                               _functions(list(b["run_id"]), {**costs, "f3": 900.0})]),
+                                 COUNTED_COST)
     within = function_changes(one_batch, one_batch, [("a", "b", "plaintext")])
-    assert (within[0].target, within[0].function, within[0].change) == ("a → b", "f3", 600.0)
+    assert (within[0].target, within[0].function[1], within[0].change) == ("a → b", "f3", 600.0)
     assert function_changes({}, {}) == []
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +15,7 @@ from lab.analysis.report import DIFF_NOTEBOOK, HISTORY_PAGE, INDEX, execute, not
 from lab.analysis.roadmap import roadmap_table
 from lab.store import results
 from tests.conftest import lab, require_tool, root_of
+from tests.lab.analysis.rendering import rendered
 
 # Every test here starts servers or the lab as processes: the slow tier (pytest -m system).
 pytestmark = pytest.mark.system
@@ -100,32 +99,6 @@ def test_lab_report_without_results(tmp_path: Path) -> None:
     assert "Traceback" not in done.stdout + done.stderr
 
 
-# Injected into a copy of each page: once it has loaded, what a reader would see is written into
-# the DOM that Chromium dumps (images that did not decode, the page's text).
-_PROBE = """<script>window.addEventListener("load", () => {
-  const broken = [...document.images].filter(image => !image.complete || image.naturalWidth === 0).length;
-  document.body.setAttribute("data-probe", JSON.stringify({images: document.images.length, broken,
-    text: document.body.innerText}));
-});</script>"""
-
-
-def _rendered(chromium: str, page: Path, profile: Path) -> dict[str, object]:
-    probed = page.with_name(f".probe-{page.name}")
-    probed.write_text(page.read_text().replace("</body>", _PROBE + "</body>"))
-    try:
-        dom = subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom", probed.as_uri()],
-            capture_output=True, text=True, timeout=90, check=False,
-        ).stdout
-    finally:
-        probed.unlink()
-    found = re.search(r'data-probe="([^"]*)"', dom)
-    assert found is not None, f"{page.name}: the page did not finish loading"
-    return {**json.loads(html.unescape(found.group(1))), "dom": dom}
-
-
 def test_the_report_reads_as_a_report_in_chromium(quick_batch: tuple[pd.DataFrame, str], tmp_path: Path) -> None:
     """Every page as a reader sees it: no code, no NaN, links that lead somewhere, figures that load;
     the index page with the machine, the command, the headline table, the speedup figure and the
@@ -142,7 +115,7 @@ def test_the_report_reads_as_a_report_in_chromium(quick_batch: tuple[pd.DataFram
     expected = [INDEX, f"{HISTORY_PAGE}.html", *(f"{p.stem}.html" for p in notebook_paths())]
     assert [p.name for p in pages] == sorted(expected)
     for page in pages:
-        seen = _rendered(chromium, page, tmp_path)
+        seen = rendered(chromium, page, tmp_path)
         text, dom = str(seen["text"]), str(seen["dom"])
         assert seen["broken"] == 0 and seen["images"] >= 1, (page.name, seen["images"], seen["broken"])
         assert "NaN" not in text and "None" not in text.split(), page.name
@@ -150,7 +123,7 @@ def test_the_report_reads_as_a_report_in_chromium(quick_batch: tuple[pd.DataFram
         assert not re.search(r'class="[^"]*(jp-CodeMirrorEditor|jp-InputPrompt)', dom), page.name  # no code cell
         links = re.findall(r'href="([^"#:]+\.html)"', dom)
         assert INDEX in links and all((report / link).is_file() for link in links), (page.name, links)
-    index = _rendered(chromium, report / INDEX, tmp_path)
+    index = rendered(chromium, report / INDEX, tmp_path)
     text = str(index["text"])
     for expected in ("The command", "lab compare", "The machine", "locust", "greenlet", "stage / target",
                      "Speedup over stage 0", "The roadmap's criteria", "QPS > 100,000", "Staged comparison"):

@@ -1,4 +1,4 @@
-"""`lab soak` for real: stages 2-4 held at half their capacity for 60 s beside hostile clients of
+"""`lab soak` for real: stages 2-4 held at half their capacity for 40 s beside hostile clients of
 every kind (slow heads and bodies, never-readers, resets mid-request and mid-response, churn)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ pytestmark = pytest.mark.system
 
 
 @pytest.mark.parametrize("stage", [2, 3, 4])
-def test_a_60_second_soak_beside_hostile_clients(stage: int, tmp_path: Path) -> None:
-    done = lab("soak", "--stage", str(stage), "--duration", "60s", "--warmup", "10s", "--results", str(tmp_path),
+def test_a_40_second_soak_beside_hostile_clients(stage: int, tmp_path: Path) -> None:
+    done = lab("soak", "--stage", str(stage), "--duration", "40s", "--warmup", "10s", "--results", str(tmp_path),
                timeout=240)
     capacity, soaked = results.load(tmp_path).to_dict("records")
     assert capacity["scenario"] == "soak-capacity" and capacity["qps"] > 0 and capacity["slow_clients"] == 0
@@ -26,7 +26,7 @@ def test_a_60_second_soak_beside_hostile_clients(stage: int, tmp_path: Path) -> 
     assert soaked["qps"] > 0.9 * soaked["target_rate"], "the real load was not served at its rate"
     series = results.load_timeseries(tmp_path)
     series = series[(series["run_id"] == soaked["run_id"]) & (series["phase"] == "measure")]
-    assert len(series) >= 59 and series["server_rss_bytes"].notna().all() and series["server_fds"].notna().all()
+    assert len(series) >= 39 and series["server_rss_bytes"].notna().all() and series["server_fds"].notna().all()
     assert series["server_open_connections"].notna().all()
     assert soaked["soak_verdict"] == "pass", (soaked["soak_verdict"], done.stdout[-2000:])
     assert done.returncode == 0, done.stdout + done.stderr

@@ -14,11 +14,13 @@ from tests.conftest import REPO
 
 def test_the_readme_holds_the_tables_generated_from_the_declarations() -> None:
     tables = column_tables()
-    assert tables.count("| `") == 93 + 11 + 2 + 35 + 6  # runs, timeseries, histograms, counted, functions
+    # runs, timeseries, histograms, counted, functions; profiled (beyond runs'), its functions, stacks
+    assert tables.count("| `") == 93 + 11 + 2 + 35 + 6 + 4 + 7 + 3
     assert "| `latency_p99_us` | float | µs | 99th percentile |\n" in tables
     assert tables.startswith("**runs.parquet**\n\n| column | type | unit | meaning |\n|---|---|---|---|\n| `batch` |")
     assert "\n\n**timeseries.parquet**\n\n" in tables and "(lab.model.hdr.decode) |\n\n**counted.parquet**" in tables
-    assert tables.endswith("(a call into itself counted once) |\n")
+    assert "(a call into itself counted once) |\n\n**profiled.parquet**\n\nEvery column of runs.parquet" in tables
+    assert tables.endswith("how many of the run's samples were this stack |\n")
     assert tables in (REPO / "docs" / "results.md").read_text(), (
         "docs/results.md's column tables differ from lab/store/columns.py: paste `python -m lab.store.columns` "
         "over them")
