@@ -40,7 +40,7 @@ def profiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         _target(root, "spinning", f'"{SPINNING}", "--spin-us", "{SPIN_US}", "--report", '
                                                   f'"{root / "spun.txt"}"')])
     done = lab("compare", "--stages", "4", "--with", targets, "--scenarios", "plaintext", "--driver", "wrk",
-               "--duration", "3s", "--warmup", "1s", "--no-calibrate", "--profile", "--results", str(root / "results"),
+               "--duration", "2s", "--warmup", "1s", "--no-calibrate", "--profile", "--results", str(root / "results"),
                timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "where the CPU time goes (profiled)" in done.stdout and "vs timed" in done.stdout

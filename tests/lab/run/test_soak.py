@@ -1,4 +1,4 @@
-"""`lab soak` for real: stages 2-4 held at half their capacity for 40 s beside hostile clients of
+"""`lab soak` for real: stage 4 held at half its capacity for 40 s beside hostile clients of
 every kind (slow heads and bodies, never-readers, resets mid-request and mid-response, churn)."""
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from tests.conftest import lab
 pytestmark = pytest.mark.system
 
 
-@pytest.mark.parametrize("stage", [2, 3, 4])
+# Stage 4 alone in CI: it holds stage 3's pools and adds its own caches, and every stage's memory
+# under plain load is held flat by tests/servers/test_leaks.py; `lab soak --stage N` soaks any.
+@pytest.mark.parametrize("stage", [4])
 def test_a_40_second_soak_beside_hostile_clients(stage: int, tmp_path: Path) -> None:
     done = lab("soak", "--stage", str(stage), "--duration", "40s", "--warmup", "10s", "--results", str(tmp_path),
                timeout=240)
