@@ -217,7 +217,7 @@ class _Side:
     generator_bound: bool
 
 
-def _measured(runs: pd.DataFrame) -> pd.DataFrame:
+def measured_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """Finished runs of the servers measured: no calibration, no sweep."""
     if runs.empty:
         return NO_RUNS
@@ -386,7 +386,7 @@ def _pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:
 def compare(base: pd.DataFrame, new: pd.DataFrame, base_counted: pd.DataFrame = NO_RUNS,
             new_counted: pd.DataFrame = NO_RUNS) -> list[Change]:
     """Every metric of every (target, scenario) both batches measured (or counted) without error."""
-    before_all, after_all = _measured(base), _measured(new)
+    before_all, after_all = measured_runs(base), measured_runs(new)
     before_counts, after_counts = finished(base_counted), finished(new_counted)
     references = (_calibration(base), _calibration(new))
     common = ((set(_pairs(before_all)) & set(_pairs(after_all)))
@@ -414,7 +414,7 @@ def compare_steps(steps: list[tuple[Step, Step]], target: str, scenario: str, me
     keyed by the after side's label; a step where a side lacks the metric is absent."""
     candidates = []
     for before, after in steps:
-        sides = [_side(pair_rows(_measured(side.runs), target, scenario), _calibration(side.runs),
+        sides = [_side(pair_rows(measured_runs(side.runs), target, scenario), _calibration(side.runs),
                        pair_rows(finished(side.counted), target, scenario)) for side in (before, after)]
         if np.isfinite(sides[0].values[metric]).any() and np.isfinite(sides[1].values[metric]).any():
             candidates.append(_Candidate(after.label, scenario, metric, sides[0], sides[1]))
@@ -436,7 +436,7 @@ def compare_targets(runs: pd.DataFrame, base_target: str, new_target: str,
                     counted: pd.DataFrame = NO_RUNS) -> list[Change]:
     """Two targets of one batch, scenario by scenario, over the repeats both finished (timed and
     counted apart), as measured."""
-    measured, counts = _measured(runs), finished(counted)
+    measured, counts = measured_runs(runs), finished(counted)
     held = [*_pairs(measured), *_pairs(counts)]
     labels = {target for target, _ in held}
     for name in (base_target, new_target):

@@ -10,7 +10,7 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
-from lab.analysis.diff import finished, pair_rows
+from lab.analysis.diff import finished, measured_runs, pair_rows
 from lab.analysis.moved import PROFILED_COST, FunctionCost, function_medians
 from lab.profiling.flame import flame_graph
 from lab.profiling.stacks import Stacks, unfolded
@@ -26,7 +26,7 @@ PROFILED_NOTE = ("profiled: a timed run of the same load with a sampling profile
 def profiled_summary(profiled: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     """One row per profiled target × scenario: its profiled runs, profiler, samples, QPS and CPU
     per request with the profiler on, and the timed runs' QPS median beside it (the cost)."""
-    good_runs = finished(runs)
+    good_runs = measured_runs(runs)
     rows = []
     for (label, scenario), group in profiled.groupby(["target_label", "scenario"], sort=False):
         good = finished(group)

@@ -54,15 +54,16 @@ class _Attached:
             return
         try:
             yield
-        except BaseException:
-            self.recording.stop()
-            raise
-        try:
-            self.stacks = self.recording.stacks()
-        except (ProfilingFailed, StacksError, OSError) as error:
-            self.failure = str(error)
+            self._read(self.recording)
         finally:
             self.recording.stop()
+
+    def _read(self, recording: Recording) -> None:
+        """The recording's stacks, or why there are none."""
+        try:
+            self.stacks = recording.stacks()
+        except (ProfilingFailed, StacksError, OSError) as error:
+            self.failure = str(error)
 
 
 def profile(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int, driver: str,

@@ -16,12 +16,14 @@ from lab.store.columns import PROFILED_COLUMNS
 
 
 def _rows(target: str, qps: list[float], **more: Any) -> pd.DataFrame:
-    return pd.DataFrame([{"run_id": f"{target}-{i}", "target_label": target, "scenario": "plaintext", "qps": q,
-                          "error": None, "server_cpu_us_per_request": 40.0, **more} for i, q in enumerate(qps)])
+    return pd.DataFrame([{"run_id": f"{target}-{i}", "target": target, "target_label": target,
+                          "scenario": "plaintext", "qps": q, "error": None, "load_level": None,
+                          "server_cpu_us_per_request": 40.0, **more} for i, q in enumerate(qps)])
 
 
 def test_the_summary_sets_the_profiled_qps_against_the_timed_runs_median() -> None:
-    timed = _rows("stage4", [20_000.0, 24_000.0, 22_000.0])
+    # A sweep's open-loop run is not one of the timed runs the cost is read against.
+    timed = pd.concat([_rows("stage4", [20_000.0, 24_000.0, 22_000.0]), _rows("stage4", [1.0], load_level=0.5)])
     profiled = pd.concat([_rows("stage4", [16_500.0, 16_500.0], profiler="py-spy", profile_samples=300),
                           _rows("gone", [1.0], profiler=None, profile_samples=None).assign(error="profile: died")])
     summary = profiled_summary(profiled, timed).set_index("target")
