@@ -26,7 +26,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = argument_parser(NAME, __doc__.splitlines()[0]).parse_args(argv)
     config = server_config(args)
-    stats = Stats()
+    stats = Stats(concurrency=1)
     app = App(stats, NAME)
     date = DateHeader()
     signal.signal(signal.SIGTERM, _stop)

@@ -55,7 +55,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 class ThreadPoolServer:
     def __init__(self, listener: socket.socket, threads: int, max_connections: int, timeout: float) -> None:
         self._listener = listener
-        self._stats = ThreadSafeStats()
+        self._stats = ThreadSafeStats(concurrency=threads)
         self._app = App(self._stats, NAME)
         self._date = DateHeader()
         self._timeout = timeout

@@ -54,6 +54,7 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
+from lab.model.bottleneck import FLOORS
 from lab.model.target import CALIBRATION_TARGET
 
 # The chance that a diff of the same server measured twice calls anything better or worse.
@@ -247,7 +248,7 @@ def _side(runs: pd.DataFrame, calibration: pd.DataFrame, counted: pd.DataFrame =
     values = {metric: _values(counted if metric in COUNTED_METRICS else runs, metric) for metric in METRICS}
     timed = "qps" in runs
     return _Side(values, references, _median(runs["qps"]) if timed else None,
-                 timed and bool(runs["bottleneck"].eq("generator").any()))
+                 timed and bool(runs["bottleneck"].isin(FLOORS).any()))
 
 
 def _values(frame: pd.DataFrame, metric: str) -> np.ndarray:

@@ -18,6 +18,7 @@ from lab.analysis.diff import Change
 from lab.analysis.roadmap import BASELINE_QPS, ROADMAP, roadmap_table
 from lab.analysis.tables import matrix, stage_table
 from lab.model import hdr
+from lab.model.bottleneck import FLOORS, prevailing
 
 GENERATOR_HATCH = "//"
 
@@ -57,7 +58,7 @@ def qps_figure(batch: Batch) -> Figure:
     for i, scenario in enumerate(scenarios):
         sub = runs[runs["scenario"] == scenario].groupby("target_label")
         qps = sub["qps"].median().reindex(labels)
-        saturated = (sub["bottleneck"].agg(lambda s: (s == "generator").mean() > 0.5)).reindex(labels).fillna(False)
+        saturated = sub["bottleneck"].agg(lambda s: prevailing(s) in FLOORS).reindex(labels).fillna(False)
         bars = ax.bar(x + i * width - 0.4 + width / 2, qps.to_numpy(), width, label=scenario)
         for bar, sat in zip(bars, saturated, strict=True):
             if sat:

@@ -132,7 +132,7 @@ def index_page(batch: Batch, info: dict[str, object], pages: list[str], figure_n
         as_html(headline_html),
         "<h2>Speedup over stage 0</h2>",
         f'<p><img src="{figure_name}" alt="speedup over stage 0 per scenario, beside the roadmap\'s"></p>',
-        "<h2>The roadmap's criteria</h2>",
+        "<h2>The roadmap's table, stage by stage</h2>",
         as_html(criteria_html),
         *_counted_section(batch),
         "<h2>More</h2><ul>" + "".join(f'<li><a href="{page}.html">{_title(page)}</a></li>' for page in pages)

@@ -10,8 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from lab.analysis.roadmap import BASELINE_QPS, roadmap_stage
-from lab.analysis.verdicts import HELD_RATE_SHARE, Speedup, speedup
+from lab.analysis.verdicts import Speedup, speedup, users_cycle
 from lab.drivers import wrk
+from lab.model.bottleneck import FLOORS, HELD_RATE_SHARE, Bottleneck, prevailing
 from lab.model.target import CALIBRATION_TARGET
 
 SUMMARY_METRICS = ("qps", "latency_p50_us", "latency_p99_us", "server_cpu_us_per_request")
@@ -75,9 +76,10 @@ def summarize(runs: pd.DataFrame, counted: pd.DataFrame | None = None) -> pd.Dat
             row[metric] = median
             row[f"{metric}_low"] = low
             row[f"{metric}_high"] = high
-        generator_bound = int((good.get("bottleneck", pd.Series(dtype=str)) == "generator").sum())
-        row["generator_bound_runs"] = generator_bound
-        row["bottleneck"] = ("generator" if generator_bound * 2 > len(good) else "server") if len(good) else None
+        limits = good.get("bottleneck", pd.Series(dtype=str))
+        row["generator_bound_runs"] = int(limits.isin(FLOORS).sum())
+        row["bottleneck"] = prevailing(limits)
+        row["users"] = group["users"].max() if "users" in group else math.nan
         row["failures"] = int(good["failures"].sum()) if "failures" in good else 0
         row["verified"] = bool(good["verified"].all()) if "verified" in good and len(good) else None
         roadmap = roadmap_stage(None if pd.isna(row["stage"]) else int(row["stage"]))  # type: ignore[call-overload]
@@ -88,12 +90,12 @@ def summarize(runs: pd.DataFrame, counted: pd.DataFrame | None = None) -> pd.Dat
     frame = pd.DataFrame(rows)
     baseline = frame[frame["target"] == "stage0"].drop_duplicates("scenario").set_index("scenario")
     ratios = [
-        speedup(qps, bound == "generator", baseline["qps"].get(scenario),
-                baseline["bottleneck"].get(scenario) == "generator") if comparable else Speedup(None, False)
+        speedup(qps, bound, baseline["qps"].get(scenario), baseline["bottleneck"].get(scenario))
+        if comparable else Speedup(None, False)
         for qps, bound, scenario, comparable in zip(frame["qps"], frame["bottleneck"], frame["scenario"],
                                                     frame["comparable"], strict=True)
     ]
-    # Only a ratio of two server-bound rates is a speedup; a generator-bound stage's is a floor.
+    # Only a ratio of two server-bound rates is a speedup; a stage whose generator was full gives a floor.
     frame["speedup"] = [math.nan if r.value is None else r.value for r in ratios]
     frame["speedup_is_floor"] = [r.floor for r in ratios]
     return frame if counted is None or counted.empty else _with_counts(frame, counted)
@@ -133,7 +135,19 @@ SUMMARY_COLUMNS = ("stage / target", "scenario", "QPS", "p50 µs", "p99 µs", "C
                    "bottleneck")
 # The last column when the batch counted instructions (its counted runs' median and interval).
 COUNTED_COLUMN = "instructions/req"
-_FAILED, _UNVERIFIED, _SATURATED = "failed: ", " (unverified)", "generator (saturated)"
+_FAILED, _UNVERIFIED = "failed: ", " (unverified)"
+# The bottleneck column's words for the readings that a reader must not take as the server's speed.
+_SATURATED = {Bottleneck.GENERATOR: "generator (saturated)", Bottleneck.BOTH: "both (saturated)"}
+
+
+def bottleneck_text(row: pd.Series) -> str:
+    """What held a row's rate, in words; a users-bound row with its users ÷ latency."""
+    limit = row["bottleneck"]
+    if not isinstance(limit, str):
+        return "–"
+    if limit == Bottleneck.USERS and row["qps"] > 0 and row["users"] > 0:
+        return f"users: {users_cycle(row['users'], row['qps'])}"
+    return _SATURATED.get(Bottleneck(limit), limit) if limit in set(Bottleneck) else limit
 
 
 def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
@@ -148,14 +162,13 @@ def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
             rows.append((row["target"], row["scenario"], _FAILED + row["error"][:60], "", "", "", "", "", "", *count))
             continue
         roadmap = "–" if pd.isna(row["roadmap_qps"]) else f"{row['roadmap_qps']:,.0f} ({row['roadmap_speedup']:.0f}x)"
-        bottleneck = row["bottleneck"] or "–"
         ratio = Speedup(None if math.isnan(row["speedup"]) else row["speedup"], bool(row["speedup_is_floor"]))
         unverified = row["verified"] is not None and not pd.isna(row["verified"]) and not bool(row["verified"])
-        qps = ("≥ " if row["bottleneck"] == "generator" else "") + _with_interval(row, "qps")
+        qps = ("≥ " if row["bottleneck"] in FLOORS else "") + _with_interval(row, "qps")
         rows.append((row["target"] + (_UNVERIFIED if unverified else ""), row["scenario"], qps,
                      _with_interval(row, "latency_p50_us", 1), _with_interval(row, "latency_p99_us", 1),
                      _with_interval(row, "server_cpu_us_per_request", 1), ratio.text(), roadmap,
-                     _SATURATED if bottleneck == "generator" else bottleneck, *count))
+                     bottleneck_text(row), *count))
     return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, *((COUNTED_COLUMN,) if counted else ())])
 
 
@@ -171,8 +184,8 @@ def summary_table(summary: pd.DataFrame, title: str) -> Table:
             marked[2] = f"[red]{marked[2]}[/red]"
         if marked[0].endswith(_UNVERIFIED):
             marked[0] = marked[0].removesuffix(_UNVERIFIED) + f" [red]({_UNVERIFIED.strip(' ()')})[/red]"
-        if marked[8] == _SATURATED:
-            marked[8] = f"[yellow]{_SATURATED}[/yellow]"
+        if marked[8] in _SATURATED.values():
+            marked[8] = f"[yellow]{marked[8]}[/yellow]"
         table.add_row(*marked)
     return table
 
@@ -298,7 +311,7 @@ def batch_summary(runs: pd.DataFrame, title: str, counted: pd.DataFrame | None =
 def saturation_hint(runs: pd.DataFrame) -> str | None:
     """What to do when the load generator, not the servers, set most of the numbers."""
     locust = runs[(runs["driver"] == "locust") & (runs["target"] != CALIBRATION_TARGET)]
-    saturated = int((locust["bottleneck"] == "generator").sum())
+    saturated = int(locust["bottleneck"].isin(FLOORS).sum())
     if not saturated or saturated * 2 < len(locust):
         return None
     remedy = ("rank them by CPU µs/request, or measure ceilings with --driver wrk (closed-loop scenarios)"

@@ -8,9 +8,18 @@ import pandas as pd
 from lab.analysis.batch import Batch
 from lab.analysis.diff import finished
 from lab.analysis.moved import COUNTED_COST, function_medians
-from lab.analysis.roadmap import CRITERIA, INDUSTRY, INDUSTRY_STAGE, MEMORY_BASELINE_STAGE, ROADMAP, roadmap_table
+from lab.analysis.roadmap import (
+    INDUSTRY,
+    INDUSTRY_SCENARIO,
+    INDUSTRY_STAGE,
+    MEMORY_BASELINE_STAGE,
+    ROADMAP,
+    roadmap_lines,
+    roadmap_table,
+)
 from lab.analysis.summary import counted_summary, summarize
-from lab.analysis.verdicts import judge, judge_industry, judge_memory, speedup
+from lab.analysis.verdicts import Verdict, judge, judge_industry, speedup
+from lab.model.bottleneck import FLOORS, prevailing
 from lab.model.target import CALIBRATION_TARGET
 
 
@@ -28,14 +37,14 @@ def stage_table(batch: Batch, scenario: str) -> pd.DataFrame:
         cpu_us_per_request=("server_cpu_us_per_request", "median"),
         peak_rss_mib=("server_rss_peak_bytes", lambda s: s.median() / 2**20),
         kib_per_connection=("server_rss_per_connection_bytes", lambda s: s.median() / 1024),
-        generator_bound=("bottleneck", lambda s: int((s == "generator").sum())),
+        generator_bound=("bottleneck", lambda s: int(s.isin(FLOORS).sum())),
+        bottleneck=("bottleneck", prevailing),
     )
     measured.index = measured.index.astype(int)
-    # A stage is generator-bound here when most of its runs were: its QPS is then a floor.
-    bound = measured["generator_bound"] * 2 > measured["runs"]
     base = measured["qps"].get(0, np.nan)
-    base_bound = bool(bound.get(0, False))
-    ratios = [speedup(qps, bool(b), base, base_bound) for qps, b in zip(measured["qps"], bound, strict=True)]
+    base_limit = measured["bottleneck"].get(0)
+    ratios = [speedup(qps, limit, base, base_limit) for qps, limit in zip(measured["qps"], measured["bottleneck"],
+                                                                          strict=True)]
     measured["speedup"] = [r.value if r.value is not None and not r.floor else np.nan for r in ratios]
     measured["speedup_at_least"] = [r.value if r.floor else np.nan for r in ratios]
     # The roadmap's memory targets are per held connection against stage 2 (whole-process RSS
@@ -48,34 +57,29 @@ def stage_table(batch: Batch, scenario: str) -> pd.DataFrame:
 
 
 def criteria_table(batch: Batch) -> pd.DataFrame:
-    """The roadmap's verification criteria for each stage, judged only from evidence that can
-    judge them (lab.analysis.verdicts): pass, fail, not measured here (and how to measure it),
-    or not measurable on this machine (and what would measure it); stages 3 and 4 also against
-    the roadmap's memory targets, per held connection against stage 2, and stage 4 against the
-    roadmap's industry lines, as ratios to the peers measured in the same batch."""
+    """Every stage of the batch against its own lines of the roadmap (lab.analysis.roadmap), and
+    stage 4 against the final criteria and the industry peers: pass, fail, not measured here (and
+    how to measure it), not measurable on this machine (and what would), or for stage 0 the
+    baseline it reproduces; each judged only from evidence that can judge it (lab.analysis.verdicts)."""
     runs = batch.good_runs
-    rows = []
     staged = runs[runs["stage"].notna()]
-    for stage, group in staged.groupby("stage"):
-        for criterion in CRITERIA:
-            verdict = judge(criterion, int(stage), group)
-            rows.append({"stage": int(stage), "criterion": criterion.text, "verdict": verdict.verdict,
-                         "value": verdict.value, "floor": verdict.floor, "evidence": verdict.evidence,
-                         "how": verdict.how})
-        goal = next(entry for entry in ROADMAP if entry.stage == int(stage)).memory_change
-        if goal < 0:
-            verdict = judge_memory(int(stage), 1 + goal, staged)
-            rows.append({"stage": int(stage), "criterion": f"memory per held connection ≤ {1 + goal:.1f}x stage "
-                                                           f"{MEMORY_BASELINE_STAGE}'s ({goal:+.0%})",
-                         "verdict": verdict.verdict, "value": verdict.value, "floor": None,
-                         "evidence": verdict.evidence, "how": verdict.how})
-        if int(stage) == INDUSTRY_STAGE:
-            for line in INDUSTRY:
-                verdict = judge_industry(line, runs)
-                rows.append({"stage": INDUSTRY_STAGE, "criterion": line.text, "verdict": verdict.verdict,
-                             "value": verdict.value, "floor": None, "evidence": verdict.evidence,
-                             "how": verdict.how})
+    stages = {int(stage) for stage in staged["stage"]}
+    rows = []
+    for line in roadmap_lines():
+        if line.stage not in stages:
+            continue
+        verdict = judge(line, staged[staged["stage"] == line.stage], runs)
+        rows.append(_criterion_row(line.stage, line.text, line.scenario, verdict))
+    if INDUSTRY_STAGE in stages:
+        rows += [_criterion_row(INDUSTRY_STAGE, line.text, INDUSTRY_SCENARIO, judge_industry(line, runs))
+                 for line in INDUSTRY]
     return pd.DataFrame(rows)
+
+
+def _criterion_row(stage: int, text: str, scenario: str | None, verdict: Verdict) -> dict[str, object]:
+    return {"stage": stage, "criterion": text, "read on": scenario or "its best run", "verdict": verdict.verdict,
+            "value": verdict.value, "bound": verdict.bound, "floor": verdict.floor, "evidence": verdict.evidence,
+            "how": verdict.how}
 
 
 def industry_table(batch: Batch) -> pd.DataFrame:
@@ -89,7 +93,7 @@ def industry_table(batch: Batch) -> pd.DataFrame:
         return pd.DataFrame()
     table = closed.groupby(["scenario", "target"]).agg(
         runs=("run_id", "count"), qps=("qps", "median"), cpu_us_per_request=("server_cpu_us_per_request", "median"),
-        generator_bound=("bottleneck", lambda s: int((s == "generator").sum())),
+        generator_bound=("bottleneck", lambda s: int(s.isin(FLOORS).sum())),
     ).reset_index()
     roadmap = {f"stage{INDUSTRY_STAGE}": ROADMAP[INDUSTRY_STAGE].qps_target,
                **{line.peer: line.roadmap_qps for line in INDUSTRY}}

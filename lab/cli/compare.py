@@ -135,6 +135,9 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     counted_repeats, counted_load = options.counted(args, targets, scenarios, args.repeats)
     plan = Plan(tuple(targets), tuple(scenarios), args.repeats, options.pinning(args, console), args.results, driver,
                 sweep, args.calibrate, counted_repeats, counted_load, options.profiled(args, targets))
+    for left_out, labels in plan.left_out().items():
+        console.print(f"[dim]{left_out} left out on {', '.join(labels)}: it measures connections kept alive, and "
+                      f"{'they close' if len(labels) > 1 else 'it closes'} every connection after its answer[/dim]")
     directory = on_console(console, lambda reporter: run_plan(plan, reporter, sys.argv)).directory
     if baseline is not None:
         measured = load(directory.parent, directory.name)

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from lab.analysis.profiles import PROFILED_NOTE, profiled_table
 from lab.analysis.summary import batch_summary, saturation_hint
+from lab.model.bottleneck import FLOORS
 from lab.run.scheduler import Batch
 from lab.store.results import CountedResult, ProfiledResult, RunResult
 
@@ -76,7 +77,7 @@ def one_line(what: str, row: dict[str, Any]) -> str:
     """A finished run as one console line: its rate and tail, or why it failed."""
     if row["error"]:
         return f"[red]✗ {escape(what)}: {escape(row['error'])}[/red]"
-    note = " [yellow](generator saturated)[/yellow]" if row["bottleneck"] == "generator" else ""
+    note = f" [yellow]({row['bottleneck']} saturated)[/yellow]" if row["bottleneck"] in FLOORS else ""
     if row["failures"]:
         note += f" [red]({row['failures']:,} failed: {escape(str(row['top_error']))})[/red]"
     p99 = "–" if row["latency_p99_us"] is None else f"{row['latency_p99_us']:,.0f}"

@@ -146,9 +146,10 @@ def load_scenario(path: Path) -> Scenario:
     """Parse and validate one file; raise ScenarioError naming the file and the field."""
     raw, data = read_toml(path, ScenarioError)
     top = _Fields(path, data, "")
-    top.check_unknown({"description", "default", "load", "request"})
+    top.check_unknown({"description", "default", "keep_alive", "load", "request"})
     description = top.take("description", str)
     default = top.take("default", bool, False)
+    keep_alive = top.take("keep_alive", bool, False)
     load = _load(path, top.take("load", dict))
     requests = top.take("request", list)
     if not requests:
@@ -157,7 +158,8 @@ def load_scenario(path: Path) -> Scenario:
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise top.fail("request", "two requests share a name; give them distinct `name`s")
-    return Scenario(path.stem, description, load, specs, default, str(path), hashlib.sha256(raw).hexdigest())
+    return Scenario(path.stem, description, load, specs, default, str(path), hashlib.sha256(raw).hexdigest(),
+                    keep_alive)
 
 
 def scenario_files(directory: Path = SCENARIO_DIR) -> list[Path]:

@@ -137,6 +137,7 @@ class CorrectedLatency:
 class ServerCost:
     server_cpu_s: float | None
     server_cpu_busy: float | None
+    server_cpus_idle: float | None
     server_cpu_us_per_request: float | None
     projected_qps_one_core: float | None
     server_system_cpu_share: float | None
@@ -148,7 +149,16 @@ class ServerCost:
 class GeneratorCost:
     generator_cpu_s: float | None
     generator_cpu_busy: float | None
+    generator_cpus_idle: float | None
     generator_busiest_process_busy: float | None
+
+
+@dataclass(frozen=True)
+class Limit:
+    """What held the run's rate (lab.model.bottleneck), and the server's design concurrency it
+    was read with."""
+
+    server_concurrency: int | None
     bottleneck: str
 
 
@@ -201,7 +211,7 @@ class Ending:
 
 # Every part, for the test that holds them to the declared columns.
 PARTS = (Planned, Machine, Verification, SlowClientTally, Throughput, Latency, CorrectedLatency, ServerCost,
-         GeneratorCost, Connections, Descriptors, Drift, Calibration, Soak, Ending)
+         GeneratorCost, Limit, Connections, Descriptors, Drift, Calibration, Soak, Ending)
 
 
 @dataclass(frozen=True)

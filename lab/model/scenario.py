@@ -76,6 +76,16 @@ class Load:
     expect_workers: int = 0
     master_bind: str = ""
 
+    @property
+    def open_loop(self) -> bool:
+        """Requests on a schedule (a fixed rate), whatever the server does."""
+        return self.wait.kind == "constant_rate"
+
+    @property
+    def asked_rate(self) -> float | None:
+        """An open loop's requests per second, all users together; None for a closed loop."""
+        return self.wait.rate * self.users if self.open_loop else None
+
     def local_processes(self, client_cpus: int) -> int:
         """How many locust processes load from this machine with `client_cpus` CPUs to load from."""
         return client_cpus if self.processes is None else self.processes
@@ -107,6 +117,9 @@ class Scenario:
     default: bool  # part of `lab compare` when --scenarios is not given
     source: str  # the file's path
     content_hash: str  # sha256 of the file's bytes, recorded with every run
+    # It measures connections kept open between requests: a target that closes each one after its
+    # answer could hold none of them, and a comparison leaves it out there (saying so).
+    keep_alive: bool = False
 
     def with_load(self, *, renamed: str | None = None, **changes: Any) -> Scenario:
         """This scenario with some of its load's fields changed (a None keeps the field's value:

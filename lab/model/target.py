@@ -42,6 +42,12 @@ def reference_closes(target: Target, scenario: Scenario) -> bool:
     return target.closes and scenario.load.wait.kind == "none" and scenario.load.pipeline == 1
 
 
+def runs_on(target: Target, scenario: Scenario) -> bool:
+    """Whether a comparison runs `scenario` on `target`: not a keep-alive scenario on a target
+    that closes every connection, which would measure nothing the scenario is for."""
+    return not (scenario.keep_alive and target.closes)
+
+
 def stage_target(number: int, args: tuple[str, ...] = ()) -> Target:
     closes = not STAGES[number].keeps_alive or NO_KEEP_ALIVE in args
     return Target(f"stage{number}", number, STAGES[number].module, args, closes=closes)

@@ -25,6 +25,9 @@ class Sample:
     rss: int  # bytes, whole tree
     fds: int  # open file descriptors of the tree: sockets and files (psutil's per-process socket
     # listing walks the whole /proc/net/tcp, far too slow with tens of thousands in TIME_WAIT)
+    # Idle seconds so far of the CPUs the first root may run on, summed over them: with it, a CPU
+    # kept full by the kernel's network work (in no process's time) or by a neighbour shows as full.
+    idle_s: float
 
 
 def _tree(root: psutil.Process) -> list[psutil.Process]:
@@ -41,6 +44,7 @@ def sample_tree(*roots: psutil.Process) -> Sample | None:
     rss = 0
     fds = 0
     alive = False
+    idle = _idle_s(roots[0])
     for proc in [p for root in roots for p in _tree(root)]:
         try:
             with proc.oneshot():
@@ -52,7 +56,18 @@ def sample_tree(*roots: psutil.Process) -> Sample | None:
             alive = True
         except psutil.Error:
             continue
-    return Sample(time.time(), cpu, system, rss, fds) if alive else None
+    return Sample(time.time(), cpu, system, rss, fds, idle) if alive else None
+
+
+def _idle_s(root: psutil.Process) -> float:
+    """Idle (and I/O-wait) seconds of the CPUs `root` may run on, or of every CPU once it is gone."""
+    try:
+        cpus = root.cpu_affinity() or []
+    except (psutil.Error, AttributeError):  # gone, or a platform without affinity (macOS)
+        cpus = []
+    per_cpu = psutil.cpu_times(percpu=True)
+    chosen = [per_cpu[cpu] for cpu in cpus if cpu < len(per_cpu)] or per_cpu
+    return float(sum(times.idle + getattr(times, "iowait", 0.0) for times in chosen))
 
 
 class Sampler:
@@ -83,7 +98,7 @@ class Sampler:
 
 
 def cpu_between(samples: list[Sample], begin: float, end: float, field: str = "cpu_s") -> float | None:
-    """CPU seconds (`field`: cpu_s, or system_s for kernel time) the tree used between two
+    """CPU seconds (`field`: cpu_s, system_s for kernel time, idle_s for its CPUs' idle time) between two
     wall-clock times, interpolated linearly between samples; None when the samples do not
     cover the window."""
     if len(samples) < 2 or samples[0].at > begin + SAMPLE_INTERVAL_S or samples[-1].at < end - SAMPLE_INTERVAL_S:

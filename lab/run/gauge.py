@@ -19,6 +19,7 @@ class GaugePoller:
     def __init__(self, url: str) -> None:
         self._url = url
         self.samples: list[tuple[float, int]] = []  # (wall clock, open connections)
+        self.concurrency: int | None = None  # requests it serves at once by design, as it says
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="stats-poller")
 
@@ -36,7 +37,9 @@ class GaugePoller:
             try:
                 answer = ask(self._url, "/stats", GAUGE_INTERVAL_S)
                 if answer.status == 200:
+                    stats = json.loads(answer.body)
                     # minus this very request's connection
-                    self.samples.append((time.time(), int(json.loads(answer.body)["open_connections"]) - 1))
+                    self.samples.append((time.time(), int(stats["open_connections"]) - 1))
+                    self.concurrency = stats.get("concurrency")
             except (OSError, http.client.HTTPException, ValueError, KeyError):
                 pass  # a saturated server (503, time-out) simply leaves a gap

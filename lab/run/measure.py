@@ -21,11 +21,13 @@ from lab.drivers.base import LiveCallback, LoadResult, RunFailed
 from lab.drivers.registry import DEFAULT_DRIVER, driver_named
 from lab.hostile.crowd import slow_crowd
 from lab.model import record
+from lab.model.bottleneck import Side, bottleneck
 from lab.model.record import (
     Connections,
     Descriptors,
     Ending,
     GeneratorCost,
+    Limit,
     Part,
     Place,
     Planned,
@@ -64,8 +66,6 @@ class Pinning:
 # profiler: lab.run.profiled); it leaves the run if what it attached to fails.
 Observer = Callable[[int, Scenario], AbstractContextManager[object]]
 
-# A load generator busier than this (fraction of its pinned CPUs) limited the run, not the server.
-SATURATED_BUSY = 0.90
 # Seconds a soak's server gets to close what the load and the hostile clients left open: past
 # stage 4's keep-alive timeout (5 s) and a sweep.
 SETTLE_S = 7.0
@@ -131,7 +131,7 @@ def planned(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
         users=load.users, spawn_rate=load.spawn_rate, duration_s=load.duration, warmup_s=load.warmup,
         client=load.client, processes=load.local_processes(len(pinning.client_cpus)), pipeline=load.pipeline,
         load_level=load_level,
-        target_rate=load.wait.rate * load.users if load.wait.kind == "constant_rate" else None,
+        target_rate=load.asked_rate,
         slow_clients=load.slow_clients, slow_kind=load.slow_kind if load.slow_clients else None,
         server_cpus=listed(cpus["server_cpus"]), client_cpus=listed(cpus["client_cpus"]),
     )
@@ -177,6 +177,7 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
                 finally:
                     server_samples = sampler.stop() if sampler is not None else []
                     held = gauge.stop() if gauge is not None else []
+            concurrency = gauge.concurrency if gauge is not None else None
             if server is not None and not server.alive():
                 assert server.process is not None
                 raise RunFailed(f"server died during the run (exit {server.process.returncode}): "
@@ -185,6 +186,7 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
             attach_server_seconds(result.seconds, server_samples, held, result.window_start - scenario.load.warmup)
             after = _settled_fds(server.pid, idle_fds) if settle and server is not None else None
             measurements = [slow.tally, throughput, result.latency, result.corrected, server_cost, generator_cost,
+                            limit(scenario, throughput, server_cost, generator_cost, concurrency),
                             connections(result, server_samples, held, server_cost),
                             Descriptors(idle_fds, after), drift(result.seconds)]
     except (RunFailed, ProcessError, OSError) as error_raised:
@@ -239,7 +241,8 @@ def measured(result: LoadResult, server_samples: list[Sample], pinning: Pinning)
     per_request = server_cpu / requests * 1e6 if server_cpu is not None and requests else None
     server = ServerCost(
         server_cpu_s=server_cpu,
-        server_cpu_busy=None if server_cpu is None else server_cpu / window / len(pinning.server_cpus),
+        server_cpu_busy=_share(server_cpu, window, pinning.server_cpus),
+        server_cpus_idle=_share(cpu_between(server_samples, begin, end, "idle_s"), window, pinning.server_cpus),
         server_cpu_us_per_request=per_request,
         projected_qps_one_core=1e6 / per_request if per_request else None,
         server_system_cpu_share=server_system / server_cpu if server_cpu and server_system is not None else None,
@@ -247,19 +250,30 @@ def measured(result: LoadResult, server_samples: list[Sample], pinning: Pinning)
         server_fds_peak=peak(server_samples, begin, end, "fds"),
     )
     generator_cpu = cpu_between(result.generator_samples, begin, end)
-    generator_busy = None if generator_cpu is None else generator_cpu / window / len(pinning.client_cpus)
     generator = GeneratorCost(
-        generator_cpu_s=generator_cpu, generator_cpu_busy=generator_busy,
+        generator_cpu_s=generator_cpu, generator_cpu_busy=_share(generator_cpu, window, pinning.client_cpus),
+        generator_cpus_idle=_share(cpu_between(result.generator_samples, begin, end, "idle_s"), window,
+                                   pinning.client_cpus),
         generator_busiest_process_busy=result.busiest_process,
-        bottleneck="generator" if _saturated(generator_busy, result.busiest_process) else "server",
     )
     return throughput, server, generator
 
 
-def _saturated(*busy: float | None) -> bool:
-    """The generator's CPUs as a whole, or any one locust process (single-threaded, and maybe on
-    another machine that the lab cannot sample), near fully busy."""
-    return any(b is not None and b >= SATURATED_BUSY for b in busy)
+def _share(seconds: float | None, window: float, cpus: frozenset[int]) -> float | None:
+    """Seconds of CPU over a window as a share of the CPUs it was spread over."""
+    return None if seconds is None else seconds / window / len(cpus)
+
+
+def limit(scenario: Scenario, throughput: Throughput, server: ServerCost, generator: GeneratorCost,
+          concurrency: int | None) -> Limit:
+    """What held the run's rate (lab.model.bottleneck), from its costs and the server's design."""
+    load = scenario.load
+    found = bottleneck(Side(server.server_cpu_busy, server.server_cpus_idle),
+                       Side(generator.generator_cpu_busy, generator.generator_cpus_idle,
+                            generator.generator_busiest_process_busy),
+                       users=load.users, concurrency=concurrency, asked_rate=load.asked_rate,
+                       qps=throughput.qps)
+    return Limit(concurrency, str(found))
 
 
 def connections(result: LoadResult, server_samples: list[Sample], held: list[tuple[float, int]],

@@ -9,7 +9,7 @@ from typing import Any
 from lab.drivers.registry import DEFAULT_DRIVER
 from lab.files.target_file import calibration_target
 from lab.model.scenario import Scenario
-from lab.model.target import Target, reference_closes
+from lab.model.target import Target, reference_closes, runs_on
 from lab.run.counted import CountedLoad
 from lab.run.measure import Pinning
 from lab.run.scheduler import Batch, PlannedRun, Reporter, run_batch
@@ -57,14 +57,20 @@ class Plan:
                 planned += [PlannedRun(repeat, calibration_load(scenario), servers[closing], self.driver)
                             for closing in self._calibrations(scenario)]
                 planned += [PlannedRun(repeat, scenario, target, self.driver, level)
-                            for target in targets for level in levels]
+                            for target in targets if runs_on(target, scenario) for level in levels]
         for repeat in range(self.profiled_repeats):
             planned += [PlannedRun(repeat, scenario, target, self.driver, profiled=True)
-                        for scenario in self.scenarios for target in self._rotated(repeat)]
+                        for scenario in self.scenarios for target in self._rotated(repeat) if runs_on(target, scenario)]
         for repeat in range(self.counted_repeats):
             planned += [PlannedRun(repeat, scenario, target, self.driver, counted=self.counted_load)
-                        for scenario in self.scenarios for target in self._rotated(repeat)]
+                        for scenario in self.scenarios for target in self._rotated(repeat) if runs_on(target, scenario)]
         return planned
+
+    def left_out(self) -> dict[str, list[str]]:
+        """Scenario → the targets it does not run on (lab.model.target.runs_on)."""
+        out = {scenario.id: [target.label for target in self.targets if not runs_on(target, scenario)]
+               for scenario in self.scenarios}
+        return {scenario: labels for scenario, labels in out.items() if labels}
 
     def _rotated(self, repeat: int) -> tuple[Target, ...]:
         turn = repeat % len(self.targets)
@@ -76,7 +82,7 @@ class Plan:
         --close one."""
         if not self.calibrate or scenario.load.wait.kind not in CALIBRATED_WAITS:
             return []
-        return sorted({reference_closes(target, scenario) for target in self.targets})
+        return sorted({reference_closes(target, scenario) for target in self.targets if runs_on(target, scenario)})
 
     def info(self) -> dict[str, Any]:
         """What batch.json records of the plan."""

@@ -188,6 +188,9 @@ RUN_COLUMNS = _declare(
            "server CPU seconds (user + system, whole process tree) in the window"),
     Column("server_cpu_busy", FLOAT, "fraction",
            "server_cpu_s / window / pinned server CPUs"),
+    Column("server_cpus_idle", FLOAT, "fraction",
+           "idle share of the server's CPUs in the window, whoever else used them (the kernel's network work is "
+           "in no process's time): below 0.10 they were full"),
     Column("server_cpu_us_per_request", FLOAT, "µs",
            "server CPU µs per request: ranks servers even when the generator saturates"),
     Column("projected_qps_one_core", FLOAT, "req/s",
@@ -230,6 +233,8 @@ RUN_COLUMNS = _declare(
            "locust CPU seconds in the window"),
     Column("generator_cpu_busy", FLOAT, "fraction",
            "generator_cpu_s / window / pinned client CPUs"),
+    Column("generator_cpus_idle", FLOAT, "fraction",
+           "idle share of the client CPUs in the window: below 0.10 they were full"),
     Column("generator_busiest_process_busy", FLOAT, "fraction",
            "CPU share of the busiest locust process in the window, as it measured itself (covers workers on other "
            "machines); empty for wrk"),
@@ -246,9 +251,15 @@ RUN_COLUMNS = _declare(
            "the same floor's latency_corrected_p50_us"),
     Column("latency_floor_p99_us", FLOAT, "µs",
            "the same floor's latency_corrected_p99_us"),
+    Column("server_concurrency", INT, "",
+           "requests the server serves at once by its design, as its /stats says (stage 0: 1, stage 1: its threads); "
+           "empty where only its connection limit bounds them, or it has no /stats"),
     Column("bottleneck", STRING, "",
-           "generator if generator_cpu_busy or generator_busiest_process_busy ≥ 0.90 (its numbers are then a floor),"
-           " else server"),
+           "what held the rate (lab/model/bottleneck.py): a side is full when its busy share ≥ 0.90 (a locust "
+           "process's too) or its CPUs' idle < 0.10; both full: both (the server's capacity is between qps and qps / "
+           "server_cpu_busy); server full, or neither and server_concurrency < users: server; generator full: "
+           "generator (qps is a floor); neither, an open loop at ≥ 95% of its rate: schedule; else users (users ÷ "
+           "latency set the rate)"),
     Column("server_exit_code", INT, "",
            "exit code of the server after SIGTERM (0: clean stop)"),
 )

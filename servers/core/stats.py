@@ -8,9 +8,13 @@ import threading
 class Stats:
     """Counters for a server that updates them from one thread (stage 0 and the event loops)."""
 
-    __slots__ = ("_by_status", "_connections", "_open", "_peak_open", "_protocol_errors")
+    __slots__ = ("_by_status", "_connections", "_open", "_peak_open", "_protocol_errors", "concurrency")
 
-    def __init__(self) -> None:
+    def __init__(self, concurrency: int | None = None) -> None:
+        # Requests the server can serve at once by its design (stage 0: one; stage 1: its threads),
+        # None where only its connection limit bounds them: what tells a lab that a run which
+        # saturated no CPU was held by the server's design rather than by its users.
+        self.concurrency = concurrency
         self._by_status: dict[int, int] = {}
         self._protocol_errors = 0
         self._connections = 0
@@ -45,6 +49,7 @@ class Stats:
             "connections": self._connections,
             "open_connections": self._open,
             "peak_open_connections": self._peak_open,
+            "concurrency": self.concurrency,
         }
 
 
@@ -54,8 +59,8 @@ class ThreadSafeStats(Stats):
 
     __slots__ = ("_lock",)
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, concurrency: int | None = None) -> None:
+        super().__init__(concurrency)
         self._lock = threading.Lock()
 
     def answered(self, status: int) -> None:

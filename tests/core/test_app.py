@@ -119,7 +119,7 @@ def test_stats_answer_with_the_server_s_name_pid_and_counters() -> None:
     assert reply.head.startswith(START % b"200 OK" + b"Content-Type: application/json\r\n")
     assert json.loads(reply.body) == {"server": "stage9", "pid": os.getpid(), "requests": 2,
                                       "by_status": {"200": 1, "400": 1}, "protocol_errors": 1, "connections": 1,
-                                      "open_connections": 1, "peak_open_connections": 1}
+                                      "open_connections": 1, "peak_open_connections": 1, "concurrency": None}
     (refused,) = replies(STAGE_4, b"POST /stats HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", app)
     assert refused.head.startswith(START % b"405 Method Not Allowed")
 
@@ -143,7 +143,8 @@ def test_the_counters_follow_connections_and_answers() -> None:
     stats.protocol_error(400)
     assert stats.open_connections == 3
     assert stats.snapshot() == {"requests": 4, "by_status": {"200": 2, "400": 1, "431": 1}, "protocol_errors": 2,
-                                "connections": 4, "open_connections": 3, "peak_open_connections": 3}
+                                "connections": 4, "open_connections": 3, "peak_open_connections": 3,
+                                "concurrency": None}
     assert Stats().snapshot()["peak_open_connections"] == 0
 
 

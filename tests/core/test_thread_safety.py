@@ -51,7 +51,8 @@ def test_thread_safe_stats_count_every_event(eager_switching: None) -> None:
     total = THREADS * ROUNDS
     assert stats.snapshot() == {"requests": 2 * total, "by_status": {"200": total, "400": total},
                                 "protocol_errors": total, "connections": total, "open_connections": 0,
-                                "peak_open_connections": stats.snapshot()["peak_open_connections"]}
+                                "peak_open_connections": stats.snapshot()["peak_open_connections"],
+                                "concurrency": None}
 
 
 @pytest.mark.system

@@ -13,7 +13,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from lab.run.measure import SATURATED_BUSY
+from lab.model.bottleneck import Side, bottleneck
 from lab.store import results
 from lab.store.columns import RUN_COLUMNS
 from tests.conftest import ONE_USER, REPO, lab, root_of, start_server
@@ -30,9 +30,16 @@ def test_compare_writes_one_row_per_stage(quick_batch: tuple[pd.DataFrame, str])
     assert runs["verified"].all()
     assert (runs["requests"] > 100).all()
     assert (runs["failures"] == 0).all()
-    busiest = runs[["generator_cpu_busy", "generator_busiest_process_busy"]].max(axis=1)
-    assert busiest.notna().all()  # the verdict below rests on measured shares, not on missing ones
-    assert list(runs["bottleneck"]) == ["generator" if b >= SATURATED_BUSY else "server" for b in busiest]
+    shares = ["server_cpu_busy", "server_cpus_idle", "generator_cpu_busy", "generator_cpus_idle",
+              "generator_busiest_process_busy"]
+    assert runs[shares].notna().all().all()  # the verdict below rests on measured shares, not on missing ones
+    assert list(runs.sort_values("stage")["server_concurrency"].fillna(0)) == [1, 10, 0, 0, 0]  # each stage's /stats
+    assert list(runs["bottleneck"]) == [
+        bottleneck(Side(row.server_cpu_busy, row.server_cpus_idle),
+                   Side(row.generator_cpu_busy, row.generator_cpus_idle, row.generator_busiest_process_busy),
+                   users=row.users,
+                   concurrency=None if pd.isna(row.server_concurrency) else int(row.server_concurrency),
+                   asked_rate=None, qps=row.qps) for row in runs.itertuples()]
     assert runs["server_cpu_us_per_request"].notna().all() and (runs["server_cpu_us_per_request"] > 0).all()
     assert (runs["server_rss_peak_bytes"] > 1_000_000).all()
     assert runs["batch"].nunique() == 1 and runs["run_id"].is_unique

@@ -129,6 +129,15 @@ def test_stats_counts_requests(server: ServerProcess) -> None:
     assert after["open_connections"] >= 1  # this very request's connection
 
 
+# Requests each stage serves at once by design, as its /stats says (None: only connections bound it).
+CONCURRENCY = {"stage0_serial": 1, "stage1_threads": 10}
+
+
+def test_stats_names_the_design_concurrency(server: ServerProcess) -> None:
+    name = server.argv[2].split(".")[-1]
+    assert server_stats(server.url)["concurrency"] == CONCURRENCY.get(name)
+
+
 def test_date_changes_after_a_second(server: ServerProcess) -> None:
     first = exchange(server.url, get("/plaintext")).header("date")
     time.sleep(1.05)

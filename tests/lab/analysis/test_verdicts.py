@@ -4,20 +4,23 @@ judge them (lab.analysis.verdicts, summary, tables), on synthetic runs, in memor
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
 from lab.analysis.batch import Batch
-from lab.analysis.roadmap import CRITERIA, INDUSTRY, IndustryLine
-from lab.analysis.summary import summarize
+from lab.analysis.roadmap import CONNECTIONS, INDUSTRY, LATENCY, QPS, SPEEDUP, IndustryLine, Line, roadmap_lines
+from lab.analysis.summary import summarize, summary_text
 from lab.analysis.tables import criteria_table, industry_table, stage_table
 from lab.analysis.verdicts import (
+    BASELINE,
     FAIL,
     FLOOR_SHARE,
     NOT_MEASURABLE,
     NOT_MEASURED,
     PASS,
+    Verdict,
     judge,
     judge_industry,
     judge_memory,
@@ -25,7 +28,23 @@ from lab.analysis.verdicts import (
 )
 from lab.store.columns import RUN_COLUMNS
 
-QPS, MEAN, P99, CONNECTIONS = CRITERIA
+
+def line(stage: int, kind: str, text: str = "") -> Line:
+    return next(entry for entry in roadmap_lines()
+                if entry.stage == stage and entry.kind == kind and text in entry.text)
+
+
+QPS_4, MEAN, P99, HELD_4 = (line(4, QPS), line(4, LATENCY, "mean"), line(4, LATENCY, "p99"), line(4, CONNECTIONS))
+
+
+def verdict_of(criterion: Line, runs: pd.DataFrame) -> Verdict:
+    """A line judged as the criteria table judges it: the stage's own runs, beside the batch's."""
+    return judge(criterion, runs[runs["stage"] == criterion.stage], runs)
+
+
+def _p99(stage: int) -> Line:
+    """The p99 line asked of another stage than the roadmap asks it of (the rule is the stage's own)."""
+    return replace(P99, stage=stage)
 
 
 def run(stage: int | None, qps: float, bottleneck: str = "server", scenario: str = "plaintext", **more: object
@@ -43,11 +62,15 @@ def frame(*rows: dict[str, object]) -> pd.DataFrame:
 
 
 def test_a_speedup_needs_two_server_bound_rates() -> None:
-    assert speedup(9_000.0, False, 450.0, False).value == pytest.approx(20.0)
-    floor = speedup(9_000.0, True, 450.0, False)
-    assert floor.floor and floor.value == pytest.approx(20.0) and floor.text() == "≥ 20.00x"
-    assert speedup(9_000.0, False, 450.0, True).value is None  # a floor in the denominator bounds nothing
-    assert speedup(9_000.0, False, None, False).text() == "–"
+    assert speedup(9_000.0, "server", 450.0, "server").value == pytest.approx(20.0)
+    for saturated in ("generator", "both"):
+        floor = speedup(9_000.0, saturated, 450.0, "server")
+        assert floor.floor and floor.value == pytest.approx(20.0) and floor.text() == "≥ 20.00x"
+    for held in ("users", "schedule", None):  # its users or its schedule set the rate, not the server
+        assert speedup(9_000.0, held, 450.0, "server").value is None
+    for base in ("generator", "both", "users"):  # a floor (or a bound) in the denominator bounds nothing
+        assert speedup(9_000.0, "server", 450.0, base).value is None
+    assert speedup(9_000.0, "server", None, "server").text() == "–"
 
 
 def test_summary_gives_no_speedup_from_a_generator_bound_baseline() -> None:
@@ -78,31 +101,101 @@ def test_stage_table_splits_measured_speedups_from_floors() -> None:
     assert math.isnan(table.loc[4, "speedup"]) and table.loc[4, "speedup_at_least"] == pytest.approx(40_000 / 450)
 
 
-@pytest.mark.parametrize(("runs", "verdict", "value"), [
-    ([run(4, 120_000.0)], PASS, 120_000.0),
-    ([run(4, 60_000.0, "generator")], NOT_MEASURED, 60_000.0),  # a floor below the line proves nothing
-    ([run(4, 120_000.0, "generator")], PASS, 120_000.0),  # a floor above it does
-    ([run(4, 60_000.0)], FAIL, 60_000.0),
-    ([run(4, 60_000.0), run(4, 90_000.0, "generator", scenario="json")], NOT_MEASURED, 90_000.0),
-    ([run(4, 1_000.0, scenario="latency", target_rate=1_000.0)], NOT_MEASURED, None),  # asked, not pushed
+@pytest.mark.parametrize(("runs", "verdict", "value", "bound"), [
+    ([run(4, 120_000.0)], PASS, 120_000.0, None),
+    ([run(4, 60_000.0, "generator")], NOT_MEASURED, 60_000.0, None),  # a floor below the line proves nothing
+    ([run(4, 120_000.0, "generator")], PASS, 120_000.0, None),  # a floor above it does
+    ([run(4, 120_000.0, "users", latency_mean_us=400.0)], PASS, 120_000.0, None),  # so does a users-bound rate
+    ([run(4, 60_000.0)], FAIL, 60_000.0, None),
+    ([run(4, 60_000.0), run(4, 90_000.0, "generator", scenario="json")], FAIL, 60_000.0, None),  # json is not read
+    ([run(4, 1_000.0, scenario="latency", target_rate=1_000.0)], NOT_MEASURED, None, None),  # asked, not pushed
+    # Both sides saturated: the server could serve at most QPS ÷ its busy share.
+    ([run(4, 98_000.0, "both", server_cpu_busy=0.98)], FAIL, 98_000.0, 100_000.0),  # the bound at the line
+    ([run(4, 98_000.0, "both", server_cpu_busy=0.97)], NOT_MEASURED, 98_000.0, pytest.approx(101_031, abs=1)),
+    ([run(4, 100_001.0, "both", server_cpu_busy=0.5)], PASS, 100_001.0, None),
+    ([run(4, 98_000.0, "both")], NOT_MEASURED, 98_000.0, None),  # no busy share: no bound
+    # Neither side saturated: users ÷ latency held the rate, whatever the server could do.
+    ([run(4, 35_000.0, "users", users=100, latency_mean_us=2_857.0)], NOT_MEASURED, 35_000.0, None),
+    # The median over the repeats, read by what held most of them (a tie: the reading that proves least).
+    ([run(4, 60_000.0), run(4, 70_000.0), run(4, 200_000.0, "generator")], FAIL, 70_000.0, None),
+    ([run(4, 60_000.0), run(4, 70_000.0, "generator")], NOT_MEASURED, 65_000.0, None),
 ])
-def test_qps_criterion(runs: list[dict[str, object]], verdict: str, value: float | None) -> None:
-    judged = judge(QPS, 4, frame(*runs))
-    assert (judged.verdict, judged.value) == (verdict, value)
-    assert ("lab compare --driver wrk --stages 4" in judged.how) == (verdict == NOT_MEASURED)
+def test_qps_line_by_the_bounds_rule(runs: list[dict[str, object]], verdict: str, value: float | None,
+                                     bound: float | None) -> None:
+    found = verdict_of(QPS_4, frame(*runs))
+    assert (found.verdict, found.value, found.bound) == (verdict, value, bound)
+    assert bool(found.how) == (verdict == NOT_MEASURED)
+
+
+def test_qps_line_evidence_names_what_held_the_rate() -> None:
+    users = verdict_of(QPS_4, frame(run(4, 35_000.0, "users", users=100, latency_mean_us=2_857.0)))
+    assert users.evidence == "plaintext: 35,000 req/s, users-bound: 100 users ÷ 2.86 ms each"
+    assert users.how == "lab compare --stages 4 --scenarios plaintext with more users (--users)"
+    both = verdict_of(QPS_4, frame(run(4, 98_000.0, "both", server_cpu_busy=0.97)))
+    assert both.evidence == "plaintext: 98,000 req/s, both sides saturated: at most 101,030.9 with the server 0.97 busy"
+    floor = verdict_of(line(3, QPS), frame(run(3, 6_000.0, "generator")))
+    assert floor.evidence == "plaintext: 6,000 req/s (generator: a floor)"
+    assert floor.how == "lab compare --stages 3 --scenarios plaintext --driver wrk (a faster generator)"
+    server = verdict_of(QPS_4, frame(run(4, 100_000.0)))
+    assert (server.verdict, server.evidence) == (FAIL, "plaintext: 100,000 req/s (server-bound)")  # "> 100,000"
+
+
+def test_speedup_lines_over_stage_0_on_io_wait() -> None:
+    io = "io-wait"
+    stage1 = line(1, SPEEDUP)
+    assert stage1.text == "speedup over stage 0 > 17.2x (7,877 ÷ 459)" and stage1.scenario == io
+    passing = frame(run(0, 450.0, scenario=io), run(1, 7_800.0, scenario=io))
+    assert (verdict_of(stage1, passing).verdict, verdict_of(stage1, passing).value) == (
+        PASS, pytest.approx(7_800 / 450))
+    failing = frame(run(0, 450.0, scenario=io), run(1, 4_500.0, scenario=io))
+    assert (verdict_of(stage1, failing).verdict, verdict_of(stage1, failing).value) == (FAIL, 10.0)
+    bounded = frame(run(0, 450.0, scenario=io), run(1, 4_500.0, "both", scenario=io, server_cpu_busy=0.5))
+    assert (verdict_of(stage1, bounded).verdict, verdict_of(stage1, bounded).bound) == (NOT_MEASURED, 20.0)
+    floored = frame(run(0, 450.0, "generator", scenario=io), run(1, 9_000.0, scenario=io))
+    assert verdict_of(stage1, floored).verdict == NOT_MEASURED  # stage 0's rate was not its own
+    assert "no baseline" in verdict_of(stage1, floored).evidence
+    plain = frame(run(0, 450.0), run(1, 9_000.0))  # plaintext: not where the speedups are read
+    assert verdict_of(stage1, plain).evidence == "no closed-loop io-wait run"
+
+
+def test_stage_0_is_the_baseline_it_reproduces() -> None:
+    baseline = line(0, QPS)
+    assert baseline.reference
+    found = verdict_of(baseline, frame(run(0, 444.0, scenario="io-wait")))
+    assert (found.verdict, found.value) == (BASELINE, 444.0)
+    assert found.evidence == "io-wait: 444 req/s (server): 0.97x the roadmap's 459"
+    assert [entry.kind for entry in roadmap_lines() if entry.stage == 0] == [QPS]
+
+
+def test_each_stage_is_judged_against_its_own_row() -> None:
+    texts = {stage: [entry.text for entry in roadmap_lines() if entry.stage == stage] for stage in range(5)}
+    assert texts[1][:4] == ["QPS > 5,000 (its target; it reports 7,877)", "speedup over stage 0 > 17.2x (7,877 ÷ 459)",
+                            "mean latency < 1 ms", "1,000 concurrent connections"]
+    assert texts[2][:4] == ["QPS > 20,000 (its target)", "speedup over stage 0 > 43.6x (20,000 ÷ 459)",
+                            "mean latency < 0.5 ms", "500 concurrent connections"]
+    assert texts[3][2:] == ["mean latency < 0.3 ms", "1,000 concurrent connections",
+                            "memory per held connection ≤ 0.5x stage 2's (-50%)"]
+    assert texts[4] == ["QPS > 100,000 (its target)", "speedup over stage 0 > 217.9x (100,000 ÷ 459)",
+                        "mean latency < 0.2 ms", "memory per held connection ≤ 0.3x stage 2's (-70%)",
+                        "p99 latency < 1 ms", "> 5,000 concurrent connections", "memory leak check passes",
+                        "thread safety verified", "stable under stress", "cross-platform compatibility verified"]
+    # "QPS > 100,000" is asked of stage 4 alone: stage 2 at 60,000 passes its own line.
+    table = criteria_table(Batch("b", frame(run(2, 60_000.0), run(4, 60_000.0)), pd.DataFrame(), pd.DataFrame()))
+    qps = table[table["criterion"].str.startswith("QPS")].set_index("stage")["verdict"]
+    assert (qps[2], qps[4]) == (PASS, FAIL)
 
 
 def test_latency_criteria_only_from_open_loop_runs_that_held_their_rate() -> None:
     closed = run(4, 40_000.0, latency_corrected_mean_us=150.0, latency_corrected_p99_us=500.0,
                  latency_floor_mean_us=50.0, latency_floor_p99_us=200.0)
-    assert judge(MEAN, 4, frame(closed)).verdict == NOT_MEASURED  # no target_rate: a closed loop
+    assert verdict_of(MEAN, frame(closed)).verdict == NOT_MEASURED  # no target_rate: a closed loop
     held = run(4, 998.0, scenario="latency", target_rate=1_000.0, latency_corrected_mean_us=150.0,
                latency_corrected_p99_us=1_500.0, latency_floor_mean_us=50.0, latency_floor_p99_us=200.0)
-    assert judge(MEAN, 4, frame(held)).verdict == PASS
-    assert judge(P99, 4, frame(held)).verdict == FAIL
+    assert verdict_of(MEAN, frame(held)).verdict == PASS
+    assert verdict_of(P99, frame(held)).verdict == FAIL
     behind = {**held, "qps": 700.0}  # the server fell behind: its latency is a queue's
-    assert judge(MEAN, 4, frame(behind)).verdict == NOT_MEASURED
-    assert "--scenarios latency" in judge(MEAN, 4, frame(behind)).how
+    assert verdict_of(MEAN, frame(behind)).verdict == NOT_MEASURED
+    assert "--scenarios latency" in verdict_of(MEAN, frame(behind)).how
 
 
 def open_loop(qps: float, mean: float, bottleneck: str = "server", floor: float | None = 50.0,
@@ -112,17 +205,17 @@ def open_loop(qps: float, mean: float, bottleneck: str = "server", floor: float 
 
 
 def test_latency_at_its_line_fails_and_a_run_at_exactly_the_held_share_counts() -> None:
-    at_line = judge(MEAN, 4, frame(open_loop(950.0, MEAN.threshold)))  # 95% of its rate: held
+    at_line = verdict_of(MEAN, frame(open_loop(950.0, MEAN.threshold)))  # 95% of its rate: held
     assert (at_line.verdict, at_line.value, at_line.evidence, at_line.how, at_line.floor) == (
         FAIL, 200.0, "latency at 1,000 req/s", "", 50.0)
     # Medians over the repeats that held their rate; a generator-bound one and a lagging one are out.
-    repeats = judge(MEAN, 4, frame(open_loop(1_000.0, 300.0), open_loop(1_000.0, 150.0), open_loop(1_000.0, 160.0),
+    repeats = verdict_of(MEAN, frame(open_loop(1_000.0, 300.0), open_loop(1_000.0, 150.0), open_loop(1_000.0, 160.0),
                                    open_loop(949.0, 10.0), open_loop(1_000.0, 5.0, "generator")))
     assert (repeats.verdict, repeats.value) == (PASS, 160.0)
     # Of two scenarios that can judge, the better one's median.
-    two = judge(MEAN, 4, frame(open_loop(1_000.0, 250.0), open_loop(1_000.0, 120.0, scenario="latency-2")))
+    two = verdict_of(MEAN, frame(open_loop(1_000.0, 250.0), open_loop(1_000.0, 120.0, scenario="latency-2")))
     assert (two.verdict, two.value, two.evidence) == (PASS, 120.0, "latency-2 at 1,000 req/s")
-    none = judge(P99, 3, frame(open_loop(1_000.0, 100.0)))  # it has no p99
+    none = verdict_of(_p99(3), frame(open_loop(1_000.0, 100.0)))  # it has no p99
     assert (none.verdict, none.evidence, none.how) == (
         NOT_MEASURED, "no open-loop run below capacity", "lab compare --stages 3 --scenarios latency")
 
@@ -137,7 +230,7 @@ def test_latency_at_its_line_fails_and_a_run_at_exactly_the_held_share_counts() 
 ])
 def test_latency_is_judged_only_where_the_floor_leaves_room(floor: float, value: float, verdict: str) -> None:
     assert FLOOR_SHARE * MEAN.threshold == 100.0
-    judged = judge(MEAN, 4, frame(open_loop(1_000.0, value, floor=floor)))
+    judged = verdict_of(MEAN, frame(open_loop(1_000.0, value, floor=floor)))
     assert (judged.verdict, judged.value, judged.floor) == (verdict, value, floor)
     if verdict == NOT_MEASURABLE:
         assert f"the floor alone is {floor:,.0f} µs" in judged.evidence
@@ -148,20 +241,20 @@ def test_latency_is_judged_only_where_the_floor_leaves_room(floor: float, value:
 
 def test_latency_floor_medians_and_a_batch_without_one() -> None:
     # The floor is the median of the repeats' floors: one quiet repeat does not make the line judgeable.
-    noisy = judge(MEAN, 4, frame(open_loop(1_000.0, 150.0, floor=80.0), open_loop(1_000.0, 150.0, floor=130.0),
+    noisy = verdict_of(MEAN, frame(open_loop(1_000.0, 150.0, floor=80.0), open_loop(1_000.0, 150.0, floor=130.0),
                                  open_loop(1_000.0, 150.0, floor=140.0)))
     assert (noisy.verdict, noisy.floor) == (NOT_MEASURABLE, 130.0)
     # Of two scenarios, a measurable one judges even when the other's floor is too high.
-    mixed = judge(MEAN, 4, frame(open_loop(1_000.0, 90.0, floor=150.0),
+    mixed = verdict_of(MEAN, frame(open_loop(1_000.0, 90.0, floor=150.0),
                                  open_loop(1_000.0, 180.0, floor=60.0, scenario="latency-quiet")))
     assert (mixed.verdict, mixed.value, mixed.evidence) == (PASS, 180.0, "latency-quiet at 1,000 req/s")
-    unfloored = judge(MEAN, 4, frame(open_loop(1_000.0, 150.0, floor=None)))
+    unfloored = verdict_of(MEAN, frame(open_loop(1_000.0, 150.0, floor=None)))
     assert (unfloored.verdict, unfloored.value, unfloored.evidence, unfloored.how) == (
         NOT_MEASURED, 150.0, "no latency floor in this batch (it ran with --no-calibrate)",
         "lab compare --stages 4 --scenarios latency")
     # A batch from before the floor columns existed, read without them.
     old = frame(open_loop(1_000.0, 150.0)).drop(columns=[c for c in RUN_COLUMNS if c.startswith("latency_floor")])
-    assert (judge(MEAN, 4, old).verdict, judge(MEAN, 4, old).value) == (NOT_MEASURED, 150.0)
+    assert (judge(MEAN, old, old).verdict, judge(MEAN, old, old).value) == (NOT_MEASURED, 150.0)
 
 
 def held_connections(stage: int, per_connection: float, connections: float = 1_000.0,
@@ -234,7 +327,7 @@ def test_criteria_table_judges_memory_for_stages_3_and_4_only() -> None:
     batch = Batch("b", frame(held_connections(2, 7_200.0), held_connections(3, 3_200.0), held_connections(4, 3_800.0)),
                   pd.DataFrame(), pd.DataFrame())
     table = criteria_table(batch)
-    memory = table[table["criterion"].str.startswith("memory")].set_index("stage")
+    memory = table[table["criterion"].str.startswith("memory per")].set_index("stage")
     assert list(memory.index) == [3, 4]
     assert memory.loc[3, "criterion"] == "memory per held connection ≤ 0.5x stage 2's (-50%)"
     assert (memory.loc[3, "verdict"], memory.loc[4, "verdict"]) == (PASS, FAIL)
@@ -243,13 +336,34 @@ def test_criteria_table_judges_memory_for_stages_3_and_4_only() -> None:
 
 def test_connections_need_a_run_that_offered_enough() -> None:
     few = run(4, 900.0, scenario="hold-1000", users=1_000, server_connections_peak=1_000.0)
-    assert judge(CONNECTIONS, 4, frame(few)).verdict == NOT_MEASURED
+    assert verdict_of(HELD_4, frame(few)).verdict == NOT_MEASURED
     many = run(4, 900.0, scenario="hold-5000", users=5_000, server_connections_peak=4_000.0)
-    assert judge(CONNECTIONS, 4, frame(many)).verdict == NOT_MEASURED  # users <= the line: cannot cross it
-    enough = run(4, 900.0, scenario="hold-6000", users=6_000, server_connections_peak=4_000.0)
-    assert judge(CONNECTIONS, 4, frame(enough)).verdict == FAIL
-    held = run(4, 900.0, scenario="hold-6000", users=6_000, server_connections_peak=5_990.0)
-    assert judge(CONNECTIONS, 4, frame(held)).verdict == PASS
+    assert verdict_of(HELD_4, frame(many)).verdict == NOT_MEASURED  # users <= the line: cannot cross "> 5,000"
+    enough = run(4, 900.0, scenario="hold-5000", users=5_200, server_connections_peak=4_000.0)
+    assert verdict_of(HELD_4, frame(enough)).verdict == FAIL
+    assert verdict_of(HELD_4, frame(enough)).evidence == "hold-5000: 4,000 held of 5,200 offered (its own count)"
+    saturated = {**enough, "bottleneck": "generator"}
+    assert verdict_of(HELD_4, frame(saturated)).verdict == NOT_MEASURED  # the generator may have dropped them
+    at_line = run(4, 900.0, scenario="hold-5000", users=5_200, server_connections_peak=5_000.0)
+    assert verdict_of(HELD_4, frame(at_line)).verdict == FAIL  # "> 5,000"
+    held = run(4, 900.0, scenario="hold-5000", users=5_200, server_connections_peak=5_001.0)
+    assert verdict_of(HELD_4, frame(held)).verdict == PASS
+    # Stage 3's "1000+" is reached by 1,000 of 1,000 offered.
+    reached = run(3, 900.0, scenario="hold-1000", users=1_000, server_connections_peak=1_000.0)
+    assert verdict_of(line(3, CONNECTIONS), frame(reached)).verdict == PASS
+    short = run(3, 900.0, scenario="hold-1000", users=1_000, server_connections_peak=999.0)
+    assert verdict_of(line(3, CONNECTIONS), frame(short)).verdict == FAIL
+    # The kernel's count of its descriptors sees the instant the once-a-second gauge missed ...
+    seen = {**short, "server_fds_held_peak": 1_000}
+    assert (verdict_of(line(3, CONNECTIONS), frame(seen)).verdict,
+            verdict_of(line(3, CONNECTIONS), frame(seen)).evidence) == (
+        PASS, "hold-1000: 1,000 held of 1,000 offered (the kernel's count of its descriptors; its own, once a second, "
+              "saw 999)")
+    # ... but not where it counts more than the users offered: those are sockets it was refusing.
+    refusing = run(1, 10.0, scenario="hold-1000", users=1_000, server_fds_held_peak=5_827)
+    assert verdict_of(line(1, CONNECTIONS), frame(refusing)).evidence == "no run measured it"
+    assert verdict_of(line(1, CONNECTIONS), frame(refusing, {**refusing, "server_fds_held_peak": 990,
+                                                              "scenario": "io-wait"})).value == 990.0
 
 
 def test_criteria_table_leaves_out_calibration_and_names_how_to_measure() -> None:
@@ -257,29 +371,38 @@ def test_criteria_table_leaves_out_calibration_and_names_how_to_measure() -> Non
                   pd.DataFrame())
     table = criteria_table(batch)
     assert set(table["stage"]) == {4}
-    qps = table[table["criterion"] == QPS.text].iloc[0]
+    qps = table[table["criterion"] == QPS_4.text].iloc[0]
     assert qps["verdict"] == NOT_MEASURED and qps["value"] == 45_000.0 and "a floor" in qps["evidence"]
+    assert qps["read on"] == "plaintext"
     assert (table["verdict"] != FAIL).all()  # nothing here was server-bound evidence of failure
-
-
-def test_verdicts_at_the_criteria_lines_and_their_evidence() -> None:
-    at_line = judge(QPS, 4, frame(run(4, 100_000.0)))
-    assert (at_line.verdict, at_line.evidence, at_line.how) == (FAIL, "plaintext", "")  # "> 100,000"
-    over = judge(QPS, 4, frame(run(4, 100_001.0, "generator", scenario="json")))
-    assert (over.verdict, over.evidence, over.how) == (PASS, "json (a floor)", "")
-    floor = judge(QPS, 3, frame(run(3, 60_000.0, "generator")))
-    assert (floor.verdict, floor.evidence) == (NOT_MEASURED, "plaintext (a floor)")
-    assert floor.how == "lab compare --driver wrk --stages 3 --scenarios plaintext"
-    nothing = judge(CONNECTIONS, 2, frame(run(2, 900.0)))
+    nothing = verdict_of(line(2, CONNECTIONS), frame(run(2, 900.0)))
     assert (nothing.verdict, nothing.value, nothing.evidence) == (NOT_MEASURED, None, "no run measured it")
-    assert nothing.how == "lab run --stage 2 --scenario hold-5000"
+    assert nothing.how == "lab run --stage 2 --scenario hold-1000"
+
+
+def test_quality_lines_from_the_batch_s_soaks_and_platforms() -> None:
+    leaks, threads, stable, platforms = (line(4, "quality", text) for text in ("leak", "thread", "stable", "platform"))
+    plain = frame(run(4, 60_000.0, platform="Linux-6.1-x86_64"))
+    assert verdict_of(leaks, plain).verdict == NOT_MEASURED and "lab soak --stage 4" in verdict_of(leaks, plain).how
+    assert verdict_of(threads, plain).verdict == NOT_MEASURED and "test_thread_safety" in verdict_of(threads, plain).how
+    assert verdict_of(platforms, plain).verdict == NOT_MEASURABLE
+    two = frame(run(4, 60_000.0, platform="Linux-6.1-x86_64"), run(4, 60_000.0, platform="macOS-14-arm64"))
+    assert verdict_of(platforms, two).verdict == PASS
+    soaked = frame(run(4, 5_000.0, soak_verdict="pass"), run(4, 5_000.0, soak_verdict="pass"))
+    assert (verdict_of(leaks, soaked).verdict, verdict_of(stable, soaked).verdict) == (PASS, PASS)
+    errors = frame(run(4, 5_000.0, soak_verdict="fail: 3 failed requests of the real load"))
+    assert (verdict_of(leaks, errors).verdict, verdict_of(stable, errors).verdict) == (PASS, FAIL)
+    grew = frame(run(4, 5_000.0, soak_verdict="fail: RSS grew 4.0% (3.0 MiB) after the warm-up"))
+    assert (verdict_of(leaks, grew).verdict, verdict_of(stable, grew).verdict) == (FAIL, FAIL)
+    other = frame(run(2, 5_000.0, soak_verdict="pass"), run(4, 60_000.0))
+    assert verdict_of(stable, other).verdict == NOT_MEASURED  # stage 2's soak says nothing of stage 4
 
 
 def test_speedup_text_and_undefined_ratios() -> None:
-    assert speedup(2_000.0, False, 1_000.0, False).text() == "2.00x"
-    assert speedup(2_000.0, True, 1_000.0, False).text() == "≥ 2.00x"
+    assert speedup(2_000.0, "server", 1_000.0, "server").text() == "2.00x"
+    assert speedup(2_000.0, "generator", 1_000.0, "server").text() == "≥ 2.00x"
     for qps, base in ((math.nan, 1_000.0), (2_000.0, math.nan), (2_000.0, 0.0), (2_000.0, None)):
-        ratio = speedup(qps, True, base, False)
+        ratio = speedup(qps, "generator", base, "server")
         assert (ratio.value, ratio.floor) == (None, False), (qps, base)
 
 
@@ -350,3 +473,14 @@ def test_industry_table_sets_the_peers_measured_beside_the_roadmap_s_figures() -
     assert list(table["stage4_over_it"]) == pytest.approx([1.0, 61 / 31, 3.05])
     assert industry_table(Batch("b", frame(run(4, 60_000.0), peer("uvicorn", 20_000.0)), pd.DataFrame(),
                                 pd.DataFrame())).empty  # no industry peer ran
+
+
+def test_a_users_bound_row_says_so_with_its_figure_and_has_no_speedup() -> None:
+    runs = frame(run(0, 400.0, scenario="io-wait", users=100), run(4, 35_000.0, "users", scenario="io-wait", users=100),
+                 run(3, 6_000.0, "both", scenario="io-wait", users=100))
+    summary = summarize(runs).set_index("target")
+    assert math.isnan(summary.loc["stage4", "speedup"])  # its users set the rate: no speedup from it
+    assert summary.loc["stage3", "speedup"] == 15.0 and summary.loc["stage3", "speedup_is_floor"]
+    text = summary_text(summarize(runs)).set_index("stage / target")
+    assert text.loc["stage4", "bottleneck"] == "users: 100 users ÷ 2.86 ms each"
+    assert (text.loc["stage3", "bottleneck"], text.loc["stage3", "QPS"]) == ("both (saturated)", "≥ 6,000")

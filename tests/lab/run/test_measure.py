@@ -3,40 +3,61 @@ figures, saturation verdict and memory per held connection."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from lab.drivers.base import LoadResult
 from lab.model import record
-from lab.model.record import CorrectedLatency, Latency
+from lab.model.bottleneck import SATURATED_BUSY
+from lab.model.record import CorrectedLatency, Latency, Limit
+from lab.model.scenario import Load, Scenario
 from lab.processes.sampler import Sample
-from lab.run.measure import MIN_CONNECTIONS_FOR_PER_CONNECTION, SATURATED_BUSY, Pinning, connections, measured
+from lab.run.measure import MIN_CONNECTIONS_FOR_PER_CONNECTION, Pinning, connections, limit, measured
+
+# A closed loop of 100 users (the server's figures here are 2.0 CPU seconds in 10 on one CPU).
+SCENARIO = Scenario("s", "", Load(users=100, spawn_rate=100, duration=10.0, warmup=1.0), (), False, "s.toml", "h")
 
 
 def result(busiest_process: float | None, generator_cpu_s: float) -> LoadResult:
-    samples = [Sample(at, cpu_s=generator_cpu_s * (at - 100.0) / 10.0, system_s=0.0, rss=0, fds=0)
-               for at in (99.5, 100.0, 105.0, 110.0, 110.5)]
+    samples = [Sample(at, cpu_s=generator_cpu_s * (at - 100.0) / 10.0, system_s=0.0, rss=0, fds=0,
+                      idle_s=0.5 * (at - 100.0)) for at in (99.5, 100.0, 105.0, 110.0, 110.5)]
     return LoadResult(requests=50_000, failures=0, response_bytes=0, errors={}, window_start=100.0,
                       window_end=110.0, latency=Latency(), corrected=CorrectedLatency(), generator_samples=samples,
                       processes=2, busiest_process=busiest_process)
 
 
-SERVER = [Sample(at, cpu_s=2.0 * (at - 100.0) / 10.0, system_s=(at - 100.0) / 10.0, rss=1 << 20, fds=9)
+SERVER = [Sample(at, cpu_s=2.0 * (at - 100.0) / 10.0, system_s=(at - 100.0) / 10.0, rss=1 << 20, fds=9,
+                 idle_s=0.05 * (at - 100.0))
           for at in (99.5, 100.0, 105.0, 110.0, 110.5)]
 
 
 @pytest.mark.parametrize(("generator_cpu_s", "busiest", "bottleneck"), [
-    (19.0, None, "generator"),  # its two CPUs 95% busy
-    (2 * SATURATED_BUSY * 10.0, None, "generator"),  # exactly at the line
+    (19.0, None, "both"),  # its two CPUs 95% busy; the server's CPU 5% idle: both full
+    (2 * SATURATED_BUSY * 10.0, None, "both"),  # exactly at the line
     (17.0, None, "server"),  # 85%
-    (8.0, 0.95, "generator"),  # one locust process saturated, though the CPUs were not
+    (8.0, 0.95, "both"),  # one locust process saturated, though the CPUs were not
     (8.0, 0.5, "server"),
 ])
-def test_the_verdict_follows_the_generator_cpu_shares_the_row_carries(
+def test_the_verdict_follows_the_cpu_shares_the_row_carries(
         generator_cpu_s: float, busiest: float | None, bottleneck: str) -> None:
-    row = record.row(*measured(result(busiest, generator_cpu_s), SERVER, Pinning(frozenset({0}), frozenset({1, 2}))))
+    pinning = Pinning(frozenset({0}), frozenset({1, 2}))
+    throughput, server, generator = measured(result(busiest, generator_cpu_s), SERVER, pinning)
+    row = record.row(throughput, server, generator, limit(SCENARIO, throughput, server, generator, None))
     assert row["generator_cpu_busy"] == pytest.approx(generator_cpu_s / 10.0 / 2)
     assert row["generator_busiest_process_busy"] == busiest
+    assert row["server_cpus_idle"] == pytest.approx(0.05)  # SERVER's CPU: 0.5 s idle of 10
+    assert row["generator_cpus_idle"] == pytest.approx(0.25)  # 5 s of 20
     assert row["bottleneck"] == bottleneck
+
+
+def test_neither_side_full_is_the_users_or_the_server_s_design() -> None:
+    pinning = Pinning(frozenset({0}), frozenset({1, 2}))
+    roomy = [replace(sample, idle_s=0.5 * (sample.at - 100.0)) for sample in SERVER]
+    throughput, server, generator = measured(result(0.5, 8.0), roomy, pinning)
+    assert limit(SCENARIO, throughput, server, generator, None).bottleneck == "users"
+    assert limit(SCENARIO, throughput, server, generator, 1) == Limit(1, "server")  # one request at a time
+    assert limit(SCENARIO, throughput, server, generator, 100).bottleneck == "users"  # as many as the users
 
 
 def test_server_cpu_per_request_and_rate_come_from_the_window() -> None:
@@ -52,7 +73,8 @@ def test_server_cpu_per_request_and_rate_come_from_the_window() -> None:
 
 def holding(held_fds: int) -> list[Sample]:
     """A server whose RSS grows by 3,000 bytes for each of the descriptors it opens under the load."""
-    return [Sample(100.0 + at, cpu_s=0.0, system_s=0.0, rss=(20 << 20) + 3_000 * count, fds=12 + count)
+    return [Sample(100.0 + at, cpu_s=0.0, system_s=0.0, rss=(20 << 20) + 3_000 * count, fds=12 + count,
+                   idle_s=0.0)
             for at, count in ((-0.5, 0), (0.0, held_fds // 2), (5.0, held_fds), (10.0, held_fds // 2))]
 
 

@@ -12,7 +12,7 @@ from lab.run.stability import SOAK_MAX_RSS_GROWTH, SOAK_RSS_GRANULE_BYTES, attac
 
 
 def test_each_second_gets_the_server_s_state_at_its_end() -> None:
-    samples = [Sample(100.0 + t / 4, cpu_s=0.0, system_s=0.0, rss=1000 + int(t), fds=10 + int(t) // 4, )
+    samples = [Sample(100.0 + t / 4, cpu_s=0.0, system_s=0.0, rss=1000 + int(t), fds=10 + int(t) // 4, idle_s=0.0)
                for t in range(0, 20)]  # every 0.25 s from wall clock 100.0 to 104.75
     held = [(100.5, 3), (101.5, 7), (103.9, 2)]
     seconds: list[dict[str, Any]] = [{"second": s} for s in range(6)]

@@ -15,7 +15,7 @@ from tests.conftest import REPO
 def test_the_readme_holds_the_tables_generated_from_the_declarations() -> None:
     tables = column_tables()
     # runs, timeseries, histograms, counted, functions; profiled (beyond runs'), its functions, stacks
-    assert tables.count("| `") == 93 + 11 + 2 + 35 + 6 + 4 + 7 + 3
+    assert tables.count("| `") == 96 + 11 + 2 + 35 + 6 + 4 + 7 + 3
     assert "| `latency_p99_us` | float | µs | 99th percentile |\n" in tables
     assert tables.startswith("**runs.parquet**\n\n| column | type | unit | meaning |\n|---|---|---|---|\n| `batch` |")
     assert "\n\n**timeseries.parquet**\n\n" in tables and "(lab.model.hdr.decode) |\n\n**counted.parquet**" in tables
