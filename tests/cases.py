@@ -30,6 +30,7 @@ BAD_REQUESTS: dict[str, tuple[bytes, int]] = {
     "bad chunk size": (POST + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400),
     "chunk without CRLF": (POST + b"Transfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n", 400),
     "unknown transfer coding": (POST + b"Transfer-Encoding: gzip\r\n\r\n", 400),
+    "a list element after chunked": (POST + b"Transfer-Encoding: chunked,\r\n\r\n0\r\n\r\n", 400),
     "NUL in header value": (b"GET / HTTP/1.1\r\n" + H + b"X-A: a\x00b\r\n\r\n", 400),
     "space before colon": (b"GET / HTTP/1.1\r\n" + H + b"X-A : b\r\n\r\n", 400),
     "obsolete line folding": (b"GET / HTTP/1.1\r\n" + H + b"X-A: a\r\n b\r\n\r\n", 400),

@@ -102,7 +102,7 @@ def judge(line: Line, runs: pd.DataFrame, batch_runs: pd.DataFrame) -> Verdict:
 def users_cycle(users: float, qps: float) -> str:
     """A users-bound rate as Little's law has it: the users over each one's cycle (its latency and
     any think time), which is the rate."""
-    return f"{users:,.0f} users ÷ {users / qps * 1000:,.2f} ms each"
+    return f"{users:,.0f} {'user' if users == 1 else 'users'} ÷ {users / qps * 1000:,.2f} ms each"
 
 
 @dataclass(frozen=True)

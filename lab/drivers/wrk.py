@@ -25,8 +25,6 @@ NAME = "wrk"
 INSTALL_HINT = "wrk is not installed: `apt-get install wrk` (Debian/Ubuntu) or `brew install wrk`"
 # Seconds a wrk run may take beyond its duration.
 SLACK_S = 15.0
-# Seconds after which wrk counts a request as timed out (a failure).
-REQUEST_TIMEOUT_S = 10
 
 
 def available() -> bool:
@@ -47,6 +45,9 @@ def refusal(scenario: Scenario) -> str | None:
         # wrk does not say which connection an answer came on, so answers cannot be matched to
         # the requests that expected them.
         return "its requests expect different statuses, which wrk cannot tell apart"
+    if not scenario.load.timeout.is_integer():
+        # wrk's --timeout takes whole seconds only (its time units are s, m and h).
+        return f"wrk keeps time-outs in whole seconds only, and the scenario's is {scenario.load.timeout:g} s"
     return None
 
 
@@ -135,7 +136,7 @@ end
 
 def command(scenario: Scenario, url: str, seconds: int, threads: int, script_path: Path) -> list[str]:
     connections = max(scenario.load.users, threads)
-    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={REQUEST_TIMEOUT_S}s",
+    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={scenario.load.timeout:.0f}s",
             "-s", str(script_path), url]
 
 

@@ -126,7 +126,9 @@ def frame(method: bytes, version: bytes, headers: list[tuple[bytes, bytes]]) -> 
         if lengths > 1:
             raise ProtocolError(400, "repeated Content-Length")
         if codings:
-            if version != b"1.1" or codings > 1 or coding.lower() != b"chunked":
+            # Empty list elements before the coding are ignored (RFC 9110 §5.6.1), as llhttp
+            # ignores them: ", chunked" is chunked. After it, both refuse: chunked must be last.
+            if version != b"1.1" or codings > 1 or coding.lstrip(b" \t,").lower() != b"chunked":
                 raise ProtocolError(400, "unsupported Transfer-Encoding")
             chunked = True
         else:

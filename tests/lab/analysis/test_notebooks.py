@@ -73,7 +73,8 @@ def test_stage_table_has_measured_and_roadmap_columns(quick_batch: tuple[pd.Data
     batch = analysis.open_batch(quick_batch[0]["batch"].iloc[0], root_of(quick_batch))
     table = analysis.stage_table(batch, "one-user")
     assert list(table["stage"]) == [0, 1, 2, 3, 4]
-    assert table.loc[0, "speedup"] == 1.0 and table.loc[1, "roadmap_speedup"] == pytest.approx(7877 / 459)
+    assert table.loc[1, "roadmap_speedup"] == pytest.approx(7877 / 459)
+    assert list(table["bottleneck"]) == ["users"] * 5 and table["speedup"].isna().all()  # one user held them all
     assert table["cpu_us_per_request"].notna().all()
 
 

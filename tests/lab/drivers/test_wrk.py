@@ -156,3 +156,13 @@ def test_pipelining_against_a_closing_server_is_flagged(tmp_path: Path) -> None:
     row = _run(tmp_path, "--stage", "3", "--scenario", "plaintext-pipelined")
     assert row["verified"] is False or row["verified"] == 0
     assert "only the first is answered" in str(row["verify_problems"])
+
+
+def test_wrk_keeps_the_scenario_s_timeout_or_refuses_it() -> None:
+    (scenario,) = resolve(["plaintext"])
+    for seconds in (3.0, 25.0):
+        argv = wrk.command(scenario.with_load(timeout=seconds), "http://127.0.0.1:1", 1, 1, Path("s.lua"))
+        assert f"--timeout={seconds:.0f}s" in argv
+    assert wrk.refusal(scenario) is None
+    assert wrk.refusal(scenario.with_load(timeout=2.5)) == (
+        "wrk keeps time-outs in whole seconds only, and the scenario's is 2.5 s")
