@@ -55,6 +55,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lab.model.bottleneck import FLOORS
+from lab.model.machine import COMPARED
 from lab.model.target import CALIBRATION_TARGET
 
 # The chance that a diff of the same server measured twice calls anything better or worse.
@@ -86,8 +87,7 @@ SERVER_SIDE = ("server_cpu_us_per_request", "server_rss_peak_bytes", "server_rss
 # Compared as a ratio to the same repeat's calibration run: they move with the machine's speed.
 DRIFTING = ("qps", "server_cpu_us_per_request", "latency_p50_us", "latency_p99_us")
 # The machine and the measuring stack: a difference here makes two batches' numbers not alike.
-MACHINE_COLUMNS = ("cpu_model", "hostname", "python_version", "locust_version", "gevent_version",
-                   "greenlet_version", "uvloop_version", "httptools_version", "orjson_version", "valgrind_version")
+MACHINE_COLUMNS = COMPARED
 
 AS_MEASURED, PER_REFERENCE, COUNTED = "as measured", "per calibration run", "counted"
 NO_RUNS = pd.DataFrame()  # within one batch: no reference; a batch with no counted runs

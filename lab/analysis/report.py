@@ -26,6 +26,7 @@ from lab.analysis.present import HTML_PAGE, as_html, show
 from lab.analysis.profile_page import PROFILE_PAGE, write_profile_page
 from lab.analysis.summary import summarize, summary_text
 from lab.analysis.tables import TOP_FUNCTIONS, criteria_table, instructions_table, top_functions_table
+from lab.model.machine import FACTS
 from lab.paths import NOTEBOOKS, REPO
 from lab.store.results import BATCH_INFO
 
@@ -89,10 +90,8 @@ INDEX = "index.html"
 # What a page of the report keeps of a notebook: its text, tables and figures, not its code.
 _EXPORTER = {"exclude_input": True, "exclude_input_prompt": True, "exclude_output_prompt": True}
 # The machine and software facts batch.json records, as the index page lists them.
-_FACTS = {"cpu_model": "CPU", "cpu_count": "CPUs", "platform": "platform", "server_cpus": "server CPUs",
-          "client_cpus": "load generator CPUs", "python_version": "Python", "locust_version": "locust",
-          "gevent_version": "gevent", "greenlet_version": "greenlet", "uvloop_version": "uvloop",
-          "httptools_version": "httptools", "orjson_version": "orjson", "git_commit": "qpslab commit"}
+_FACTS = {"server_cpus": "server CPUs", "client_cpus": "load generator CPUs",
+          **{fact.name: fact.label for fact in FACTS}}
 
 
 def _title(stem: str) -> str:

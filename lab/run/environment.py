@@ -11,6 +11,7 @@ from importlib import metadata
 import psutil
 
 import oscalls
+from lab.model.machine import FACTS
 from lab.model.record import Machine
 from lab.paths import REPO
 
@@ -35,17 +36,13 @@ def _git_commit() -> str:
 
 @functools.cache
 def environment() -> Machine:
+    versions = {fact.name: _version(fact.package) for fact in FACTS if fact.package}
     return Machine(
         cpu_model=oscalls.cpu_model(),
         cpu_count=psutil.cpu_count(logical=True) or 0,
         hostname=socket.gethostname(),
         platform=platform.platform(),
         python_version=platform.python_version(),
-        locust_version=_version("locust"),
-        gevent_version=_version("gevent"),
-        greenlet_version=_version("greenlet"),
-        uvloop_version=_version("uvloop"),
-        httptools_version=_version("httptools"),
-        orjson_version=_version("orjson"),
         git_commit=_git_commit(),
+        **versions,
     )

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Literal
 
+from lab.model.machine import FACTS
+
 Dtype = Literal["string", "int", "float", "bool"]
 STRING: Dtype = "string"
 INT: Dtype = "int"
@@ -107,30 +109,8 @@ RUN_COLUMNS = _declare(
            "CPUs the server was pinned to"),
     Column("client_cpus", STRING, "CPU list",
            "CPUs locust was pinned to"),
-    Column("cpu_model", STRING, "",
-           "processor model"),
-    Column("cpu_count", INT, "CPUs",
-           "logical CPUs of the machine"),
-    Column("hostname", STRING, "",
-           "machine name"),
-    Column("platform", STRING, "",
-           "OS and kernel"),
-    Column("python_version", STRING, "",
-           "Python running servers and locust"),
-    Column("locust_version", STRING, "",
-           "locust version"),
-    Column("gevent_version", STRING, "",
-           "gevent version (locust's event loop: it shapes the load generator's speed)"),
-    Column("greenlet_version", STRING, "",
-           "greenlet version (gevent's coroutines)"),
-    Column("uvloop_version", STRING, "",
-           "uvloop version"),
-    Column("httptools_version", STRING, "",
-           "httptools (llhttp) version"),
-    Column("orjson_version", STRING, "",
-           "orjson version (/json's serializer, in the stages and the Python peers)"),
-    Column("git_commit", STRING, "",
-           "qpslab commit (-dirty: with uncommitted changes)"),
+    *(Column(fact.name, INT if fact.integer else STRING, "CPUs" if fact.integer else "", fact.meaning)
+      for fact in FACTS),
     Column("error", STRING, "",
            "why the run failed (server did not start, died, …); empty for a good run"),
     Column("url", STRING, "",
