@@ -12,6 +12,7 @@ from lab.cli.options import UsageError
 from lab.cli.progress import on_console
 from lab.files.scenario_file import resolve
 from lab.model.ranges import parse_ranges
+from lab.model.scenario import WaitKind
 from lab.run.calibrate import USERS, calibration_runs, generators
 from lab.run.scheduler import run_batch
 
@@ -41,7 +42,7 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     if min(users) < 1:
         raise UsageError("--users must be >= 1")
     (scenario,) = resolve([args.scenario])
-    if scenario.load.wait.kind != "none" or scenario.load.pipeline > 1:
+    if scenario.load.wait.kind != WaitKind.NONE or scenario.load.pipeline > 1:
         raise UsageError(f"scenario {scenario.id}: a ceiling needs a closed loop without think time or pipelining")
     scenario = scenario.with_load(duration=options.duration(args.duration, "--duration"),
                                   warmup=options.duration(args.warmup, "--warmup"))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lab.drivers.base import Driver, LiveCallback, LoadResult, RunFailed
 from lab.model.record import CorrectedLatency, Latency
-from lab.model.scenario import Scenario
+from lab.model.scenario import Scenario, WaitKind
 from lab.processes.sampler import Sample, sample_until_exit
 from lab.processes.spawn import spawn
 
@@ -39,7 +39,7 @@ def refusal(scenario: Scenario) -> str | None:
     """Why wrk cannot run this scenario, or None if it can."""
     if scenario.load.expect_workers:
         return "it expects locust workers from other machines; wrk runs on this machine only"
-    if scenario.load.wait.kind != "none":
+    if scenario.load.wait.kind != WaitKind.NONE:
         return f"wrk has no think time (the scenario waits: {scenario.load.wait.kind})"
     if len({spec.expect_status for spec in scenario.requests}) > 1:
         # wrk does not say which connection an answer came on, so answers cannot be matched to

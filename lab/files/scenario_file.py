@@ -21,6 +21,7 @@ from lab.model.scenario import (
     RequestSpec,
     Scenario,
     Wait,
+    WaitKind,
     parse_duration,
 )
 from lab.paths import SCENARIO_DIR
@@ -44,7 +45,7 @@ def _wait(fields: _Fields) -> Wait:
     ((kind, _),) = raw.items()
     sub = _Fields(fields.path, raw, "load.wait.")
     if kind == "constant":
-        return Wait("constant", seconds=sub.duration("constant"))
+        return Wait(WaitKind.CONSTANT, seconds=sub.duration("constant"))
     if kind == "between":
         bounds = sub.take("between", list)
         if len(bounds) != 2 or not all(isinstance(b, str) for b in bounds):
@@ -55,12 +56,12 @@ def _wait(fields: _Fields) -> Wait:
             raise sub.fail("between", str(error)) from None
         if low > high:
             raise sub.fail("between", "the lower bound is above the upper")
-        return Wait("between", seconds=low, upper=high)
+        return Wait(WaitKind.BETWEEN, seconds=low, upper=high)
     if kind == "constant_rate":
         rate = float(sub.take("constant_rate", (int, float)))
         if rate <= 0:
             raise sub.fail("constant_rate", "must be > 0 requests per second per user")
-        return Wait("constant_rate", rate=rate)
+        return Wait(WaitKind.CONSTANT_RATE, rate=rate)
     raise sub.fail(kind, "unknown wait kind (known: constant, between, constant_rate)")
 
 
@@ -96,7 +97,7 @@ def _load(path: Path, table: Any) -> Load:
     if not 1 <= pipeline <= MAX_PIPELINE:
         raise fields.fail("pipeline", f"must be 1..{MAX_PIPELINE}")
     wait = _wait(fields)
-    if arrivals != "uniform" and wait.kind != "constant_rate":
+    if arrivals != "uniform" and wait.kind != WaitKind.CONSTANT_RATE:
         raise fields.fail("arrivals", "only applies to an open loop: wait = { constant_rate = N }")
     slow_clients = fields.take("slow_clients", int, 0)
     if not 0 <= slow_clients <= MAX_SLOW_CLIENTS:

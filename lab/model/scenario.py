@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
@@ -44,11 +45,20 @@ def parse_duration(text: str, what: str = "duration") -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+class WaitKind(StrEnum):
+    """How one user paces its requests."""
+
+    NONE = "none"  # the next as soon as the answer is in: a closed loop at full speed
+    CONSTANT = "constant"  # a fixed pause after each answer
+    BETWEEN = "between"  # a pause drawn between two bounds
+    CONSTANT_RATE = "constant_rate"  # on a schedule, whatever the server does: an open loop
+
+
 @dataclass(frozen=True)
 class Wait:
-    """Think time between one user's requests. kind: none | constant | between | constant_rate."""
+    """Think time between one user's requests."""
 
-    kind: str = "none"
+    kind: WaitKind = WaitKind.NONE
     seconds: float = 0.0  # constant: the pause; between: the lower bound
     upper: float = 0.0  # between: the upper bound
     rate: float = 0.0  # constant_rate: requests per second per user (locust constant_throughput)
@@ -79,7 +89,7 @@ class Load:
     @property
     def open_loop(self) -> bool:
         """Requests on a schedule (a fixed rate), whatever the server does."""
-        return self.wait.kind == "constant_rate"
+        return self.wait.kind == WaitKind.CONSTANT_RATE
 
     @property
     def asked_rate(self) -> float | None:
@@ -129,7 +139,7 @@ class Scenario:
 
     def at_rate(self, total_rate: float) -> Scenario:
         """This scenario as an open loop: its users together ask for `total_rate` requests/s."""
-        wait = Wait("constant_rate", rate=total_rate / self.load.users)
+        wait = Wait(WaitKind.CONSTANT_RATE, rate=total_rate / self.load.users)
         return replace(self, load=replace(self.load, wait=wait))
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,7 +150,7 @@ class Scenario:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
         load = dict(data["load"])
-        load["wait"] = Wait(**load["wait"])
+        load["wait"] = Wait(**{**load["wait"], "kind": WaitKind(load["wait"]["kind"])})
         requests = tuple(
             RequestSpec(**{**r, "headers": tuple(map(tuple, r["headers"])), "body": r["body"].encode("latin-1")})
             for r in data["requests"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lab.model.ranges import parse_ranges
-from lab.model.scenario import Scenario
+from lab.model.scenario import Scenario, WaitKind
 from servers import STAGES
 
 # A target's `ready`: it prints `listening on URL` (as the stages do) instead of being polled.
@@ -39,7 +39,7 @@ def reference_closes(target: Target, scenario: Scenario) -> bool:
     closed loop's ceiling depends on whether each request opens a connection; an open loop's
     latency floor is the keep-alive one for every target (the same schedule, the same floor); a
     pipelined scenario is refused to closing targets at verification."""
-    return target.closes and scenario.load.wait.kind == "none" and scenario.load.pipeline == 1
+    return target.closes and scenario.load.wait.kind == WaitKind.NONE and scenario.load.pipeline == 1
 
 
 def runs_on(target: Target, scenario: Scenario) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from lab.drivers.registry import DEFAULT_DRIVER
 from lab.files.target_file import calibration_target
-from lab.model.scenario import Scenario
+from lab.model.scenario import Scenario, WaitKind
 from lab.model.target import Target, reference_closes, runs_on
 from lab.run.counted import CountedLoad
 from lab.run.measure import Pinning
@@ -19,7 +19,7 @@ CALIBRATION_DURATION_S = 3.0
 CALIBRATION_WARMUP_S = 1.0
 # The loads a calibration run means something for: no wait (the generator's ceiling) and a fixed
 # rate (the latency floor); a think time is neither.
-CALIBRATED_WAITS = ("none", "constant_rate")
+CALIBRATED_WAITS = (WaitKind.NONE, WaitKind.CONSTANT_RATE)
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Plan:
 def calibration_load(scenario: Scenario) -> Scenario:
     """A closed loop shortened (a ceiling is a few seconds' work, not a study); an open loop as
     it is: the floor's percentiles need as many requests as the rows they are read against."""
-    if scenario.load.wait.kind == "constant_rate":
+    if scenario.load.open_loop:
         return scenario
     return scenario.with_load(duration=min(scenario.load.duration, CALIBRATION_DURATION_S),
                               warmup=min(scenario.load.warmup, CALIBRATION_WARMUP_S))

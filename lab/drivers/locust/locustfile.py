@@ -31,7 +31,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from lab.drivers.locust.raw import RawPlan, RawScenarioUser, Successes
 from lab.drivers.locust.recorder import Recorder, worker_tally
 from lab.drivers.locust.stats_batch import StatsBatch
-from lab.model.scenario import USER_CLASSES, RequestSpec, Scenario
+from lab.model.scenario import USER_CLASSES, RequestSpec, Scenario, WaitKind
 from lab.paths import write_atomically
 
 OUT = Path(os.environ.get("QPSLAB_OUT", "."))
@@ -76,11 +76,11 @@ def _task(spec: RequestSpec) -> Callable[[Any], None]:
 
 def _wait_time(scenario: Scenario) -> Callable[..., float]:
     wait = scenario.load.wait
-    if wait.kind == "constant":
+    if wait.kind == WaitKind.CONSTANT:
         return constant(wait.seconds)
-    if wait.kind == "between":
+    if wait.kind == WaitKind.BETWEEN:
         return between(wait.seconds, wait.upper)
-    if wait.kind == "constant_rate":
+    if wait.kind == WaitKind.CONSTANT_RATE:
         return constant_throughput(wait.rate)
     return constant(0)
 
@@ -105,10 +105,10 @@ def configure(scenario: Scenario) -> None:
         user = _BY_CLIENT[scenario.load.client]
         user.tasks = [task for spec in scenario.requests for task in [_task(spec)] * spec.weight]
         user.wait_time = _wait_time(scenario)
-        if wait.kind == "constant_rate":
+        if scenario.load.open_loop:
             user.on_start = _random_phase(1.0 / wait.rate)
     _State.recorder = Recorder(scenario.load.warmup, scenario.load.duration,
-                               1e6 / wait.rate if wait.kind == "constant_rate" else None)
+                               1e6 / wait.rate if scenario.load.open_loop else None)
 
 
 if "QPSLAB_SCENARIO" in os.environ:  # standalone and master; a worker waits for its master

@@ -52,7 +52,7 @@ from gevent.monkey import get_original
 from locust import User, task
 
 from lab.drivers.locust.http1 import Response, ResponseError, ResponseReader, encode_request
-from lab.model.scenario import Scenario
+from lab.model.scenario import Scenario, WaitKind
 
 # Bytes asked of the socket per read: a 16-deep pipeline of small answers in one read.
 RECV_BYTES = 64 * 1024
@@ -104,7 +104,7 @@ class RawPlan:
     requests: tuple[PreparedRequest, ...]  # repeated by weight: a uniform pick is a weighted one
     pipeline: int
     timeout: float
-    wait_kind: str
+    wait_kind: WaitKind
     wait_low: float
     wait_high: float
     rate: float  # constant_rate: requests per second of one user
@@ -193,7 +193,7 @@ class Engine:
         self._timers: list[tuple[float, int, _Connection]] = []  # (perf_counter due, order, connection)
         self._order = itertools.count()
         self._successes = [Successes(request) for request in plan.distinct]
-        self._open_loop = plan.wait_kind == "constant_rate"
+        self._open_loop = plan.wait_kind == WaitKind.CONSTANT_RATE
         # The bytes of the one batch a single-request scenario sends: joined once, not per exchange.
         self._fixed_data = b"".join(r.data for r in plan.fixed) if plan.fixed else b""
         self._scheduled_us: list[int] = []
@@ -438,11 +438,11 @@ class Engine:
         """Pace the connection's next exchange."""
         plan = self._plan
         kind = plan.wait_kind
-        if kind == "none":
+        if kind == WaitKind.NONE:
             self._exchange(connection, now, None)
-        elif kind == "constant":
+        elif kind == WaitKind.CONSTANT:
             self._at(now + plan.wait_low, connection)
-        elif kind == "between":
+        elif kind == WaitKind.BETWEEN:
             self._at(now + random.uniform(plan.wait_low, plan.wait_high), connection)
         else:
             connection.due += random.expovariate(plan.rate) if plan.poisson else 1.0 / plan.rate
