@@ -54,6 +54,7 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
+from lab.analysis.present import MISSING
 from lab.model.bottleneck import FLOORS
 from lab.model.machine import COMPARED
 from lab.model.target import CALIBRATION_TARGET
@@ -491,7 +492,7 @@ def as_records(changes: list[Change]) -> list[dict[str, object]]:
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None or math.isnan(value) else f"{value:+.1%}"
+    return MISSING if value is None or math.isnan(value) else f"{value:+.1%}"
 
 
 def _load(c: Change) -> str:
@@ -504,9 +505,9 @@ def _load(c: Change) -> str:
 
 def _cells(c: Change) -> tuple[str, ...]:
     """A change as the table and the markdown show it, verdict last."""
-    interval = "–" if c.low is None else f"{_percent(c.low)} … {_percent(c.high)}"
-    detectable = "–" if c.detectable is None else f"±{c.detectable:.1%}"
-    p_value = "–" if c.p_value is None else f"{c.p_value:.3f}" + ("" if c.level is None else f" (≤ {c.level:.3f})")
+    interval = MISSING if c.low is None else f"{_percent(c.low)} … {_percent(c.high)}"
+    detectable = MISSING if c.detectable is None else f"±{c.detectable:.1%}"
+    p_value = MISSING if c.p_value is None else f"{c.p_value:.3f}" + ("" if c.level is None else f" (≤ {c.level:.3f})")
     change = _percent(c.change) + (" per cal." if c.basis == PER_REFERENCE else "")  # not base → new: the ratio's
     return (c.target, c.scenario, c.metric + _load(c), f"{c.base:,.1f}", f"{c.new:,.1f}", change, interval,
             detectable, p_value, c.verdict)

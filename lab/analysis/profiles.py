@@ -12,6 +12,7 @@ from rich.table import Table
 
 from lab.analysis.diff import finished, measured_runs, pair_rows
 from lab.analysis.moved import PROFILED_COST, FunctionCost, function_medians
+from lab.analysis.present import MISSING
 from lab.profiling.flame import flame_graph
 from lab.profiling.stacks import Stacks, unfolded
 
@@ -106,7 +107,7 @@ def profiled_table(profiled: pd.DataFrame, runs: pd.DataFrame, functions: pd.Dat
         mine = pair_rows(top, row["target"], row["scenario"])
         names = "\n".join(f"{line['self_us_per_request']:,.2f}  {escape(_short(line['function']))}"
                           for _, line in mine.head(TOP_SHOWN).iterrows())
-        cost = "–" if math.isnan(row["vs_timed"]) else f"{row['vs_timed']:+.0%}"
+        cost = MISSING if math.isnan(row["vs_timed"]) else f"{row['vs_timed']:+.0%}"
         table.add_row(escape(row["target"]), escape(row["scenario"]), str(row["profiled_runs"] - row["failed"]),
                       f"{row['qps']:,.0f}", cost, f"{row['cpu_us_per_request']:,.1f}", names)
     return table

@@ -9,9 +9,9 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
+from lab.analysis.present import MISSING
 from lab.analysis.roadmap import BASELINE_QPS, roadmap_stage
 from lab.analysis.verdicts import Speedup, speedup, users_cycle
-from lab.drivers import wrk
 from lab.model.bottleneck import FLOORS, HELD_RATE_SHARE, Bottleneck, prevailing
 from lab.model.target import CALIBRATION_TARGET
 
@@ -118,7 +118,7 @@ def _with_counts(frame: pd.DataFrame, counted: pd.DataFrame) -> pd.DataFrame:
 
 def _number(value: object, digits: int) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return MISSING
     return f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
 
 
@@ -144,7 +144,7 @@ def bottleneck_text(row: pd.Series) -> str:
     """What held a row's rate, in words; a users-bound row with its users ÷ latency."""
     limit = row["bottleneck"]
     if not isinstance(limit, str):
-        return "–"
+        return MISSING
     if limit == Bottleneck.USERS and row["qps"] > 0 and row["users"] > 0:
         return f"users: {users_cycle(row['users'], row['qps'])}"
     return _SATURATED.get(Bottleneck(limit), limit) if limit in set(Bottleneck) else limit
@@ -161,7 +161,8 @@ def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
         if isinstance(row["error"], str):
             rows.append((row["target"], row["scenario"], _FAILED + row["error"][:60], "", "", "", "", "", "", *count))
             continue
-        roadmap = "–" if pd.isna(row["roadmap_qps"]) else f"{row['roadmap_qps']:,.0f} ({row['roadmap_speedup']:.0f}x)"
+        roadmap = (MISSING if pd.isna(row["roadmap_qps"])
+                   else f"{row['roadmap_qps']:,.0f} ({row['roadmap_speedup']:.0f}x)")
         ratio = Speedup(None if math.isnan(row["speedup"]) else row["speedup"], bool(row["speedup_is_floor"]))
         unverified = row["verified"] is not None and not pd.isna(row["verified"]) and not bool(row["verified"])
         qps = ("≥ " if row["bottleneck"] in FLOORS else "") + _with_interval(row, "qps")
@@ -308,14 +309,15 @@ def batch_summary(runs: pd.DataFrame, title: str, counted: pd.DataFrame | None =
     return out if equal is None else [*out, equal]
 
 
-def saturation_hint(runs: pd.DataFrame) -> str | None:
-    """What to do when the load generator, not the servers, set most of the numbers."""
+def saturation_hint(runs: pd.DataFrame, wrk_here: bool) -> str | None:
+    """What to do when the load generator, not the servers, set most of the numbers; `wrk_here`:
+    whether wrk is installed (the command asks: analysis computes, it does not probe)."""
     locust = runs[(runs["driver"] == "locust") & (runs["target"] != CALIBRATION_TARGET)]
     saturated = int(locust["bottleneck"].isin(FLOORS).sum())
     if not saturated or saturated * 2 < len(locust):
         return None
     remedy = ("rank them by CPU µs/request, or measure ceilings with --driver wrk (closed-loop scenarios)"
-              if wrk.available() else
+              if wrk_here else
               "rank them by CPU µs/request, or install wrk (apt-get install wrk) and use --driver wrk")
     return (f"{saturated} of {len(locust)} locust runs were generator-bound: their QPS is what locust could "
             f"send, not what the server can serve; {remedy}, or add load machines (lab worker).")

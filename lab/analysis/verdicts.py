@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lab.analysis.present import MISSING
 from lab.analysis.roadmap import (
     CONNECTIONS,
     INDUSTRY_SCENARIO,
@@ -62,7 +63,7 @@ class Speedup:
 
     def text(self) -> str:
         if self.value is None:
-            return "–"
+            return MISSING
         return f"≥ {self.value:.2f}x" if self.floor else f"{self.value:.2f}x"
 
 

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lab.analysis.history import METRICS, NOT_JUDGED, as_frame, held_targets, history, history_figure
+from lab.analysis.present import MISSING
 from lab.cli import options
 from lab.cli.options import UsageError
 from lab.store.columns import COUNTED_COLUMNS, RUN_COLUMNS
@@ -79,4 +80,4 @@ def handle(args: argparse.Namespace, console: Console) -> int:
 
 
 def _change(change: float | None) -> str:
-    return "–" if change is None else f"{change:+.1%}"
+    return MISSING if change is None else f"{change:+.1%}"

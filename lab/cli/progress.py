@@ -11,8 +11,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from lab.analysis.present import MISSING
 from lab.analysis.profiles import PROFILED_NOTE, profiled_table
 from lab.analysis.summary import batch_summary, saturation_hint
+from lab.drivers import wrk
 from lab.model.bottleneck import FLOORS
 from lab.run.scheduler import Batch
 from lab.store.results import CountedResult, ProfiledResult, RunResult
@@ -80,7 +82,7 @@ def one_line(what: str, row: dict[str, Any]) -> str:
     note = f" [yellow]({row['bottleneck']} saturated)[/yellow]" if row["bottleneck"] in FLOORS else ""
     if row["failures"]:
         note += f" [red]({row['failures']:,} failed: {escape(str(row['top_error']))})[/red]"
-    p99 = "–" if row["latency_p99_us"] is None else f"{row['latency_p99_us']:,.0f}"
+    p99 = MISSING if row["latency_p99_us"] is None else f"{row['latency_p99_us']:,.0f}"
     return f"✓ {escape(what)}: {row['qps']:,.0f} req/s, p99 {p99} µs{note}"
 
 
@@ -119,7 +121,7 @@ def print_batch(console: Console, batch: Batch) -> None:
         counted = pd.DataFrame([result.row for result in batch.counted]) if batch.counted else None
         for part in batch_summary(frame, f"batch {batch.directory.name}", counted):
             console.print(part)
-        hint = saturation_hint(frame) if batch.results else None
+        hint = saturation_hint(frame, wrk.available()) if batch.results else None
         if hint:
             console.print(f"[yellow]{hint}[/yellow]")
     console.print(f"results: {batch.directory}")

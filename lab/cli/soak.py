@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from lab.analysis.present import MISSING
 from lab.cli import options
 from lab.cli.options import UsageError
 from lab.cli.progress import on_console
@@ -69,7 +70,7 @@ def soak_table(result: RunResult) -> Table:
     table.add_column("value", justify="right")
 
     def number(value: Any, fmt: str) -> str:
-        return "–" if value is None else format(value, fmt)
+        return MISSING if value is None else format(value, fmt)
 
     for name, value in (
         ("real load: req/s (asked)", f"{number(row.get('qps'), ',.0f')} ({number(row.get('target_rate'), ',.0f')})"),

@@ -10,7 +10,6 @@ import pytest
 from rich.console import Console
 
 from lab.analysis.summary import generator_note, median_interval, saturation_hint, summarize, summary_table
-from lab.drivers import wrk
 
 
 def missing(value: object) -> bool:
@@ -149,13 +148,14 @@ def test_saturation_hint_when_most_locust_runs_were_generator_bound() -> None:
         return pd.DataFrame({"driver": ["locust"] * len(bottlenecks), "bottleneck": list(bottlenecks),
                              "target": [target] * len(bottlenecks)})
 
-    assert saturation_hint(runs("server", "server", "generator")) is None
-    hint = saturation_hint(runs("generator", "generator", "server"))
+    assert saturation_hint(runs("server", "server", "generator"), True) is None
+    hint = saturation_hint(runs("generator", "generator", "server"), True)
     assert hint is not None and hint.startswith("2 of 3 locust runs were generator-bound")
-    assert saturation_hint(pd.DataFrame({"driver": ["wrk"], "bottleneck": ["generator"], "target": ["x"]})) is None
+    wrk_runs = pd.DataFrame({"driver": ["wrk"], "bottleneck": ["generator"], "target": ["x"]})
+    assert saturation_hint(wrk_runs, True) is None
     # the generator's calibration is generator-bound by design: it is not a server's number
     both = pd.concat([runs("server"), runs("generator", "generator", target="calibration")])
-    assert saturation_hint(both) is None
+    assert saturation_hint(both, True) is None
 
 
 @pytest.mark.parametrize(("wrk_here", "remedy"), [
@@ -164,11 +164,11 @@ def test_saturation_hint_when_most_locust_runs_were_generator_bound() -> None:
     (False, "rank them by CPU µs/request, or install wrk (apt-get install wrk) and use --driver wrk, or add "
             "load machines (lab worker)."),
 ])
-def test_the_saturation_hint_says_what_to_do_here(wrk_here: bool, remedy: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(wrk, "available", lambda: wrk_here)
+def test_the_saturation_hint_says_what_to_do_here(wrk_here: bool, remedy: str) -> None:
     runs = pd.DataFrame({"driver": ["locust"] * 2, "bottleneck": ["generator", "server"], "target": ["stage4"] * 2})
-    assert saturation_hint(runs) == ("1 of 2 locust runs were generator-bound: their QPS is what locust could "
-                                     "send, not what the server can serve; " + remedy)  # half is enough
+    assert saturation_hint(runs, wrk_here) == (
+        "1 of 2 locust runs were generator-bound: their QPS is what locust could send, not what the server can "
+        "serve; " + remedy)  # half is enough
 
 
 def test_the_summary_says_how_many_generator_processes_ran_and_where() -> None:
