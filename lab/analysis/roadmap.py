@@ -57,6 +57,10 @@ class Line:
     strict: bool = True  # the roadmap's "> x" (and its targets); False: "x" reached counts
     reference: bool = False  # the baseline's row: what the lab reproduces, compared and not judged
 
+    def reached(self, value: float) -> bool:
+        """Whether `value` crosses a more-is-better line ("> x", or "x" where not strict)."""
+        return value > self.threshold if self.strict else value >= self.threshold
+
 
 _MEAN = "latency_corrected_mean_us"
 

@@ -178,16 +178,15 @@ def _connections(line: Line, runs: pd.DataFrame) -> Verdict:
     counted = runs.loc[held.index]
     best = counted.loc[held.idxmax()]
     value = float(held.max())
-    crossed = value > line.threshold if line.strict else value >= line.threshold
     users = int(best["users"])
-    could = users > line.threshold if line.strict else users >= line.threshold
+    could = line.reached(users)
     own = best[line.metric]
     seen = "" if pd.isna(own) else f"; its own, once a second, saw {own:,.0f}"
     source = "its own count" if not pd.isna(own) and own >= value else f"the kernel's count of its descriptors{seen}"
     evidence = f"{best['scenario']}: {value:,.0f} held of {users:,} offered ({source})"
-    if crossed:
+    if line.reached(value):
         return Verdict(PASS, value, evidence, "")
-    if not could or best["bottleneck"] in (Bottleneck.GENERATOR, Bottleneck.BOTH):
+    if not could or best["bottleneck"] in FLOORS:
         return Verdict(NOT_MEASURED, value, evidence + (" (a floor)" if could else ": too few to cross it"), how)
     return Verdict(FAIL, value, evidence, "")
 

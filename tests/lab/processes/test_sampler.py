@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import time
+
+import psutil
 import pytest
 
-from lab.processes.sampler import Sample, cpu_between
+from lab.processes.sampler import Sample, cpu_between, sample_tree
 
 
 def test_cpu_between_interpolates() -> None:
@@ -18,13 +22,6 @@ def test_cpu_between_interpolates() -> None:
 def test_a_sample_counts_the_idle_time_of_the_cpus_its_process_may_use() -> None:
     """The sampler's idle seconds are those of this process's CPUs: pinned to one, at most one
     second of idle per second passes, whatever the other CPUs do."""
-    import os
-    import time
-
-    import psutil
-
-    from lab.processes.sampler import sample_tree
-
     me = psutil.Process()
     cpus = me.cpu_affinity()
     me.cpu_affinity([cpus[0]])
