@@ -30,15 +30,14 @@ _TARGET = re.compile(rb"(?:/|\*|https?://)[\x21-\x7e]*")
 _CONNECT_TARGET = re.compile(rb"[\x21-\x7e]+")
 _VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
 
-# The states, each read by the reader of the same index in _READERS (as h11 dispatches).
-_HEAD, _BODY, _CHUNK_SIZE_LINE, _CHUNK_DATA, _CHUNK_DATA_END, _TRAILERS, _DEAD = range(7)
-
-
 class _Step(enum.Enum):
     AGAIN = "the reader moved the parser to another state: read on"
 
 
 Step = Event | None | Literal[_Step.AGAIN]  # what a reader returns; None: it needs more bytes
+# The parser's state is the reader of what it expects next, so a state and its reader cannot be
+# paired wrongly (h11 pairs them by name in a table; here there is no table to keep in step).
+Reader = Callable[["RequestParser"], Step]
 
 
 class RequestParser:
@@ -63,7 +62,7 @@ class RequestParser:
         """Forget everything, so a pooled connection can reuse this parser."""
         self._buf.clear()
         self._body.clear()
-        self._state = _HEAD
+        self._state: Reader = RequestParser._read_request_head
         self._scan = 0  # where the head's next unread line starts in _buf
         self._request_line: tuple[bytes, bytes, bytes] | None = None
         self._headers = []
@@ -77,24 +76,24 @@ class RequestParser:
     @property
     def idle(self) -> bool:
         """True between requests: no byte of a next request has arrived yet."""
-        return self._state == _HEAD and not self._buf
+        return self._state is RequestParser._read_request_head and not self._buf
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
-        if self._state == _DEAD:
+        if self._state is RequestParser._read_nothing_more:
             return []
         self._buf += data
         events: list[Event] = []
         try:
-            while self._state != _DEAD and (request := self._next()) is not None:
+            while (request := self._next()) is not None:
                 events.append(request)
         except ProtocolError as error:
-            self._state = _DEAD
+            self._state = RequestParser._read_nothing_more
             self._buf.clear()
             events.append(error)
         return events
 
     def _next(self) -> Event | None:
-        while (step := _READERS[self._state](self)) is _Step.AGAIN:
+        while (step := self._state(self)) is _Step.AGAIN:
             pass
         return step
 
@@ -167,10 +166,10 @@ class RequestParser:
         self._continue_expected = framing.expects_continue
         if framing.chunked:
             self._metadata = 0
-            self._state = _CHUNK_SIZE_LINE
+            self._state = RequestParser._read_chunk_size
         else:
             self._remaining = framing.content_length
-            self._state = _BODY
+            self._state = RequestParser._read_body
         return True
 
     # -- bodies -------------------------------------------------------------------------------
@@ -196,7 +195,7 @@ class RequestParser:
         if len(self._body) + size > MAX_BODY_BYTES:
             raise ProtocolError(413, "request body too large")
         self._remaining = size
-        self._state = _CHUNK_DATA if size else _TRAILERS
+        self._state = RequestParser._read_chunk_data if size else RequestParser._read_trailers
         return _Step.AGAIN
 
     def _read_chunk_data(self) -> Step:
@@ -207,7 +206,7 @@ class RequestParser:
         self._remaining -= take
         if self._remaining:
             return None
-        self._state = _CHUNK_DATA_END
+        self._state = RequestParser._read_chunk_data_end
         return _Step.AGAIN
 
     def _read_chunk_data_end(self) -> Step:
@@ -216,7 +215,7 @@ class RequestParser:
         if self._buf[:2] != b"\r\n":
             raise ProtocolError(400, "chunk data not followed by CRLF")
         del self._buf[:2]
-        self._state = _CHUNK_SIZE_LINE
+        self._state = RequestParser._read_chunk_size
         return _Step.AGAIN
 
     def _read_trailers(self) -> Request | None:
@@ -249,19 +248,14 @@ class RequestParser:
         method, target, version, headers = self._head
         self._head = None
         # After a request that ends its connection nothing more is read, as in llhttp.
-        self._state = _HEAD if self._framing_keep_alive else _DEAD
-        return Request(method, target, version, headers, body, self._framing_keep_alive)
+        keep_alive = self._framing_keep_alive
+        self._state = RequestParser._read_request_head if keep_alive else RequestParser._read_nothing_more
+        return Request(method, target, version, headers, body, keep_alive)
 
+    def _read_nothing_more(self) -> None:
+        """The state after a framing error or a request that ends the connection."""
+        return None
 
-
-_READERS: tuple[Callable[[RequestParser], Step], ...] = (
-    RequestParser._read_request_head,  # _HEAD
-    RequestParser._read_body,  # _BODY
-    RequestParser._read_chunk_size,  # _CHUNK_SIZE_LINE
-    RequestParser._read_chunk_data,  # _CHUNK_DATA
-    RequestParser._read_chunk_data_end,  # _CHUNK_DATA_END
-    RequestParser._read_trailers,  # _TRAILERS
-)
 
 def _parse_request_line(line: bytes) -> tuple[bytes, bytes, bytes]:
     parts = [part for part in line.split(b" ") if part]  # llhttp allows runs of spaces too
