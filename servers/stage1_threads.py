@@ -28,7 +28,7 @@ import threading
 import time
 from types import FrameType
 
-from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, ThreadSafeStats, encode_closing
+from .core import STAGE_0_TO_3, App, DateHeader, HttpConnection, ThreadSafeStats, overloaded
 from .core.admission import Admission
 from .core.limits import RECV_BYTES, SHUTDOWN_GRACE_S
 from .io.blocking import serve_connection
@@ -149,11 +149,10 @@ class ThreadPoolServer:
             serve_connection(sock, conn, self._stats, self._timeout)
 
     def _refuse(self, sock: socket.socket) -> None:
-        self._stats.answered(503)
         self._stats.connection_closed()  # its place is free at once; the socket only lingers
         try:
             sock.setblocking(False)
-            sock.send(encode_closing(OVERLOADED, self._date.at(time.time())))
+            sock.send(overloaded(self._stats, self._date.at(time.time())))
             sock.shutdown(socket.SHUT_WR)
         except OSError:
             sock.close()

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
-from .core import OVERLOADED, STAGE_0_TO_3, App, DateHeader, HttpConnection, Stats, encode_closing
+from .core import STAGE_0_TO_3, App, DateHeader, HttpConnection, Stats, overloaded
 from .core.admission import Admission
 from .core.limits import RECV_BYTES, SWEEP_INTERVAL_S
 from .io.aio import add_loop_flag, run
@@ -47,8 +47,7 @@ async def handle(shared: Shared, reader: asyncio.StreamReader, writer: asyncio.S
         if stats.open_connections > config.max_connections:
             victim = admission.victim()
             if victim is None:  # every connection is being served: refuse this one
-                stats.answered(503)
-                writer.write(encode_closing(OVERLOADED, date.at(time.time())))
+                writer.write(overloaded(stats, date.at(time.time())))
                 await writer.drain()
                 return
             victim.transport.abort()  # its task sees the reset and ends

@@ -2,10 +2,10 @@
 
 from .app import App
 from .cache import ResponseCache
-from .connection import STAGE_0_TO_3, HttpConnection, ProtocolOptions
+from .connection import STAGE_0_TO_3, HttpConnection, ProtocolOptions, overloaded
 from .errors import ProtocolError
 from .request import Request
-from .response import OVERLOADED, DateHeader, Reply, Response, encode_closing
+from .response import OVERLOADED, DateHeader, Reply, Response
 from .stats import Stats, ThreadSafeStats
 
 __all__ = [
@@ -22,5 +22,5 @@ __all__ = [
     "ResponseCache",
     "Stats",
     "ThreadSafeStats",
-    "encode_closing",
+    "overloaded",
 ]

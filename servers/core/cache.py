@@ -12,8 +12,7 @@ from typing import NamedTuple
 from .app import READ_METHODS
 from .limits import GZIP_LEVEL, GZIP_MIN_BYTES, MAX_CACHE_ENTRIES
 from .request import Request
-from .response import Reply, Response, assemble_head, content_fields
-from .stats import Stats
+from .response import Reply, Response, content_fields, encode, encode_response
 
 VARY_LINE = b"Vary: Accept-Encoding\r\n"
 
@@ -24,6 +23,9 @@ class Representation(NamedTuple):
     fields: bytes
     body: bytes
     etag: bytes  # b"" when the representation was not built by the cache
+
+    def encode(self, date_line: bytes, connection_line: bytes, close: bool) -> Reply:
+        return encode(200, self.fields, self.body, date_line, connection_line, close=close)
 
 
 def accepts_gzip(accept_encoding: bytes | None) -> bool:
@@ -88,8 +90,7 @@ class ResponseCache:
         key = (representation.fields, connection_line)
         reply = self._replies.get(key)
         if reply is None:
-            head = assemble_head(200, date_line, representation.fields, connection_line)
-            reply = self._replies[key] = Reply(head, representation.body, 0.0, close)
+            reply = self._replies[key] = representation.encode(date_line, connection_line, close)
         return reply
 
     def __len__(self) -> int:
@@ -114,17 +115,15 @@ def etag_matches(if_none_match: bytes | None, etag: bytes) -> bool:
 class RepresentationPolicy:
     """gzip and the cache as the options ask (one policy per connection, the cache shared)."""
 
-    __slots__ = ("_cache", "_gzip", "_stats")
+    __slots__ = ("_cache", "_gzip")
 
-    def __init__(self, *, gzip: bool, cache: ResponseCache | None, stats: Stats) -> None:
+    def __init__(self, *, gzip: bool, cache: ResponseCache | None) -> None:
         self._gzip = gzip
         self._cache = cache  # None: no caching, no ETags
-        self._stats = stats
 
     def answer(self, request: Request, handle: Callable[[Request], Response], date_line: bytes,
-               connection_line: bytes, close: bool) -> Reply | Response:
-        """The reply when the policy chose the bytes (a cached or represented 200, a 304), or the
-        app's response, to be encoded as it is."""
+               connection_line: bytes, close: bool) -> Reply:
+        """A cached or represented 200, a 304, or else the app's response as it is."""
         # A field's test is skipped when the field is absent, as it mostly is: each is a call.
         accept_encoding = request.header(b"accept-encoding")
         use_gzip = accept_encoding is not None and self._gzip and accepts_gzip(accept_encoding)
@@ -134,25 +133,20 @@ class RepresentationPolicy:
             if cached is not None:  # cached representations have an ETag
                 if_none_match = request.header(b"if-none-match")
                 if if_none_match is not None and etag_matches(if_none_match, cached.etag):
-                    return self._not_modified(cached, date_line, connection_line, close)
-                self._stats.answered(200)
+                    return _not_modified(cached, date_line, connection_line, close)
                 return cache.reply(cached, date_line, connection_line, close)
         response = handle(request)
         eligible = self._gzip and should_gzip(response)
         cacheable = cache is not None and response.cacheable
         if response.status != 200 or not (eligible or cacheable):
-            return response
+            return encode_response(response, date_line, connection_line, close)
         representation = represent(response, gzipped=use_gzip and eligible, vary=eligible, with_etag=cacheable)
         if cache is not None and cacheable:
             cache.put(request.target, use_gzip, representation)
             if etag_matches(request.header(b"if-none-match"), representation.etag):
-                return self._not_modified(representation, date_line, connection_line, close)
-        self._stats.answered(200)
-        head = assemble_head(200, date_line, representation.fields, connection_line)
-        return Reply(head, representation.body, 0.0, close)
+                return _not_modified(representation, date_line, connection_line, close)
+        return representation.encode(date_line, connection_line, close)
 
-    def _not_modified(self, representation: Representation, date_line: bytes, connection_line: bytes,
-                      close: bool) -> Reply:
-        self._stats.answered(304)
-        head = assemble_head(304, date_line, not_modified_fields(representation), connection_line)
-        return Reply(head, b"", 0.0, close)
+
+def _not_modified(representation: Representation, date_line: bytes, connection_line: bytes, close: bool) -> Reply:
+    return encode(304, not_modified_fields(representation), b"", date_line, connection_line, close=close)

@@ -19,14 +19,15 @@ from .response import (
     CLOSE_LINE,
     CONTINUE,
     KEEP_ALIVE_LINE,
+    OVERLOADED,
     DateHeader,
     Reply,
     Response,
-    assemble_head,
-    closing_head,
-    content_fields,
+    encode_closing,
+    encode_response,
     error_response,
 )
+from .stats import Stats
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class ProtocolOptions:
 STAGE_0_TO_3 = ProtocolOptions()
 
 
-_CONTINUE = Reply(CONTINUE, b"", 0.0, False)
+_CONTINUE = Reply(CONTINUE, b"", 0.0, False, 100)
 
 
 class HttpConnection:
@@ -63,7 +64,7 @@ class HttpConnection:
         self._policy: RepresentationPolicy | None = None  # stages 0-3: the app's response as it is
         if options.gzip or options.cache:
             shared = (cache if cache is not None else ResponseCache()) if options.cache else None
-            self._policy = RepresentationPolicy(gzip=options.gzip, cache=shared, stats=app.stats)
+            self._policy = RepresentationPolicy(gzip=options.gzip, cache=shared)
         # A list, not a deque: an empty deque holds a 600-byte block, per connection.
         self._waiting: list[Request | ProtocolError | ContinueExpected] = []
         self.closed = False
@@ -134,8 +135,7 @@ class HttpConnection:
 
     def _error(self, error: ProtocolError, date_line: bytes) -> Reply:
         self._stats.protocol_error(error.status)
-        response = error_response(error.status, error.reason)
-        return Reply(closing_head(response, date_line), response.body, 0.0, True)
+        return encode_closing(error_response(error.status, error.reason), date_line)
 
     def _answer(self, request: Request, date_line: bytes) -> Reply:
         keep_alive = request.keep_alive and self._keep_alive
@@ -144,16 +144,18 @@ class HttpConnection:
         else:
             connection_line = CLOSE_LINE
         if self._policy is None:
-            response = self._app.handle(request)
+            reply = encode_response(self._app.handle(request), date_line, connection_line, not keep_alive)
         else:
-            answered = self._policy.answer(request, self._app.handle, date_line, connection_line, not keep_alive)
-            if isinstance(answered, Reply):
-                return answered
-            response = answered
-        self._stats.answered(response.status)
-        fields = content_fields(response.content_type, len(response.body)) + response.headers
-        head = assemble_head(response.status, date_line, fields, connection_line)
-        return Reply(head, response.body, response.delay, not keep_alive)
+            reply = self._policy.answer(request, self._app.handle, date_line, connection_line, not keep_alive)
+        self._stats.answered(reply.status)
+        return reply
 
 
-__all__ = ["STAGE_0_TO_3", "HttpConnection", "ProtocolOptions", "Reply", "Response"]
+def overloaded(stats: Stats, date_line: bytes) -> bytes:
+    """The 503 to a client over the connection limit, counted like any answer."""
+    stats.answered(503)
+    reply = encode_closing(OVERLOADED, date_line)
+    return reply.head + reply.body
+
+
+__all__ = ["STAGE_0_TO_3", "HttpConnection", "ProtocolOptions", "Reply", "Response", "overloaded"]

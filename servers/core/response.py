@@ -42,12 +42,13 @@ class Response(NamedTuple):
 
 class Reply(NamedTuple):
     """An encoded response. The strategy waits `delay` seconds, sends head and body, and closes
-    the connection after it if `close`."""
+    the connection after it if `close`; the connection counts it by `status`."""
 
     head: bytes
     body: bytes
     delay: float
     close: bool
+    status: int
 
 
 class DateHeader:
@@ -74,9 +75,19 @@ def content_fields(content_type: bytes, length: int) -> bytes:
     return b"Content-Type: " + content_type + b"\r\nContent-Length: " + str(length).encode() + b"\r\n"
 
 
-def assemble_head(status: int, date_line: bytes, fields: bytes, connection_line: bytes) -> bytes:
-    """Status line, Server, Date, the response's own fields, Connection, and the blank line."""
-    return b"".join((STATUS_LINES[status], SERVER_LINE, date_line, fields, connection_line, b"\r\n"))
+def encode(status: int, fields: bytes, body: bytes, date_line: bytes, connection_line: bytes, *, close: bool,
+           delay: float = 0.0) -> Reply:
+    """The one place a response becomes bytes: status line, Server, Date, the response's own
+    `fields`, Connection and the blank line, then `body`."""
+    head = b"".join((STATUS_LINES[status], SERVER_LINE, date_line, fields, connection_line, b"\r\n"))
+    return Reply(head, body, delay, close, status)
+
+
+def encode_response(response: Response, date_line: bytes, connection_line: bytes, close: bool) -> Reply:
+    """An app's response as it is: its content fields from its body, then its own headers."""
+    fields = content_fields(response.content_type, len(response.body)) + response.headers
+    return encode(response.status, fields, response.body, date_line, connection_line, close=close,
+                  delay=response.delay)
 
 
 def error_response(status: int, reason: str, headers: bytes = b"") -> Response:
@@ -86,11 +97,6 @@ def error_response(status: int, reason: str, headers: bytes = b"") -> Response:
 OVERLOADED = error_response(503, "server at its connection limit", b"Retry-After: 1\r\n")
 
 
-def closing_head(response: Response, date_line: bytes) -> bytes:
-    """The head of a response that ends its connection (protocol errors, an overloaded server)."""
-    fields = content_fields(response.content_type, len(response.body)) + response.headers
-    return assemble_head(response.status, date_line, fields, CLOSE_LINE)
-
-
-def encode_closing(response: Response, date_line: bytes) -> bytes:
-    return closing_head(response, date_line) + response.body
+def encode_closing(response: Response, date_line: bytes) -> Reply:
+    """A response that ends its connection (protocol errors, an overloaded server)."""
+    return encode_response(response, date_line, CLOSE_LINE, True)

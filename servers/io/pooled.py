@@ -24,7 +24,6 @@ import time
 from typing import cast
 
 from ..core import (
-    OVERLOADED,
     App,
     DateHeader,
     HttpConnection,
@@ -32,7 +31,7 @@ from ..core import (
     Reply,
     ResponseCache,
     Stats,
-    encode_closing,
+    overloaded,
 )
 from ..core.admission import Admission
 from ..core.limits import KEEPALIVE_TIMEOUT_S, RECV_BYTES, SWEEP_INTERVAL_S
@@ -153,8 +152,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
         if server.stats.open_connections > server.config.max_connections:
             victim = server.admission.victim()
             if victim is None:  # every connection is being served: refuse this one
-                server.stats.answered(503)
-                self._transport.write(encode_closing(OVERLOADED, server.date.at(time.time())))
+                self._transport.write(overloaded(server.stats, server.date.at(time.time())))
                 self._transport.close()
                 return
             victim.expire()
@@ -229,7 +227,7 @@ class PooledProtocol(asyncio.BufferedProtocol):
         transport = self._transport
         assert transport is not None
         if len(replies) == 1 and not replies[0].delay:  # the common case, without the loop
-            head, body, _, _ = replies[0]
+            head, body, _, _, _ = replies[0]
             if len(body) < COPY_BELOW_BYTES:
                 transport.write(head + body)
             else:

@@ -11,7 +11,6 @@ import os
 import pytest
 
 from servers.core import (
-    OVERLOADED,
     STAGE_0_TO_3,
     App,
     DateHeader,
@@ -19,7 +18,7 @@ from servers.core import (
     ProtocolOptions,
     Reply,
     Stats,
-    encode_closing,
+    overloaded,
 )
 from servers.core.app import PAYLOAD
 from servers.core.cache import ResponseCache, accepts_gzip, etag_matches
@@ -244,8 +243,10 @@ def test_json_is_compact() -> None:
     assert reply.body == b'{"message":"Hello, World!"}'
 
 
-def test_an_overloaded_server_s_one_answer() -> None:
+def test_an_overloaded_server_s_one_answer_is_counted() -> None:
     date = DateHeader().at(NOW)
-    assert encode_closing(OVERLOADED, date) == (
+    stats = Stats()
+    assert overloaded(stats, date) == (
         START % b"503 Service Unavailable" + PLAIN
         + b"Content-Length: 31\r\nRetry-After: 1\r\nConnection: close\r\n\r\nserver at its connection limit\n")
+    assert stats.snapshot()["by_status"] == {"503": 1}
