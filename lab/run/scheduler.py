@@ -62,6 +62,37 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # unwinds through every finally: servers and locust are stopped
 
 
+@dataclass
+class _Earlier:
+    """What a timed run reads from earlier ones of its batch: the capacity a run at a level of it
+    needs (a closed-loop run's rate), and the calibration run of its repeat."""
+
+    capacity: dict[tuple[int, str, str], float] = field(default_factory=dict)
+    references: dict[tuple[int, str, str, bool], dict[str, Any]] = field(default_factory=dict)
+
+    def load(self, run: PlannedRun) -> Scenario | None:
+        """The load `run` offers: its scenario, or a rate at its level of a measured capacity
+        (None: that capacity's run failed)."""
+        if run.level is None:
+            return run.scenario
+        measured = self.capacity.get((run.repeat, run.capacity_from or run.scenario.id, run.target.label))
+        return run.scenario.at_rate(run.level * measured) if measured else None
+
+    def read(self, run: PlannedRun, row: dict[str, Any]) -> None:
+        """Complete `row` from earlier runs (its calibration, a soak's verdict) and keep what later
+        runs read of it."""
+        reference_key = (run.repeat, run.scenario.id, run.driver, bool(row["closing_ceiling"]))
+        if run.target.name == CALIBRATION_TARGET:
+            if not row["error"]:
+                self.references[reference_key] = row
+        elif reference_key in self.references and run.level is None:
+            row.update(record.row(read_against(row, self.references[reference_key])))
+        if run.settle:
+            row.update(record.row(Soak(soak_verdict(row))))
+        if run.level is None and not row["error"]:
+            self.capacity[(run.repeat, run.scenario.id, run.target.label)] = row["qps"]
+
+
 def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[str, Any],
               reporter: Reporter) -> Batch:
     """Measure `runs` in order into a new batch under `root` (its batch.json gets `info`, the
@@ -71,58 +102,57 @@ def run_batch(runs: list[PlannedRun], pinning: Pinning, root: Path, info: dict[s
     versions = {run.target.label: target_version(run.target) for run in runs if run.target.version}
     writer = BatchWriter(root, batch, {"batch": batch, **info, **pinning.record(), **record.row(environment()),
                                        "target_versions": versions})
-    done = Batch(writer.directory, [])
+    runner = _Runner(batch, pinning, writer, reporter, Batch(writer.directory, []))
     repeated = any(run.repeat for run in runs)
-    capacity: dict[tuple[int, str, str], float] = {}  # a closed-loop run's rate, for the runs at a level of it
-    references: dict[tuple[int, str, str, bool], dict[str, Any]] = {}  # each repeat's calibration run
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         reporter.started(len(runs))
         for index, run in enumerate(runs, 1):
-            what = describe(run, repeated)
-            if run.counted is not None:
-                reporter.running(index, what)
-                counted = count(run.target, run.scenario, pinning, batch=batch, repeat=run.repeat, load=run.counted)
-                writer.add_counted(counted)
-                done.counted.append(counted)
-                reporter.counted(what, counted)
-                continue
-            if run.profiled:
-                reporter.running(index, what)
-                profiled = profile(run.target, run.scenario, pinning, batch=batch, repeat=run.repeat,
-                                   driver=run.driver, on_live=reporter.live)
-                writer.add_profiled(profiled)
-                done.profiled.append(profiled)
-                reporter.profiled(what, profiled)
-                continue
-            key = (run.repeat, run.capacity_from or run.scenario.id, run.target.label)
-            if run.level is not None and not capacity.get(key):
-                reporter.skipped(what, "its capacity run failed")
-                continue
-            reporter.running(index, what)
-            loaded = run.scenario if run.level is None else run.scenario.at_rate(run.level * capacity[key])
-            result = measure(run.target, loaded, pinning, batch=batch, repeat=run.repeat, driver=run.driver,
-                             load_level=run.level, on_live=reporter.live, settle=run.settle)
-            row = result.row
-            reference_key = (run.repeat, run.scenario.id, run.driver, bool(row["closing_ceiling"]))
-            if run.target.name == CALIBRATION_TARGET:
-                if not row["error"]:
-                    references[reference_key] = row
-            elif reference_key in references and run.level is None:
-                row.update(record.row(read_against(row, references[reference_key])))
-            if run.settle:
-                row.update(record.row(Soak(soak_verdict(row))))
-            if run.level is None and not row["error"]:
-                capacity[(run.repeat, run.scenario.id, run.target.label)] = row["qps"]
-            writer.add(result)
-            done.results.append(result)
-            reporter.finished(what, result)
+            runner.run(index, run, describe(run, repeated))
     except KeyboardInterrupt:
-        reporter.interrupted(done)
+        reporter.interrupted(runner.done)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return done
+    return runner.done
+
+
+@dataclass(frozen=True)
+class _Runner:
+    """One batch's runs, each measured, written, kept and reported as it finishes."""
+
+    batch: str
+    pinning: Pinning
+    writer: BatchWriter
+    reporter: Reporter
+    done: Batch
+    earlier: _Earlier = field(default_factory=_Earlier)
+
+    def run(self, index: int, run: PlannedRun, what: str) -> None:
+        if run.counted is not None:
+            self.reporter.running(index, what)
+            counted = count(run.target, run.scenario, self.pinning, batch=self.batch, repeat=run.repeat,
+                            load=run.counted)
+            self.writer.add_counted(counted)
+            self.done.counted.append(counted)
+            self.reporter.counted(what, counted)
+        elif run.profiled:
+            self.reporter.running(index, what)
+            profiled = profile(run.target, run.scenario, self.pinning, batch=self.batch, repeat=run.repeat,
+                               driver=run.driver, on_live=self.reporter.live)
+            self.writer.add_profiled(profiled)
+            self.done.profiled.append(profiled)
+            self.reporter.profiled(what, profiled)
+        elif (loaded := self.earlier.load(run)) is None:
+            self.reporter.skipped(what, "its capacity run failed")
+        else:
+            self.reporter.running(index, what)
+            result = measure(run.target, loaded, self.pinning, batch=self.batch, repeat=run.repeat,
+                             driver=run.driver, load_level=run.level, on_live=self.reporter.live, settle=run.settle)
+            self.earlier.read(run, result.row)
+            self.writer.add(result)
+            self.done.results.append(result)
+            self.reporter.finished(what, result)
 
 
 def describe(run: PlannedRun, repeated: bool) -> str:
