@@ -9,6 +9,7 @@ from typing import Any
 
 from lab.model.record import CorrectedLatency, Latency
 from lab.model.scenario import Scenario
+from lab.model.window import Window
 from lab.processes.sampler import Sample
 
 
@@ -22,8 +23,7 @@ class LoadResult:
     failures: int
     response_bytes: int
     errors: dict[str, int]  # failure message → count
-    window_start: float  # wall clock
-    window_end: float
+    window: Window  # what the counts are of
     latency: Latency
     corrected: CorrectedLatency  # open loop: counted from when each request was due
     generator_samples: list[Sample]

@@ -18,6 +18,7 @@ from pathlib import Path
 from lab.drivers.base import Driver, LiveCallback, LoadResult, RunFailed
 from lab.model.record import CorrectedLatency, Latency
 from lab.model.scenario import Scenario, WaitKind
+from lab.model.window import Window
 from lab.processes.sampler import Sample, sample_until_exit
 from lab.processes.spawn import spawn
 
@@ -175,8 +176,7 @@ def run(scenario: Scenario, url: str, cpus: frozenset[int], scratch: Path, on_li
         failures=sum(int(result[kind]) for kind in kinds),
         response_bytes=int(result["bytes"]),
         errors=errors,
-        window_start=started,
-        window_end=started + duration,
+        window=Window(started, started + duration),
         # wrk's percentile() answers 0 when its histogram lost the rank (seen at p99.9 under
         # pipelining): no latency is 0 µs, so that is "not known", not a number.
         latency=Latency(**{column: float(result[column]) if result[column] > 0 else None for column in LATENCY}),

@@ -183,7 +183,7 @@ def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str,
                 raise RunFailed(f"server died during the run (exit {server.process.returncode}): "
                                 f"{server.output_tail()}")
             throughput, server_cost, generator_cost = measured(result, server_samples, pinning)
-            attach_server_seconds(result.seconds, server_samples, held, result.window_start - scenario.load.warmup)
+            attach_server_seconds(result.seconds, server_samples, held, result.window.start - scenario.load.warmup)
             after = _settled_fds(server.pid, idle_fds) if settle and server is not None else None
             measurements = [slow.tally, throughput, result.latency, result.corrected, server_cost, generator_cost,
                             limit(scenario, throughput, server_cost, generator_cost, concurrency),
@@ -225,8 +225,8 @@ def _start(server: ServerProcess | None, target: Target) -> str:
 def measured(result: LoadResult, server_samples: list[Sample], pinning: Pinning) -> tuple[Throughput, ServerCost,
                                                                                            GeneratorCost]:
     """The run's counts from the driver, and its CPU and memory costs from the samples."""
-    begin, end = result.window_start, result.window_end
-    window = end - begin
+    begin, end = result.window.start, result.window.end
+    window = result.window.seconds
     requests = result.requests
     attempts = requests + result.failures
     throughput = Throughput(
@@ -280,7 +280,7 @@ def connections(result: LoadResult, server_samples: list[Sample], held: list[tup
                 server: ServerCost) -> Connections:
     """Connections the server itself counted as open, those the kernel counted (descriptors beyond
     the idle ones), and what each of those cost in resident memory."""
-    in_window = [count for at, count in held if result.window_start <= at <= result.window_end]
+    in_window = [count for at, count in held if at in result.window]
     peak_connections = max(in_window) if in_window else None
     if not server_samples:
         return Connections(peak_connections, None, None, None)

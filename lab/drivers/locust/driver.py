@@ -15,11 +15,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from lab.drivers.base import Driver, LiveCallback, LoadResult, RunFailed
-from lab.drivers.locust.recorder import TALLY, worker_tally
-from lab.drivers.locust.tally import merge
+from lab.drivers.locust.tally import TALLY, Tally, merge, worker_tally
 from lab.model.scenario import USER_CLASSES, Load, Scenario
 from lab.paths import REPO
 from lab.processes.sampler import sample_until_exit
@@ -142,7 +140,7 @@ def run(scenario: Scenario, url: str, cpus: frozenset[int], scratch: Path, on_li
             for process in processes[1:]:
                 stop(process)
     names = [worker_tally(i) for i in range(local + load.expect_workers)] if load.distributed else [TALLY]
-    tallies = [json.loads((scratch / name).read_text()) for name in names if (scratch / name).is_file()]
+    tallies = [Tally.read(scratch / name) for name in names if (scratch / name).is_file()]
     tail = log_path.read_text(errors="replace").strip()[-500:]
     if not tallies:
         raise RunFailed(f"locust recorded no request (exit {processes[0].returncode}): {tail}")
@@ -153,11 +151,11 @@ def run(scenario: Scenario, url: str, cpus: frozenset[int], scratch: Path, on_li
     return merge(tallies, scenario, samples)
 
 
-def check_client(tallies: list[dict[str, Any]], client: str) -> None:
+def check_client(tallies: list[Tally], client: str) -> None:
     """RunFailed unless every locust process ran the user class of the scenario's client: a
     run of another client must not be reported under this one's name."""
     wanted = USER_CLASSES[client]
-    ran = {name for t in tallies for name in t.get("user_classes") or ()}
+    ran = {name for t in tallies for name in t.user_classes}
     if ran != {wanted}:
         raise RunFailed(f"the scenario asked for client {client!r} ({wanted}) but locust ran "
                         f"{', '.join(sorted(ran)) or 'no user class'}")

@@ -20,6 +20,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,9 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from lab.drivers.locust.raw import RawPlan, RawScenarioUser, Successes
-from lab.drivers.locust.recorder import Recorder, worker_tally
+from lab.drivers.locust.recorder import Recorder
 from lab.drivers.locust.stats_batch import StatsBatch
+from lab.drivers.locust.tally import Tally, worker_tally
 from lab.model.scenario import USER_CLASSES, RequestSpec, Scenario, WaitKind
 from lab.paths import write_atomically
 
@@ -211,27 +213,24 @@ def _note_user_classes(environment: Environment) -> None:
 
 # -- tallies across processes and machines ------------------------------------------------------
 
-_received: dict[str, dict[str, Any] | None] = {}  # worker id → its tally (None: it recorded nothing)
+_received: dict[str, Tally | None] = {}  # worker id → its tally (None: it recorded nothing)
 
 
 def _send_tally(environment: Environment, msg: Any, **_: Any) -> None:
     recorder = _State.recorder
     if recorder is not None:
         _note_user_classes(environment)
-    result = recorder.result() if recorder is not None and recorder.started is not None else None
+    result = recorder.result().as_dict() if recorder is not None and recorder.started is not None else None
     assert environment.runner is not None
     environment.runner.send_message(_TALLY, {"tally": result, "sent_at": time.time()})
 
 
 def _receive_tally(environment: Environment, msg: Any, **_: Any) -> None:
-    tally = msg.data["tally"]
-    if tally is not None:
-        # The worker's clock may be another machine's: move its times onto the master's (the
-        # error is the message's one-way delay, milliseconds against a window of seconds).
-        offset = time.time() - msg.data["sent_at"]
-        for key in ("started", "window_start", "window_end"):
-            tally[key] += offset
-    _received[msg.node_id] = tally
+    sent = msg.data["tally"]
+    # The worker's clock may be another machine's: move its times onto the master's (the error
+    # is the message's one-way delay, milliseconds against a window of seconds).
+    offset = time.time() - msg.data["sent_at"]
+    _received[msg.node_id] = None if sent is None else Tally.from_dict(sent).moved(offset)
 
 
 @events.test_stopping.add_listener
@@ -251,4 +250,4 @@ def _collect_tallies(environment: Environment, **_: Any) -> None:
             why = "recorded no request" if worker in _received else f"sent no tally within {TALLY_WAIT_S:.0f} s"
             print(f"qpslab: worker {worker} {why}", file=sys.stderr)
             continue
-        write_atomically(OUT / worker_tally(index), json.dumps({**tally, "worker": worker}))
+        write_atomically(OUT / worker_tally(index), replace(tally, worker=worker).to_json())

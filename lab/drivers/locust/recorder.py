@@ -8,7 +8,6 @@ window count, so the warm-up shapes nothing but the time series.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -16,20 +15,13 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from lab.drivers.locust.tally import TALLY, Second, Tally
 from lab.model import hdr
+from lab.model.window import Window
 from lab.paths import write_atomically
 
 # Distinct failure messages kept per process; the rest are only counted.
 MAX_ERROR_KINDS = 20
-
-
-# The tallies' names in the run's folder: the lab reads exactly these, whatever else the folder holds.
-TALLY = "tally.json"  # a standalone locust's
-
-
-def worker_tally(index: int) -> str:
-    """The tally a distributed run's master writes for its `index`th worker."""
-    return f"tally-worker-{index}.json"
 
 
 class Recorder:
@@ -59,19 +51,18 @@ class Recorder:
         self._second_us: list[int] = []  # its successes' latencies, µs
         self._window_us: list[int] = []  # those of them inside the measured window
         self._scheduled_us: list[int] = []  # open loop: latency from when each was due, µs
-        self._begin = self._end = 0.0
+        self._begin = self._end = 0.0  # the window's ends: tested on every request, so plain floats
         self.user_classes: list[str] = []  # the locust user classes this process ran
 
     def start(self, now: float) -> None:
         if self.started is None:
             self.started = now
-            self._begin, self._end = self.window
+            self._begin, self._end = self.window.start, self.window.end
 
     @property
-    def window(self) -> tuple[float, float]:
+    def window(self) -> Window:
         assert self.started is not None
-        begin = self.started + self.warmup
-        return begin, begin + self.duration
+        return Window.after_warmup(self.started, self.warmup, self.duration)
 
     def record(self, now: float, response_time_ms: float, response_length: int, error: str | None,
                scheduled_ms: float | None = None) -> int:
@@ -151,48 +142,42 @@ class Recorder:
         """CPU seconds per second of this process between its first and last mark in the window."""
         if self.started is None:
             return None
-        begin, end = self.window
-        inside = [mark for mark in self.cpu_marks if begin <= mark[0] <= end]
+        window = self.window
+        inside = [mark for mark in self.cpu_marks if mark[0] in window]
         if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
             return None
         (t0, c0), (t1, c1) = inside[0], inside[-1]
         return (c1 - c0) / (t1 - t0)
 
-    def result(self) -> dict[str, Any]:
+    def result(self) -> Tally:
+        """The tally so far; a process that has not started has an empty window at 0."""
         self._flush()
-        begin, end = self.window if self.started is not None else (0.0, 0.0)
-        return {
-            "cpu_busy": self.cpu_busy(),
-            "pid": os.getpid(),
-            "user_classes": self.user_classes,
-            "started": self.started,
-            "window_start": begin,
-            "window_end": end,
-            "requests": self.requests,
-            "failures": self.failures,
-            "retried": self.retried,
-            "response_bytes": self.response_bytes,
-            "errors": self.errors,
-            "histogram": hdr.encode(self.histogram),
-            "corrected": None if self.corrected is None else hdr.encode(self.corrected),
-            "seconds": [
-                {"second": s, "requests": b[0], "failures": b[1], **_second_latency(b[2])}
-                for s, b in sorted(self.seconds.items())
-            ],
-        }
+        return Tally(
+            started=self.started or 0.0,
+            window=self.window if self.started is not None else Window(0.0, 0.0),
+            requests=self.requests,
+            failures=self.failures,
+            retried=self.retried,
+            response_bytes=self.response_bytes,
+            errors=self.errors,
+            histogram=hdr.encode(self.histogram),
+            corrected=None if self.corrected is None else hdr.encode(self.corrected),
+            seconds=tuple(Second(s, b[0], b[1], *_second_latency(b[2])) for s, b in sorted(self.seconds.items())),
+            cpu_busy=self.cpu_busy(),
+            user_classes=tuple(self.user_classes),
+            pid=os.getpid(),
+        )
 
     def write(self, directory: Path) -> Path:
         """Atomically write this process's result as TALLY in `directory`."""
         path = directory / TALLY
-        write_atomically(path, json.dumps(self.result()))
+        write_atomically(path, self.result().to_json())
         return path
 
 
-def _second_latency(histogram: HdrHistogram) -> dict[str, float | None]:
+def _second_latency(histogram: HdrHistogram) -> tuple[float | None, ...]:
+    """A second's p50, p99 and maximum (None: no success in it)."""
     if histogram.get_total_count() == 0:
-        return {"latency_p50_us": None, "latency_p99_us": None, "latency_max_us": None}
-    return {
-        "latency_p50_us": float(histogram.get_value_at_percentile(50.0)),
-        "latency_p99_us": float(histogram.get_value_at_percentile(99.0)),
-        "latency_max_us": float(histogram.get_max_value()),
-    }
+        return None, None, None
+    return (float(histogram.get_value_at_percentile(50.0)), float(histogram.get_value_at_percentile(99.0)),
+            float(histogram.get_max_value()))

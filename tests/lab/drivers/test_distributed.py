@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
 
 from lab.drivers.locust import driver as locust_driver
-from lab.drivers.locust.recorder import worker_tally
+from lab.drivers.locust.tally import Tally, worker_tally
 from lab.files.scenario_file import resolve
 from lab.model.scenario import Scenario
 from lab.processes.spawn import ServerProcess, free_port
@@ -30,9 +28,9 @@ def _scenario(processes: int, expect_workers: int = 0, port: int = 0) -> Scenari
                                master_bind=f"127.0.0.1:{port}" if expect_workers else "", users=4, spawn_rate=4)
 
 
-def _worker_tallies(scratch: Path) -> list[dict[str, Any]]:
+def _worker_tallies(scratch: Path) -> list[Tally]:
     paths = [scratch / worker_tally(index) for index in range(2)]
-    return [json.loads(path.read_text()) for path in paths if path.is_file()]
+    return [Tally.read(path) for path in paths if path.is_file()]
 
 
 def test_local_workers_merge_into_one_result(stage4: ServerProcess, tmp_path: Path) -> None:
@@ -40,8 +38,8 @@ def test_local_workers_merge_into_one_result(stage4: ServerProcess, tmp_path: Pa
                                lambda _: None)
     tallies = _worker_tallies(tmp_path)
     assert len(tallies) == 2 == result.processes
-    assert all(int(t["requests"]) > 0 for t in tallies)
-    assert result.requests == sum(int(t["requests"]) for t in tallies)
+    assert all(t.requests > 0 for t in tallies)
+    assert result.requests == sum(t.requests for t in tallies)
     assert result.latency.latency_p50_us is not None
     assert result.busiest_process is not None and 0 < result.busiest_process <= 1.5
 
@@ -60,8 +58,8 @@ def test_a_lab_worker_joins_from_outside(stage4: ServerProcess, tmp_path: Path) 
                                    frozenset(os.sched_getaffinity(0)), scratch, lambda _: None)
         tallies = _worker_tallies(scratch)
         assert len(tallies) == 2 == result.processes
-        assert all(int(t["requests"]) > 0 for t in tallies)
-        assert result.requests == sum(int(t["requests"]) for t in tallies)
+        assert all(t.requests > 0 for t in tallies)
+        assert result.requests == sum(t.requests for t in tallies)
         # The worker waits for the next run; an interrupt ends it and its locust processes.
         children = psutil.Process(joiner.pid).children(recursive=True)
         os.kill(joiner.pid, signal.SIGINT)

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from lab.drivers.locust.recorder import Recorder
-from lab.drivers.locust.tally import merge
+from lab.drivers.locust.tally import Second, Tally, merge
 from lab.model import hdr
 from lab.model.scenario import Load, Scenario
+from lab.model.window import Window
 
 SCENARIO = Scenario(id="t", description="", load=Load(users=2, spawn_rate=2, duration=10.0, warmup=0.0),
                     requests=(), default=False, source="", content_hash="")
 
 
-def tally(latency_ms: float, count: int, error: str | None = None, cpu_busy: float | None = None) -> dict[str, Any]:
+def tally(latency_ms: float, count: int, error: str | None = None, cpu_busy: float | None = None) -> Tally:
     recorder = Recorder(warmup=0.0, duration=10.0)
     recorder.start(100.0)
     for i in range(count):
         recorder.record(100.0 + i * 9.0 / count, latency_ms, 10, error)
-    result = recorder.result()
-    result["cpu_busy"] = cpu_busy
-    return result
+    return replace(recorder.result(), cpu_busy=cpu_busy)
 
 
 def test_merged_counts_and_percentiles_are_those_of_every_process_together() -> None:
@@ -40,27 +40,32 @@ def test_merged_counts_and_percentiles_are_those_of_every_process_together() -> 
     assert sum(s["requests"] for s in merged.seconds) == 409
 
 
-def second(n: int, requests: int, failures: int = 0, p50: float | None = None) -> dict[str, Any]:
+def second(n: int, requests: int, failures: int = 0, p50: float | None = None) -> Second:
+    return Second(n, requests, failures, p50, None if p50 is None else 2 * p50, None if p50 is None else 3 * p50)
+
+
+def row(n: int, requests: int, failures: int = 0, p50: float | None = None, *, phase: str) -> dict[str, object]:
     return {"second": n, "requests": requests, "failures": failures, "latency_p50_us": p50,
-            "latency_p99_us": None if p50 is None else 2 * p50, "latency_max_us": None if p50 is None else 3 * p50}
+            "latency_p99_us": None if p50 is None else 2 * p50, "latency_max_us": None if p50 is None else 3 * p50,
+            "phase": phase}
 
 
 def test_per_second_series_line_up_by_wall_clock_and_keep_the_worst_percentile() -> None:
     scenario = Scenario(id="t", description="", load=Load(users=2, spawn_rate=2, duration=2.0, warmup=1.0),
                         requests=(), default=False, source="", content_hash="")
-    base = {"requests": 0, "failures": 0, "retried": 0, "response_bytes": 0, "errors": {}, "window_start": 101.0,
-            "window_end": 103.0, "histogram": hdr.encode(hdr.new()), "corrected": None}
-    early = {**base, "started": 100.0, "seconds": [second(0, 5, 1, 100.0), second(1, 6), second(2, 7, 1, 80.0)]}
-    late = {**base, "started": 102.0, "window_start": 103.0, "window_end": 105.0,
-            "seconds": [second(0, 10, 1, 50.0), second(1, 20, 0, 10.0)]}
+    early = Tally(started=100.0, window=Window(101.0, 103.0), requests=0, failures=0, retried=0, response_bytes=0,
+                  errors={}, histogram=hdr.encode(hdr.new()), corrected=None,
+                  seconds=(second(0, 5, 1, 100.0), second(1, 6), second(2, 7, 1, 80.0)))
+    late = replace(early, started=102.0, window=Window(103.0, 105.0),
+                   seconds=(second(0, 10, 1, 50.0), second(1, 20, 0, 10.0)))
     merged = merge([early, late], scenario, samples=["s"])
     assert merged.seconds == [
-        {**second(0, 5, 1, 100.0), "phase": "warmup"},
-        {**second(1, 6), "phase": "measure"},
-        {**second(2, 17, 2, 80.0), "phase": "measure"},  # counts summed, the worse process's percentiles
-        {**second(3, 20, 0, 10.0), "phase": "after"},
+        row(0, 5, 1, 100.0, phase="warmup"),
+        row(1, 6, phase="measure"),
+        row(2, 17, 2, 80.0, phase="measure"),  # counts summed, the worse process's percentiles
+        row(3, 20, 0, 10.0, phase="after"),
     ]
-    assert (merged.window_start, merged.window_end, merged.generator_samples) == (101.0, 105.0, ["s"])
+    assert (merged.window, merged.generator_samples) == (Window(101.0, 105.0), ["s"])
     assert merged.busiest_process is None  # no process knew its CPU share
     assert merged.corrected.latency_corrected_p50_us is None  # closed loop: nothing to correct
 
@@ -70,9 +75,25 @@ def test_open_loop_tallies_merge_their_corrected_histograms() -> None:
     for value in (1000, 3000):
         histogram = hdr.new()
         hdr.record(histogram, value, 10)
-        corrected.append({**tally(0.5, 10), "corrected": hdr.encode(histogram)})
+        corrected.append(replace(tally(0.5, 10), corrected=hdr.encode(histogram)))
     latency = merge(corrected, SCENARIO, []).corrected
     assert latency.latency_corrected_mean_us == pytest.approx(2000, rel=1e-2)
     assert latency.latency_corrected_p50_us == pytest.approx(1000, rel=1e-2)
     assert latency.latency_corrected_p99_us == pytest.approx(3000, rel=1e-2)
     assert latency.latency_corrected_p999_us == pytest.approx(3000, rel=1e-2)
+
+
+def test_a_tally_crosses_processes_whole_and_moves_onto_another_clock(tmp_path: Path) -> None:
+    recorder = Recorder(warmup=1.0, duration=10.0, interval_us=1000.0)
+    recorder.start(100.0)
+    recorder.record(101.5, 2.0, 10, None)
+    recorder.record(102.5, 2.0, 0, "boom")
+    recorder.user_classes = ["RawScenarioUser"]
+    sent = recorder.result()
+    path = tmp_path / "tally.json"
+    path.write_text(sent.to_json())
+    assert Tally.read(path) == sent == Tally.from_dict(sent.as_dict())
+    assert sent.window == Window(101.0, 111.0) and sent.user_classes == ("RawScenarioUser",)
+    moved = sent.moved(-0.25)
+    assert (moved.started, moved.window) == (99.75, Window(100.75, 110.75))
+    assert replace(moved, started=sent.started, window=sent.window) == sent  # nothing else moves

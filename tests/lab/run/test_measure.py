@@ -12,6 +12,7 @@ from lab.model import record
 from lab.model.bottleneck import SATURATED_BUSY
 from lab.model.record import CorrectedLatency, Latency, Limit
 from lab.model.scenario import Load, Scenario
+from lab.model.window import Window
 from lab.processes.sampler import Sample
 from lab.run.measure import MIN_CONNECTIONS_FOR_PER_CONNECTION, Pinning, connections, limit, measured
 
@@ -22,8 +23,8 @@ SCENARIO = Scenario("s", "", Load(users=100, spawn_rate=100, duration=10.0, warm
 def result(busiest_process: float | None, generator_cpu_s: float) -> LoadResult:
     samples = [Sample(at, cpu_s=generator_cpu_s * (at - 100.0) / 10.0, system_s=0.0, rss=0, fds=0,
                       idle_s=0.5 * (at - 100.0)) for at in (99.5, 100.0, 105.0, 110.0, 110.5)]
-    return LoadResult(requests=50_000, failures=0, response_bytes=0, errors={}, window_start=100.0,
-                      window_end=110.0, latency=Latency(), corrected=CorrectedLatency(), generator_samples=samples,
+    return LoadResult(requests=50_000, failures=0, response_bytes=0, errors={}, window=Window(100.0, 110.0),
+                      latency=Latency(), corrected=CorrectedLatency(), generator_samples=samples,
                       processes=2, busiest_process=busiest_process)
 
 
