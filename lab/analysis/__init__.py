@@ -5,7 +5,7 @@ import this package as `a` and use the names below.
 """
 
 from lab.analysis.batch import BASE_ENV, BATCH_ENV, NO_RESULTS, RESULTS_ENV, Batch, open_batch, results_root
-from lab.analysis.diff import as_markdown, compare, notes
+from lab.analysis.diff import compare
 from lab.analysis.figures import (
     cpu_figure,
     diff_figure,
@@ -18,7 +18,7 @@ from lab.analysis.figures import (
     speedup_figure,
     timeseries_figure,
 )
-from lab.analysis.present import show
+from lab.analysis.present import diff_markdown, notes, show
 from lab.analysis.summary import equal_load_table
 from lab.analysis.tables import (
     calibration_table,
@@ -31,8 +31,8 @@ from lab.analysis.tables import (
 )
 
 __all__ = [
-    "BASE_ENV", "BATCH_ENV", "NO_RESULTS", "RESULTS_ENV", "Batch", "as_markdown", "calibration_table", "compare",
-    "cpu_figure", "criteria_table", "diff_figure", "distribution_figure", "equal_load_table",
+    "BASE_ENV", "BATCH_ENV", "NO_RESULTS", "RESULTS_ENV", "Batch", "calibration_table", "compare",
+    "cpu_figure", "criteria_table", "diff_figure", "diff_markdown", "distribution_figure", "equal_load_table",
     "heatmap_figure", "industry_table", "latency_floor_table", "latency_vs_load_figure", "matrix", "notes",
     "open_batch", "percentile_figure", "qps_figure", "results_root", "server_seconds_figure", "show",
     "speedup_figure", "spread_table", "stage_table", "timeseries_figure",

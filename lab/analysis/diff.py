@@ -6,8 +6,7 @@ How a change is judged, and why this way:
 - **An exact permutation test** of each metric's mean log (a change is a ratio) between the two
   sides' repeats. It assumes only that, with no change, the repeats of both sides are
   exchangeable: no normal distribution, which this machine's long-tailed noise would break, and
-  its false-alarm rate is exact at any repeat count, not asymptotic. All splits are enumerated
-  up to EXACT_SPLITS, a seeded random sample of them beyond.
+  its false-alarm rate is exact at any repeat count, not asymptotic (lab.analysis.permutation).
 - **One error rate for the whole diff.** A diff tests every target × scenario × metric, and a
   CI gate fails on any of them, so the 5% (ALPHA) is family-wise: Bonferroni over the tests
   that can reach significance at all (Tarone's refinement: an exact test's smallest p is
@@ -44,30 +43,21 @@ How a change is judged, and why this way:
 
 from __future__ import annotations
 
-import functools
-import itertools
 import math
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
-from rich.markup import escape
-from rich.table import Table
 
-from lab.analysis.present import MISSING
+from lab.analysis.permutation import PermutationTest, family_level, repeats_needed, smallest_p
 from lab.model.bottleneck import FLOORS
 from lab.model.machine import COMPARED
 from lab.model.target import CALIBRATION_TARGET
 
 # The chance that a diff of the same server measured twice calls anything better or worse.
 ALPHA = 0.05
-# Up to this many splits of the repeats are enumerated; beyond, RANDOM_SPLITS are drawn.
-EXACT_SPLITS = 20_000
-RANDOM_SPLITS = 10_000
-# A fixed seed: the same two batches always give the same verdicts.
+# A fixed seed for the permutation test's random splits: the same two batches always give the same verdicts.
 SEED = 20_261_201
-# Bisection steps for an interval's ends (log-ratio), far finer than any figure shown.
-BISECTIONS = 32
 
 # metric → whether more is better; the order the diff lists them in.
 METRICS: dict[str, bool] = {
@@ -117,25 +107,6 @@ class Change:
         return self.verdict in ("better", "worse")
 
 
-# -- the test ---------------------------------------------------------------------------------
-
-
-def _enumerable(n: int, m: int) -> bool:
-    return math.comb(n + m, m) <= EXACT_SPLITS
-
-
-def smallest_p(n: int, m: int) -> float:
-    """The least two-sided p an exact permutation test of n against m values can give (2 / C: the
-    split and its mirror; unequal sides may reach 1 / C in one direction only, so this is the bound
-    both directions share)."""
-    return min(1.0, 2 / math.comb(n + m, m)) if _enumerable(n, m) else 1.0 / (RANDOM_SPLITS + 1)
-
-
-def repeats_needed(level: float) -> int:
-    """Repeats a side for the exact test's smallest p to reach `level`."""
-    return next(n for n in itertools.count(2) if smallest_p(n, n) <= level)
-
-
 def counted_repeats_needed(pairs: int, timed_repeats: int) -> int:
     """Counted repeats a side at which a diff of a batch of `pairs` target × scenario pairs can
     call a count's change significant: the exact test's floor within ALPHA over every test that
@@ -145,65 +116,6 @@ def counted_repeats_needed(pairs: int, timed_repeats: int) -> int:
     if smallest_p(timed_repeats, timed_repeats) <= ALPHA:
         tests += pairs * (len(METRICS) - len(COUNTED_METRICS))
     return repeats_needed(ALPHA / max(tests, 1))
-
-
-@functools.cache
-def _exact_splits(n: int, m: int) -> np.ndarray:
-    """Every way to choose which m of n + m values are the new side's (True), one row each."""
-    chosen = np.zeros((math.comb(n + m, m), n + m), dtype=bool)
-    for row, members in enumerate(itertools.combinations(range(n + m), m)):
-        chosen[row, list(members)] = True
-    chosen.flags.writeable = False
-    return chosen
-
-
-def _random_splits(n: int, m: int, rng: np.random.Generator) -> np.ndarray:
-    """The observed split first, then random ones: p counts the observed, so it is never 0."""
-    chosen = np.zeros((RANDOM_SPLITS + 1, n + m), dtype=bool)
-    chosen[0, n:] = True
-    for row in range(1, RANDOM_SPLITS + 1):
-        chosen[row, rng.permutation(n + m)[:m]] = True
-    return chosen
-
-
-class PermutationTest:
-    """The difference of mean logs between `base` and `new` against every split of the pooled
-    values into groups of their sizes. Shifting the new side by s moves each split's statistic
-    by s times a constant of the split, so p as a function of the change tested is cheap."""
-
-    def __init__(self, base: np.ndarray, new: np.ndarray, rng: np.random.Generator) -> None:
-        n, m = base.size, new.size
-        self.observed = float(new.mean() - base.mean())
-        pooled = np.concatenate([base, new])
-        chosen = _exact_splits(n, m) if _enumerable(n, m) else _random_splits(n, m, rng)
-        # The statistic of each split, and how it moves per unit of shift of the new side.
-        self._statistic = chosen @ pooled / m - (~chosen) @ pooled / n
-        from_new = chosen[:, n:].sum(axis=1)
-        self._slope = from_new / m - (m - from_new) / n
-        self._spread = float(np.ptp(pooled)) or 1.0
-
-    def p(self, change: float = 0.0) -> float:
-        """Two-sided p of the hypothesis that new = base + `change` (in logs)."""
-        observed = abs(self.observed - change)
-        tolerance = 1e-9 * self._spread  # a split as extreme as the observed one, up to rounding
-        extreme = np.abs(self._statistic - change * self._slope) >= observed - tolerance
-        return int(np.count_nonzero(extreme)) / int(extreme.size)
-
-    def interval(self, level: float) -> tuple[float, float]:
-        """The changes (in logs) the test does not reject at `level`: from the observed change
-        outwards to where p falls to `level`, each end by bisection."""
-        reach = 4 * self._spread + abs(self.observed)  # farther than the data could ever place it
-        return self._edge(-reach, level), self._edge(reach, level)
-
-    def _edge(self, step: float, level: float) -> float:
-        inside, outside = self.observed, self.observed + step
-        for _ in range(BISECTIONS):
-            middle = (inside + outside) / 2
-            if self.p(middle) > level:
-                inside = middle
-            else:
-                outside = middle
-        return outside
 
 
 # -- which runs are compared -------------------------------------------------------------------
@@ -322,17 +234,9 @@ def _judge(candidates: list[_Candidate]) -> list[Change]:
     rng = np.random.default_rng(SEED)
     prepared = [_prepare(c) for c in candidates]
     tested = [(p.base.size, p.new.size) for p in prepared if p.base is not None and p.new is not None]
-    level = _family_level([smallest_p(n, m) for n, m in tested])
+    level = family_level([smallest_p(n, m) for n, m in tested], ALPHA)
     needed = repeats_needed(ALPHA / max(len(tested), 1))
     return [_change(p, level=level, needed=needed, rng=rng) for p in prepared]
-
-
-def _family_level(smallest: list[float]) -> float:
-    """Tarone's Bonferroni level: the least K with at most K tests able to reach ALPHA / K."""
-    for k in itertools.count(1):
-        if sum(p <= ALPHA / k for p in smallest) <= k:
-            return ALPHA / k
-    raise AssertionError("unreachable")  # k = len(smallest) always satisfies it
 
 
 def _change(prepared: _Prepared, *, level: float, needed: int, rng: np.random.Generator) -> Change:
@@ -486,92 +390,3 @@ def regressions(changes: list[Change], threshold: float) -> list[Change]:
 
 def as_records(changes: list[Change]) -> list[dict[str, object]]:
     return [{**asdict(c), "significant": c.significant} for c in changes]
-
-
-# -- how a diff is shown ----------------------------------------------------------------------
-
-
-def _percent(value: float | None) -> str:
-    return MISSING if value is None or math.isnan(value) else f"{value:+.1%}"
-
-
-def _load(c: Change) -> str:
-    """The load CPU per request was measured at: it moves with the load (a wake-up per request at
-    a low rate), so a change of it means little where the load changed too."""
-    if c.metric != "server_cpu_us_per_request" or c.base_rate is None or c.new_rate is None:
-        return ""
-    return f" at {c.base_rate:,.0f} → {c.new_rate:,.0f} req/s"
-
-
-def _cells(c: Change) -> tuple[str, ...]:
-    """A change as the table and the markdown show it, verdict last."""
-    interval = MISSING if c.low is None else f"{_percent(c.low)} … {_percent(c.high)}"
-    detectable = MISSING if c.detectable is None else f"±{c.detectable:.1%}"
-    p_value = MISSING if c.p_value is None else f"{c.p_value:.3f}" + ("" if c.level is None else f" (≤ {c.level:.3f})")
-    change = _percent(c.change) + (" per cal." if c.basis == PER_REFERENCE else "")  # not base → new: the ratio's
-    return (c.target, c.scenario, c.metric + _load(c), f"{c.base:,.1f}", f"{c.new:,.1f}", change, interval,
-            detectable, p_value, c.verdict)
-
-
-HEADERS = ("target", "scenario", "metric", "base", "new", "change", "interval", "detectable", "p (needed)",
-           "verdict")
-
-
-def notes(changes: list[Change], base: pd.DataFrame | None = None, new: pd.DataFrame | None = None) -> list[str]:
-    """What the reader must know before the table: machines, drift, and what the change is of.
-    With the two batches' runs, a diff between batches; without, two targets of one batch."""
-    one_batch = base is None or new is None
-    out = []
-    if base is not None and new is not None:
-        differences = machine_differences(base, new)
-        if differences:
-            out.append("the batches ran on different machines or measuring stacks: " + "; ".join(differences))
-    bases = {c.basis for c in changes if c.metric in DRIFTING}
-    if one_batch:
-        out.append("both targets as measured, over the repeats they ran side by side in this batch")
-    if PER_REFERENCE in bases:
-        assert base is not None and new is not None
-        moved = drift(base, new)
-        out.append("QPS, latency and CPU per request are compared per calibration run of the same repeat (the "
-                   "minimal server): the machine's own drift cancels" + (f"; it moved {', '.join(moved)}" if moved
-                                                                          else ""))
-    if AS_MEASURED in bases and not one_batch:
-        out.append("compared as measured where a side has no calibration run in every repeat: drift of the machine "
-                   "between batches is not controlled there")
-    if any(c.basis == COUNTED for c in changes):
-        out.append("instructions and system calls per request are counted under valgrind (one request in flight): "
-                   "they do not drift with the machine, so they are compared as counted"
-                   + ("" if one_batch else ", between any two batches run on the same software (a count depends "
-                      "on Python, the libraries and valgrind)"))
-    levels = [c.level for c in changes if c.level is not None]
-    if levels:
-        out.append(f"a change is significant at p ≤ {levels[0]:.4f}: {ALPHA:.0%} over the diff's tests "
-                   "(exact permutation test); interval: the changes it does not reject; detectable: the least "
-                   "change these repeats could have found")
-    return out
-
-
-def as_markdown(changes: list[Change], base_name: str, new_name: str, lines: list[str] | None = None) -> str:
-    out = [f"`lab diff {base_name} {new_name}`", ""]
-    out += [f"- {line}" for line in lines or []]
-    if lines:
-        out.append("")
-    out += ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _cells(c)) + " |" for c in changes]
-    return "\n".join(out) + "\n"
-
-
-_COLOURS = {"better": "green", "worse": "red"}
-_RIGHT = ("base", "new", "change", "detectable", "p (needed)")
-
-
-def diff_table(changes: list[Change], title: str) -> Table:
-    out = Table(title=title, title_justify="left")
-    for column in HEADERS:
-        out.add_column(column, justify="right" if column in _RIGHT else "left")
-    for c in changes:
-        colour = _COLOURS.get(c.verdict)
-        *cells, verdict = _cells(c)
-        out.add_row(*map(escape, cells), f"[{colour}]{verdict}[/{colour}]" if colour else escape(verdict))
-    return out
-

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from rich.markup import escape
-from rich.table import Table
 
 # Functions listed per target × scenario: those whose own cost per request moved most.
 FUNCTIONS_SHOWN = 10
@@ -98,30 +96,3 @@ def function_changes(base: dict[tuple[str, str], pd.DataFrame], new: dict[tuple[
             label = before if before == after else f"{before} → {after}"
             out += moved_functions(base[(before, scenario)], new[(after, scenario)], label, scenario)
     return out
-
-
-def _headers(cost: FunctionCost) -> tuple[str, ...]:
-    return ("target", "scenario", *cost.keys, f"base {cost.unit}", f"new {cost.unit}", "change", "spread")
-
-
-def _cells(c: FunctionChange, cost: FunctionCost) -> tuple[str, ...]:
-    f = f",.{cost.digits}f"
-    return (c.target, c.scenario, *c.function, format(c.base, f), format(c.new, f), format(c.change, "+" + f),
-            format(c.spread, f))
-
-
-def functions_table(changes: list[FunctionChange], cost: FunctionCost) -> Table:
-    out = Table(title=cost.title, title_justify="left", caption=cost.note, caption_justify="left")
-    for column in _headers(cost):
-        out.add_column(column, justify="left" if column in ("target", "scenario", *cost.keys) else "right")
-    for c in changes:
-        out.add_row(*map(escape, _cells(c, cost)))
-    return out
-
-
-def functions_markdown(changes: list[FunctionChange], cost: FunctionCost) -> str:
-    headers = _headers(cost)
-    out = ["", f"{cost.title[0].upper()}{cost.title[1:]} ({cost.note}):", "",
-           "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in _cells(c, cost)) + " |" for c in changes]
-    return "\n".join(out) + "\n"

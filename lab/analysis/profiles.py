@@ -7,23 +7,14 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from rich.markup import escape
-from rich.table import Table
 
 from lab.analysis.diff import finished, measured_runs, pair_rows
 from lab.analysis.moved import PROFILED_COST, FunctionCost, function_medians
-from lab.analysis.present import MISSING
 from lab.profiling.flame import flame_graph
 from lab.profiling.stacks import Stacks, unfolded
 
 # Functions shown per target × scenario in the summary and the report: the top of a profile.
 TOP_SHOWN = 5
-PROFILED_NOTE = ("profiled: a timed run of the same load with a sampling profiler on the server (lab compare "
-                 "--profile), kept out of every other figure; vs timed: its QPS against the timed runs' median (the "
-                 "profiler's cost); µs/req: each function's share of the samples × that run's CPU per request, "
-                 "medians of the profiled runs")
-
-
 def profiled_summary(profiled: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     """One row per profiled target × scenario: its profiled runs, profiler, samples, QPS and CPU
     per request with the profiler on, and the timed runs' QPS median beside it (the cost)."""
@@ -89,29 +80,3 @@ def run_stacks(stacks: pd.DataFrame, run_id: str) -> Stacks:
     """One profiled run's stacks, as kept in stacks.parquet."""
     mine = stacks[stacks["run_id"] == run_id] if not stacks.empty else stacks
     return unfolded([(str(s), int(n)) for s, n in zip(mine.get("stack", []), mine.get("samples", []), strict=True)])
-
-
-def profiled_table(profiled: pd.DataFrame, runs: pd.DataFrame, functions: pd.DataFrame) -> Table:
-    """The console's table of a batch's profiled runs: cost and top functions by own time."""
-    table = Table(title="where the CPU time goes (profiled)", title_justify="left")
-    for column in ("stage / target", "scenario", "runs", "QPS profiled", "vs timed", "CPU µs/req",
-                   f"top {TOP_SHOWN} functions by own µs/req"):
-        table.add_column(column, justify="left" if column in ("stage / target", "scenario") or "top" in column
-                         else "right")
-    top = top_functions(profiled, functions)
-    for _, row in profiled_summary(profiled, runs).iterrows():
-        if isinstance(row["error"], str):
-            table.add_row(escape(row["target"]), escape(row["scenario"]), str(row["profiled_runs"]),
-                          f"[red]failed: {escape(row['error'][:80])}[/red]", "", "", "")
-            continue
-        mine = pair_rows(top, row["target"], row["scenario"])
-        names = "\n".join(f"{line['self_us_per_request']:,.2f}  {escape(_short(line['function']))}"
-                          for _, line in mine.head(TOP_SHOWN).iterrows())
-        cost = MISSING if math.isnan(row["vs_timed"]) else f"{row['vs_timed']:+.0%}"
-        table.add_row(escape(row["target"]), escape(row["scenario"]), str(row["profiled_runs"] - row["failed"]),
-                      f"{row['qps']:,.0f}", cost, f"{row['cpu_us_per_request']:,.1f}", names)
-    return table
-
-
-def _short(function: str, width: int = 70) -> str:
-    return function if len(function) <= width else function[:width - 1] + "…"

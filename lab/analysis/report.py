@@ -22,9 +22,9 @@ from traitlets import default
 from lab.analysis.batch import BASE_ENV, BATCH_ENV, RESULTS_ENV, Batch, open_batch
 from lab.analysis.figures import speedup_figure
 from lab.analysis.history import as_frame, history, history_figure
-from lab.analysis.present import HTML_PAGE, as_html, show
+from lab.analysis.present import HTML_PAGE, as_html, show, summary_text
 from lab.analysis.profile_page import PROFILE_PAGE, write_profile_page
-from lab.analysis.summary import summarize, summary_text
+from lab.analysis.summary import summarize
 from lab.analysis.tables import TOP_FUNCTIONS, criteria_table, instructions_table, top_functions_table
 from lab.model.machine import FACTS
 from lab.paths import NOTEBOOKS, REPO

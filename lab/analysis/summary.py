@@ -1,4 +1,5 @@
-"""From runs to what a reader wants: medians with intervals, speedups, verdicts; rich tables."""
+"""From runs to what a reader wants: medians with intervals, speedups, verdicts (lab.analysis.present
+writes them, lab.analysis.console lays them out)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,10 @@ import math
 from collections.abc import Sequence
 
 import pandas as pd
-from rich.markup import escape
-from rich.table import Table
 
-from lab.analysis.present import MISSING
 from lab.analysis.roadmap import BASELINE_QPS, roadmap_stage
-from lab.analysis.verdicts import Speedup, speedup, users_cycle
-from lab.model.bottleneck import FLOORS, HELD_RATE_SHARE, Bottleneck, prevailing
+from lab.analysis.verdicts import Speedup, speedup
+from lab.model.bottleneck import FLOORS, HELD_RATE_SHARE, prevailing
 from lab.model.target import CALIBRATION_TARGET
 
 SUMMARY_METRICS = ("qps", "latency_p50_us", "latency_p99_us", "server_cpu_us_per_request")
@@ -116,81 +114,6 @@ def _with_counts(frame: pd.DataFrame, counted: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(counted_runs=counted_runs, **cells)
 
 
-def _number(value: object, digits: int) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return MISSING
-    return f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
-
-
-def _with_interval(row: pd.Series, metric: str, digits: int = 0, runs: int | None = None) -> str:
-    text = _number(row[metric], digits)
-    runs = row["runs"] - row["failed_runs"] if runs is None else runs
-    if runs > 1 and not math.isnan(row[f"{metric}_low"]):
-        text += f" [{_number(row[f'{metric}_low'], digits)}–{_number(row[f'{metric}_high'], digits)}]"
-    return text
-
-
-# The summary's columns as a reader sees them, console and report alike.
-SUMMARY_COLUMNS = ("stage / target", "scenario", "QPS", "p50 µs", "p99 µs", "CPU µs/req", "speedup", "roadmap",
-                   "bottleneck")
-# The last column when the batch counted instructions (its counted runs' median and interval).
-COUNTED_COLUMN = "instructions/req"
-_FAILED, _UNVERIFIED = "failed: ", " (unverified)"
-# The bottleneck column's words for the readings that a reader must not take as the server's speed.
-_SATURATED = {Bottleneck.GENERATOR: "generator (saturated)", Bottleneck.BOTH: "both (saturated)"}
-
-
-def bottleneck_text(row: pd.Series) -> str:
-    """What held a row's rate, in words; a users-bound row with its users ÷ latency."""
-    limit = row["bottleneck"]
-    if not isinstance(limit, str):
-        return MISSING
-    if limit == Bottleneck.USERS and row["qps"] > 0 and row["users"] > 0:
-        return f"users: {users_cycle(row['users'], row['qps'])}"
-    return _SATURATED.get(Bottleneck(limit), limit) if limit in set(Bottleneck) else limit
-
-
-def summary_text(summary: pd.DataFrame) -> pd.DataFrame:
-    """The summary as text, one row per target and scenario: medians with their intervals, "≥"
-    before a generator-bound QPS, the speedup as a ratio or a floor, what failed; and the
-    instructions per request where the batch counted them."""
-    counted = COUNTED_METRIC in summary
-    rows: list[tuple[str, ...]] = []
-    for _, row in summary.iterrows():
-        count = (_with_interval(row, COUNTED_METRIC, 0, int(row["counted_runs"])),) if counted else ()
-        if isinstance(row["error"], str):
-            rows.append((row["target"], row["scenario"], _FAILED + row["error"][:60], "", "", "", "", "", "", *count))
-            continue
-        roadmap = (MISSING if pd.isna(row["roadmap_qps"])
-                   else f"{row['roadmap_qps']:,.0f} ({row['roadmap_speedup']:.0f}x)")
-        ratio = Speedup(None if math.isnan(row["speedup"]) else row["speedup"], bool(row["speedup_is_floor"]))
-        unverified = row["verified"] is not None and not pd.isna(row["verified"]) and not bool(row["verified"])
-        qps = ("≥ " if row["bottleneck"] in FLOORS else "") + _with_interval(row, "qps")
-        rows.append((row["target"] + (_UNVERIFIED if unverified else ""), row["scenario"], qps,
-                     _with_interval(row, "latency_p50_us", 1), _with_interval(row, "latency_p99_us", 1),
-                     _with_interval(row, "server_cpu_us_per_request", 1), ratio.text(), roadmap,
-                     bottleneck_text(row), *count))
-    return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, *((COUNTED_COLUMN,) if counted else ())])
-
-
-def summary_table(summary: pd.DataFrame, title: str) -> Table:
-    """The summary on the console: what failed in red, a saturated generator in yellow."""
-    table = Table(title=title, title_justify="left")
-    text = summary_text(summary)
-    for column in text.columns:
-        table.add_column(column, justify="left" if column in ("stage / target", "scenario", "bottleneck") else "right")
-    for cells in text.itertuples(index=False):
-        marked = [escape(str(cell)) for cell in cells]
-        if marked[2].startswith(_FAILED):
-            marked[2] = f"[red]{marked[2]}[/red]"
-        if marked[0].endswith(_UNVERIFIED):
-            marked[0] = marked[0].removesuffix(_UNVERIFIED) + f" [red]({_UNVERIFIED.strip(' ()')})[/red]"
-        if marked[8] in _SATURATED.values():
-            marked[8] = f"[yellow]{marked[8]}[/yellow]"
-        table.add_row(*marked)
-    return table
-
-
 def equal_load_table(runs: pd.DataFrame) -> pd.DataFrame:
     """CPU per request where every target was offered the same load: the open-loop scenarios'
     runs that held their rate, ranked. A closed loop's CPU per request is measured at whatever
@@ -216,31 +139,6 @@ def equal_load_table(runs: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns="calibration").reset_index(drop=True)
 
 
-# Under the summary: CPU per request moves with the load it was measured at.
-_CPU_AT_LOAD_NOTE = ("CPU µs/req was measured at each row's QPS, and it rises as the load falls (at a low rate each "
-                    "request pays a whole wake-up): rank stages on it where their loads were equal")
-
-
-def equal_load_summary(runs: pd.DataFrame) -> Table | None:
-    """The open-loop scenarios' CPU per request, every target at the same offered load, ranked."""
-    table = equal_load_table(runs)
-    if table.empty:
-        return None
-    out = Table(title="CPU per request at equal load (open loop: every target asked the same rate)",
-                title_justify="left")
-    for column, justify in (("rank", "right"), ("stage / target", "left"), ("scenario", "left"),
-                            ("asked req/s", "right"), ("served req/s", "right"), ("CPU µs/req", "right"),
-                            ("above the floor", "right")):
-        out.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for _, row in table.iterrows():
-        floor = row["target_label"] == CALIBRATION_TARGET
-        out.add_row("floor" if floor else f"{row['rank']:.0f}",
-                    "minimal server (calibration)" if floor else row["target_label"], row["scenario"],
-                    _number(row["rate"], 0), _number(row["qps"], 0), _number(row["cpu_us_per_request"], 1),
-                    "" if floor else _number(row["above_floor_us"], 1))
-    return out
-
-
 def generator_note(runs: pd.DataFrame) -> str | None:
     """How the load was generated: each driver's processes (wrk: threads) and the CPUs they ran on."""
     done = runs[runs["error"].isna() & runs["load_processes_reporting"].notna()]
@@ -252,12 +150,6 @@ def generator_note(runs: pd.DataFrame) -> str | None:
         where = "unpinned" if pd.isna(cpus) else f"on client CPUs {cpus}"
         parts.append(f"{driver} with {processes:.0f} {unit} per run, {where}")
     return f"load: {'; '.join(parts)}" if parts else None
-
-
-# Under a summary with counted runs: what the count is, and what it is not.
-COUNTED_NOTE = ("instructions/req: the server's user-space instructions per request, counted under valgrind with one "
-                "request in flight (lab compare --instructions); it does not drift with the machine, and misses the "
-                "kernel's work, cache misses and waiting")
 
 
 def counted_summary(counted: pd.DataFrame) -> pd.DataFrame:
@@ -274,39 +166,6 @@ def counted_summary(counted: pd.DataFrame) -> pd.DataFrame:
                      "syscalls": float(good["server_syscalls_per_request"].median()) if len(good) else math.nan,
                      "error": None if len(good) else str(group["error"].dropna().iloc[-1])})
     return pd.DataFrame(rows)
-
-
-def counted_table(counted: pd.DataFrame) -> Table:
-    table = Table(title="instructions per request (counted under valgrind)", title_justify="left")
-    for column in ("stage / target", "scenario", "runs", "instructions/req", "range", "spread", "syscalls/req"):
-        table.add_column(column, justify="left" if column in ("stage / target", "scenario") else "right")
-    for _, row in counted_summary(counted).iterrows():
-        if isinstance(row["error"], str):
-            table.add_row(escape(row["target"]), escape(row["scenario"]), str(row["counted_runs"]),
-                          f"[red]{escape(_FAILED + row['error'][:60])}[/red]", "", "", "")
-            continue
-        table.add_row(escape(row["target"]), escape(row["scenario"]), f"{row['counted_runs'] - row['failed']}",
-                      _number(row["instructions"], 0), f"{_number(row['low'], 0)}–{_number(row['high'], 0)}",
-                      f"{row['spread']:.2%}", _number(row["syscalls"], 2))
-    return table
-
-
-def batch_summary(runs: pd.DataFrame, title: str, counted: pd.DataFrame | None = None) -> list[Table | str]:
-    """What `lab compare` and `lab results BATCH` print of a batch: the summary, how its load was
-    generated, a note on reading its CPU column, CPU per request at equal load where the batch has
-    it, and its counted runs where it has them."""
-    counts: list[Table | str] = [counted_table(counted), f"[dim]{COUNTED_NOTE}[/dim]"] if (
-        counted is not None and not counted.empty) else []
-    if runs.empty:
-        return counts
-    out: list[Table | str] = [summary_table(summarize(runs, counted), title)]
-    note = generator_note(runs)
-    if note is not None:
-        out.append(f"[dim]{note}[/dim]")
-    out.append(f"[dim]{_CPU_AT_LOAD_NOTE}[/dim]")
-    out += counts
-    equal = equal_load_summary(runs)
-    return out if equal is None else [*out, equal]
 
 
 def saturation_hint(runs: pd.DataFrame, wrk_here: bool) -> str | None:

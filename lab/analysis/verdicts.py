@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from lab.analysis.present import MISSING
 from lab.analysis.roadmap import (
     CONNECTIONS,
     INDUSTRY_SCENARIO,
@@ -60,11 +59,6 @@ QUIETER_MACHINE = ("a machine whose floor (the minimal server at the same schedu
 class Speedup:
     value: float | None  # measured ratio, or the floor when `floor`; None: cannot be told
     floor: bool  # the stage's QPS was generator-bound: the server does at least this much
-
-    def text(self) -> str:
-        if self.value is None:
-            return MISSING
-        return f"≥ {self.value:.2f}x" if self.floor else f"{self.value:.2f}x"
 
 
 def speedup(qps: float, limit: str | None, base_qps: float | None, base_limit: str | None) -> Speedup:

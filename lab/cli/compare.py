@@ -8,7 +8,9 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-from lab.analysis.diff import compare, diff_table, notes
+from lab.analysis.console import diff_table
+from lab.analysis.diff import compare
+from lab.analysis.present import notes
 from lab.cli import options
 from lab.cli.options import UsageError
 from lab.cli.progress import on_console

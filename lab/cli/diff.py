@@ -13,14 +13,12 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 
+from lab.analysis.console import diff_table, functions_table
 from lab.analysis.diff import (
-    as_markdown,
     as_records,
     compare,
     compare_targets,
-    diff_table,
     finished,
-    notes,
     regressions,
 )
 from lab.analysis.moved import (
@@ -29,9 +27,8 @@ from lab.analysis.moved import (
     FunctionCost,
     function_changes,
     function_medians,
-    functions_markdown,
-    functions_table,
 )
+from lab.analysis.present import diff_markdown, functions_markdown, notes
 from lab.analysis.profiles import differential_graph
 from lab.cli import options
 from lab.cli.options import UsageError
@@ -143,7 +140,7 @@ def handle(args: argparse.Namespace, console: Console) -> int:
             print(f"note: {line}", file=sys.stderr)
         print(json.dumps(as_records(changes), indent=2))
     elif args.format == "markdown":
-        print(as_markdown(changes, args.base, args.new or f"--base {args.base_target} --new {args.new_target}",
+        print(diff_markdown(changes, args.base, args.new or f"--base {args.base_target} --new {args.new_target}",
                           lines), end="")
         for cost, functions in moved.items():
             if functions:

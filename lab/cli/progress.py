@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from lab.analysis.console import PROFILED_NOTE, batch_summary, profiled_table
 from lab.analysis.present import MISSING
-from lab.analysis.profiles import PROFILED_NOTE, profiled_table
-from lab.analysis.summary import batch_summary, saturation_hint
+from lab.analysis.summary import saturation_hint
 from lab.drivers import wrk
 from lab.model.bottleneck import FLOORS
 from lab.run.scheduler import Batch

@@ -6,9 +6,8 @@ import argparse
 
 from rich.console import Console
 
+from lab.analysis.console import PROFILED_NOTE, batch_summary, profiled_table
 from lab.analysis.listings import batches_table
-from lab.analysis.profiles import PROFILED_NOTE, profiled_table
-from lab.analysis.summary import batch_summary
 from lab.cli import options
 from lab.cli.options import UsageError
 from lab.store.results import load, load_counted, load_profile_functions, load_profiled

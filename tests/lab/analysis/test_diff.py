@@ -18,17 +18,16 @@ from lab.analysis.diff import (
     COUNTED_METRICS,
     METRICS,
     PER_REFERENCE,
-    as_markdown,
     as_records,
     compare,
     compare_targets,
     drift,
     machine_differences,
-    notes,
     regressions,
     repeats_needed,
     smallest_p,
 )
+from lab.analysis.present import diff_markdown, notes
 
 CPU = "server_cpu_us_per_request"
 
@@ -250,7 +249,7 @@ def test_the_formats_carry_the_same_changes() -> None:
     records = json.loads(json.dumps(as_records(changes)))
     assert records[0]["metric"] == "qps" and records[0]["verdict"] == "worse" and records[0]["significant"]
     assert set(records[0]) >= {"level", "detectable", "basis", "low", "high", "p_value"}
-    markdown = as_markdown(changes, "A", "B", ["a note"]).splitlines()
+    markdown = diff_markdown(changes, "A", "B", ["a note"]).splitlines()
     assert markdown[:4] == ["`lab diff A B`", "", "- a note", ""] and len(markdown) == 6 + len(changes)
     assert markdown[6].startswith("| stage4 | plaintext | qps | 10,000.0 | 8,000.0 | -20.2% | -22.5% … -18.2% |")
     assert markdown[6].endswith("| 0.008 (≤ 0.010) | worse |")

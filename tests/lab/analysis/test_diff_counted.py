@@ -14,26 +14,19 @@ from rich.console import Console
 from rich.table import Table
 
 from lab.analysis.batch import Batch
+from lab.analysis.console import COUNTED_NOTE, batch_summary, counted_table
 from lab.analysis.diff import (
     ALPHA,
     COUNTED,
     compare,
     compare_targets,
     counted_repeats_needed,
-    notes,
     smallest_p,
 )
 from lab.analysis.moved import COUNTED_COST, FUNCTIONS_SHOWN, function_changes, function_medians
+from lab.analysis.present import COUNTED_COLUMN, notes, summary_text
 from lab.analysis.report import _counted_section
-from lab.analysis.summary import (
-    COUNTED_COLUMN,
-    COUNTED_NOTE,
-    batch_summary,
-    counted_summary,
-    counted_table,
-    summarize,
-    summary_text,
-)
+from lab.analysis.summary import counted_summary, summarize
 from lab.analysis.tables import instructions_table, top_functions_table
 from tests.lab.analysis.test_diff import BASE_CPU, BASE_QPS, runs
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from lab.analysis.summary import generator_note, median_interval, saturation_hint, summarize, summary_table
+from lab.analysis.console import summary_table
+from lab.analysis.summary import generator_note, median_interval, saturation_hint, summarize
 
 
 def missing(value: object) -> bool:

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from lab.analysis.batch import Batch
+from lab.analysis.present import speedup_text, summary_text
 from lab.analysis.roadmap import CONNECTIONS, INDUSTRY, LATENCY, QPS, SPEEDUP, IndustryLine, Line, roadmap_lines
-from lab.analysis.summary import summarize, summary_text
+from lab.analysis.summary import summarize
 from lab.analysis.tables import criteria_table, industry_table, stage_table
 from lab.analysis.verdicts import (
     BASELINE,
@@ -65,12 +66,12 @@ def test_a_speedup_needs_two_server_bound_rates() -> None:
     assert speedup(9_000.0, "server", 450.0, "server").value == pytest.approx(20.0)
     for saturated in ("generator", "both"):
         floor = speedup(9_000.0, saturated, 450.0, "server")
-        assert floor.floor and floor.value == pytest.approx(20.0) and floor.text() == "≥ 20.00x"
+        assert floor.floor and floor.value == pytest.approx(20.0) and speedup_text(floor) == "≥ 20.00x"
     for held in ("users", "schedule", None):  # its users or its schedule set the rate, not the server
         assert speedup(9_000.0, held, 450.0, "server").value is None
     for base in ("generator", "both", "users"):  # a floor (or a bound) in the denominator bounds nothing
         assert speedup(9_000.0, "server", 450.0, base).value is None
-    assert speedup(9_000.0, "server", None, "server").text() == "–"
+    assert speedup_text(speedup(9_000.0, "server", None, "server")) == "–"
 
 
 def test_summary_gives_no_speedup_from_a_generator_bound_baseline() -> None:
@@ -399,8 +400,8 @@ def test_quality_lines_from_the_batch_s_soaks_and_platforms() -> None:
 
 
 def test_speedup_text_and_undefined_ratios() -> None:
-    assert speedup(2_000.0, "server", 1_000.0, "server").text() == "2.00x"
-    assert speedup(2_000.0, "generator", 1_000.0, "server").text() == "≥ 2.00x"
+    assert speedup_text(speedup(2_000.0, "server", 1_000.0, "server")) == "2.00x"
+    assert speedup_text(speedup(2_000.0, "generator", 1_000.0, "server")) == "≥ 2.00x"
     for qps, base in ((math.nan, 1_000.0), (2_000.0, math.nan), (2_000.0, 0.0), (2_000.0, None)):
         ratio = speedup(qps, "generator", base, "server")
         assert (ratio.value, ratio.floor) == (None, False), (qps, base)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lab.analysis.summary import batch_summary
+from lab.analysis.console import batch_summary
 from lab.cli import options
 from lab.cli.options import UsageError
 from lab.counting import valgrind

@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from lab.analysis.batch import Batch
-from lab.analysis.summary import batch_summary, equal_load_summary, equal_load_table
+from lab.analysis.console import batch_summary, equal_load_summary
+from lab.analysis.summary import equal_load_table
 from lab.analysis.tables import latency_floor_table, stage_table
 from lab.files.scenario_file import load_scenario
 from lab.model.record import Calibration
