@@ -36,6 +36,7 @@ from ..core import (
 from ..core.admission import Admission
 from ..core.limits import KEEPALIVE_TIMEOUT_S, RECV_BYTES, SWEEP_INTERVAL_S
 from .flags import ServerConfig
+from .flow import FlowControl
 from .holds import Holds
 
 # A reply whose body is shorter is sent as one joined buffer: uvloop writes a single buffer
@@ -100,34 +101,6 @@ class PooledServer:
                                                    config.max_connections):
             protocol.expire()
         loop.call_later(SWEEP_INTERVAL_S, self._sweep, loop)
-
-
-class FlowControl:
-    """When a connection reads requests: not while the client reads our answers slower than we
-    write them (the transport paused our writing), nor while answers wait to be sent (the reply
-    budget held them back): memory stays bounded by what one read can ask for."""
-
-    __slots__ = ("_transport", "writing_paused")
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        self._transport = transport
-        self.writing_paused = False
-
-    def hold(self) -> None:
-        """Answers wait: read no more requests until they have been sent."""
-        self._transport.pause_reading()
-
-    def release(self) -> None:
-        """Nothing waits: read again, unless the client is still behind on reading."""
-        if not self.writing_paused:
-            self._transport.resume_reading()
-
-    def pause_writing(self) -> None:
-        self.writing_paused = True
-        self._transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        self.writing_paused = False
 
 
 class PooledProtocol(asyncio.BufferedProtocol):

@@ -29,7 +29,8 @@ from locust import FastHttpUser, HttpUser, between, constant, constant_throughpu
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from lab.drivers.locust.raw import RawPlan, RawScenarioUser, Successes
+from lab.drivers.locust.raw import RawScenarioUser, Successes
+from lab.drivers.locust.raw_plan import RawPlan
 from lab.drivers.locust.recorder import Recorder
 from lab.drivers.locust.stats_batch import StatsBatch
 from lab.drivers.locust.tally import Tally, worker_tally
