@@ -23,6 +23,7 @@ from servers.core import (
 from servers.core.app import PAYLOAD
 from servers.core.cache import ResponseCache, accepts_gzip, etag_matches
 from servers.core.limits import GZIP_LEVEL
+from servers.core.stats import ThreadSafeStats
 
 NOW = 1_000_000_000.0  # Sun, 09 Sep 2001 01:46:40 GMT
 STAGE_4 = ProtocolOptions(keep_alive=True, fast_parser=True, gzip=True, cache=True)
@@ -145,6 +146,11 @@ def test_the_counters_follow_connections_and_answers() -> None:
                                 "connections": 4, "open_connections": 3, "peak_open_connections": 3,
                                 "concurrency": None}
     assert Stats().snapshot()["peak_open_connections"] == 0
+
+
+def test_a_server_s_design_concurrency_is_in_its_stats() -> None:
+    assert Stats(concurrency=1).snapshot()["concurrency"] == 1
+    assert ThreadSafeStats(concurrency=10).snapshot()["concurrency"] == 10
 
 
 def test_the_date_line_is_made_once_a_second() -> None:

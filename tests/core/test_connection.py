@@ -394,3 +394,13 @@ def test_parse_gathers_without_answering(fast: bool) -> None:
     (reply,) = conn.replies(NOW)
     assert Answered(reply).status == 200 and reply.close  # stages 0-3
     assert conn.parse(get("/plaintext")) is False  # closed: nothing more is read
+
+
+@pytest.mark.parametrize("status_path", ["/nope", "/echo"])
+def test_an_answer_the_policy_passes_through_still_closes_when_asked(fast: bool, status_path: str) -> None:
+    """A 404, or a 200 neither gzipped nor cached (echo), goes out as the app made it, and still
+    ends a connection whose request said close."""
+    method = "GET" if status_path == "/nope" else "POST"
+    request = get(status_path, "Connection: close", "Content-Length: 0", method=method)
+    (reply,) = answer(fast, request, STAGE_4)
+    assert reply.close is True and Answered(reply, method.encode()).headers["connection"] == "close"
