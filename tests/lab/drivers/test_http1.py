@@ -218,3 +218,141 @@ def test_a_head_is_parsed_once_for_every_reader_and_the_memory_stays_bounded(mon
     for n in range(http1.HEAD_CACHE_SIZE):  # one more than it holds, with OK's
         read(OK.replace(b"text/plain", b"text/x-%d" % n), 1000)
     assert 0 < len(http1._parsed_heads) <= http1.HEAD_CACHE_SIZE
+
+
+_CUT = b"x" * 100  # longer than any message quotes: each quotes a fixed number of bytes
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"HTTP/1.1 2000 " + _CUT + b"\r\n\r\n", "bad status line " + repr(b"HTTP/1.1 2000 " + b"x" * 66)),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5" + _CUT + b"\r\n\r\n", "bad Content-Length " + repr(b"5" + b"x" * 39)),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", "two different Content-Length values"),
+    (b"HTTP/1.1 200 OK\r\nBad" + _CUT + b"\r\n\r\n", "bad header line " + repr(b"Bad" + b"x" * 77)),
+    (b"HTTP/1.1 200 OK\r\nX-A: \x01" + _CUT + b"\r\n\r\n", "bad byte in header line " + repr(b"X-A: \x01" + b"x" * 74)),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nz" + _CUT + b"\r\n",
+     "bad chunk-size line " + repr(b"z" + b"x" * 39)),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", "chunk data not followed by CRLF"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"0" * (MAX_HEAD_BYTES + 1),
+     "chunk-size line too long"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + b"X" * (MAX_HEAD_BYTES + 1),
+     "trailer section too long"),
+    (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", "101 Switching Protocols: the client asked for no upgrade"),
+    (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\nextra",
+     "bytes after a response that closes the connection"),
+    (b"HTTP/1.1 200 OK\nContent-Length: 0\n\n", "a line of the response head ends in LF without CR"),
+])
+def test_each_refusal_says_exactly_what_was_wrong(data: bytes, message: str) -> None:
+    """The message is the run's error (its row's top_error): exact, with at most 80 bytes of a
+    line (40 of a value or chunk line) quoted."""
+    with pytest.raises(ResponseError) as raised:
+        read(data, len(data))
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(("data", "piece", "message"), [
+    (b"HTTP/1.1 2000 " + _CUT + b"\r\n", 1, "bad status line " + repr(b"HTTP/1.1 2000 " + b"x" * 66)),
+    (b"HTTP/1.1 200 OK\r\nX-A\r\n", 1, "bad header line b'X-A'"),  # the CR of a line is not part of its name
+    (b"HTTP/1.1 200 OK\r\n fold" + _CUT, 1000, "bad header line " + repr(b" fold" + b"x" * 75)),
+])
+def test_a_broken_head_is_refused_as_soon_as_it_breaks(data: bytes, piece: int, message: str) -> None:
+    """Before the head's end arrives: byte by byte, each line as it ends; a folded line as it begins."""
+    reader = ResponseReader()
+    reader.sent()
+    with pytest.raises(ResponseError) as raised:
+        for at in range(0, len(data), piece):
+            reader.feed(data[at:at + piece])
+    assert str(raised.value) == message
+
+
+def test_a_broken_header_line_is_refused_before_the_head_ends() -> None:
+    reader = ResponseReader()
+    reader.sent()
+    with pytest.raises(ResponseError, match="bad header line"):
+        reader.feed(b"HTTP/1.1 200 OK\r\nBad Name: x\r\n")
+
+
+@pytest.mark.parametrize("field", [b"X-A: b:c", b"X-A: b c:"])
+def test_a_colon_in_a_value_is_the_value_s(field: bytes) -> None:
+    data = b"HTTP/1.1 200 OK\r\n" + field + b"\r\nContent-Length: 0\r\n\r\n"
+    assert read(data, 1) == read(data, len(data)) == [Response(200, 0, False)]
+
+
+@pytest.mark.parametrize(("value", "message"), [(b"5X", "bad Content-Length"), (b"5\x0b", "bad byte")])
+def test_a_value_is_stripped_of_spaces_and_tabs_only(value: bytes, message: str) -> None:
+    with pytest.raises(ResponseError, match=message):
+        read(b"HTTP/1.1 200 OK\r\nContent-Length: " + value + b"\r\n\r\nhello", 1000)
+
+
+def test_transfer_codings_are_split_at_commas_without_blanks() -> None:
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,chunked\r\n\r\n"
+    assert read(head + b"2\r\nok\r\n0\r\n\r\n", 1000) == [Response(200, 2, False)]
+
+
+def test_a_chunked_response_can_close_the_connection() -> None:
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+    reader = ResponseReader()
+    reader.sent()
+    assert reader.feed(data) == [Response(200, 2, True)] and reader.idle
+
+
+def test_a_head_response_that_says_chunked_has_no_body() -> None:
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert read(head, 1000, head_only=True) == [Response(200, 0, False)]
+
+
+def test_empty_lines_between_responses_in_one_read_are_skipped() -> None:
+    assert read(OK + b"\r\n" + OK + b"\r\n\r\n" + OK, 1000, requests=3) == [Response(200, 5, False)] * 3
+
+
+def test_a_head_or_chunk_line_of_exactly_the_limit_is_still_awaited() -> None:
+    """The limits are on what is pending after the responses before it in the same read."""
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    for pending in (b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * (MAX_HEAD_BYTES - 23),  # a head still arriving
+                    chunked + b"0" * MAX_HEAD_BYTES,  # a chunk-size line
+                    chunked + b"0\r\n" + b"X" * MAX_HEAD_BYTES):  # a trailer section
+        reader = ResponseReader()
+        reader.sent()
+        reader.sent()
+        assert reader.feed(OK + pending) == [Response(200, 5, False)]
+
+
+def test_a_close_delimited_response_leaves_the_reader_idle() -> None:
+    reader = ResponseReader()
+    reader.sent()
+    assert reader.feed(CLOSE_DELIMITED) == []
+    assert reader.eof() == [Response(200, len(b"until the end"), True)]
+    assert reader.idle and reader.awaiting == 0
+
+
+def test_encode_request_gives_every_body_method_a_length_once() -> None:
+    for method in ("PUT", "PATCH"):
+        assert encode_request(method, "/x", "h", (), b"") == (
+            method.encode() + b" /x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n")
+    assert encode_request("POST", "/x", "h", (("Content-Length", "3"),), b"abc") == (
+        b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc")
+
+
+def test_a_remembered_read_answers_only_the_same_bytes_in_the_same_state() -> None:
+    """A server's answers repeat byte for byte, so the reader remembers the last read that began
+    and ended between responses; different bytes, or the same bytes arriving mid-response, or a
+    read that began mid-response, are framed afresh."""
+    not_found = b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno!"
+    reader = ResponseReader()
+    for data, status, length in ((OK, 200, 5), (not_found, 404, 3), (OK, 200, 5), (OK, 200, 5)):
+        reader.sent()
+        assert reader.feed(data) == [Response(status, length, False)]
+    # The tail of a body that completes a response, then the same bytes starting a response.
+    reader.sent()
+    assert reader.feed(OK[:-2]) == []
+    assert reader.feed(b"lo") == [Response(200, 5, False)]
+    reader.sent()
+    with pytest.raises(ResponseError):
+        reader.feed(b"lo\r\n")
+    # A read that completes a response begun in an earlier one is not remembered either.
+    reader = ResponseReader()
+    reader.sent()
+    assert reader.feed(OK[:10]) == []
+    assert reader.feed(OK[10:]) == [Response(200, 5, False)]
+    reader.sent()
+    with pytest.raises(ResponseError, match="bad status line"):
+        reader.feed(OK[10:])
