@@ -86,7 +86,7 @@ def judge(line: Line, runs: pd.DataFrame, batch_runs: pd.DataFrame) -> Verdict:
     if line.kind == LATENCY:
         return _latency(line, runs)
     if line.kind == MEMORY:
-        return judge_memory(line.stage, line.threshold, batch_runs)
+        return judge_memory(line.stage, line.threshold, batch_runs, line.metric)
     if line.kind == CONNECTIONS:
         return _connections(line, runs)
     if line.kind == QUALITY:
@@ -110,12 +110,12 @@ class _Reading:
     users: int
 
 
-def _reading(runs: pd.DataFrame, scenario: str | None) -> _Reading | None:
-    closed = runs[(runs["scenario"] == scenario) & runs["target_rate"].isna() & runs["qps"].notna()]
+def _reading(runs: pd.DataFrame, line: Line) -> _Reading | None:
+    closed = runs[(runs["scenario"] == line.scenario) & runs["target_rate"].isna() & runs[line.metric].notna()]
     if closed.empty:
         return None
     busy = closed["server_cpu_busy"].median()
-    return _Reading(float(closed["qps"].median()), prevailing(closed["bottleneck"]) or "",
+    return _Reading(float(closed[line.metric].median()), prevailing(closed["bottleneck"]) or "",
                     None if pd.isna(busy) else float(busy), int(closed["users"].max()))
 
 
@@ -125,12 +125,12 @@ def _rate(line: Line, runs: pd.DataFrame, batch_runs: pd.DataFrame) -> Verdict:
     sides fails only when even QPS ÷ the server's busy share is below it (docs/measuring.md)."""
     stage = line.stage
     how = f"lab compare --stages {'0,' if line.kind == SPEEDUP else ''}{stage} --scenarios {line.scenario}"
-    own = _reading(runs, line.scenario)
+    own = _reading(runs, line)
     if own is None:
         return Verdict(NOT_MEASURED, None, f"no closed-loop {line.scenario} run", how)
     scale, evidence = 1.0, f"{line.scenario}: {own.value:,.0f} req/s"
     if line.kind == SPEEDUP:
-        base = _reading(batch_runs[batch_runs["stage"] == 0], line.scenario)
+        base = _reading(batch_runs[batch_runs["stage"] == 0], line)
         if base is None or base.limit != Bottleneck.SERVER or not base.value:
             held = "no stage 0 run" if base is None else f"stage 0's {base.value:,.0f} req/s held by {base.limit}"
             return Verdict(NOT_MEASURED, None, f"{line.scenario}: {held}, no baseline to divide by", how)
@@ -243,15 +243,15 @@ def judge_industry(line: IndustryLine, runs: pd.DataFrame) -> Verdict:
     return Verdict(FAIL, ratio, evidence, "")
 
 
-def judge_memory(stage: int, share: float, runs: pd.DataFrame) -> Verdict:
+def judge_memory(stage: int, share: float, runs: pd.DataFrame, metric: str = MEMORY_METRIC) -> Verdict:
     """Memory per held connection of `stage` against MEMORY_BASELINE_STAGE's in the same batch:
     a ratio of medians, in the scenario where the stage held the most connections of those where
     both held nearly as many (stage 2 closes every connection after its answer, so a keep-alive
     scenario holds thousands on stage 4 and a few hundred on stage 2). `share` is the
     roadmap's target ratio (0.5 for −50%); the verdict's value is the measured ratio."""
     how = f"lab compare --stages {MEMORY_BASELINE_STAGE},{stage} --scenarios hold-1000"
-    measured = runs[runs[MEMORY_METRIC].notna() & runs["stage"].isin([stage, MEMORY_BASELINE_STAGE])]
-    per = measured.groupby(["scenario", "stage"]).agg(bytes=(MEMORY_METRIC, "median"),
+    measured = runs[runs[metric].notna() & runs["stage"].isin([stage, MEMORY_BASELINE_STAGE])]
+    per = measured.groupby(["scenario", "stage"]).agg(bytes=(metric, "median"),
                                                       connections=("server_fds_held_peak", "median"))
     both = [(scenario, per.loc[(scenario, stage)], per.loc[(scenario, MEMORY_BASELINE_STAGE)])
             for scenario in per.index.get_level_values("scenario").unique()
@@ -290,10 +290,10 @@ def judge_quality(line: Line, runs: pd.DataFrame) -> Verdict:
     evidence, and says which command does."""
     if line.metric == "platforms":
         platforms = sorted(set(runs["platform"].dropna())) if "platform" in runs else []
-        seen = ", ".join(platforms) or "no platform recorded"
         if len(platforms) > 1:
-            return Verdict(PASS, float(len(platforms)), f"runs on {seen}", "")
-        return Verdict(NOT_MEASURABLE, None, f"this batch ran on {seen} only",
+            return Verdict(PASS, float(len(platforms)), f"runs on {', '.join(platforms)}", "")
+        return Verdict(NOT_MEASURABLE, None, f"this batch ran on {platforms[0]} only" if platforms
+                       else "this batch recorded no platform",
                        "the same command on another operating system (macOS, FreeBSD), its batch read beside this one")
     soaks = runs[runs["soak_verdict"].notna() & (runs["stage"] == line.stage)]
     if line.metric == "threads" or soaks.empty:

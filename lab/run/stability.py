@@ -60,8 +60,7 @@ def drift(seconds: list[dict[str, Any]]) -> Drift:
 
 def soak_verdict(row: dict[str, Any]) -> str:
     """pass, or fail with every reason: real-load errors, memory growth (beyond both limits),
-    descriptors not back to
-    their idle count once the load and the hostile clients were gone."""
+    descriptors not back to their idle count once the load and the hostile clients were gone."""
     reasons = []
     if row.get("error"):
         return f"fail: {row['error']}"
