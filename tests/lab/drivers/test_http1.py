@@ -366,12 +366,17 @@ def test_a_remembered_read_does_not_answer_inside_a_body() -> None:
         reader.feed(OK)  # "HTTP/" ends the body; the rest answers nothing
 
 
-def test_a_read_that_began_inside_a_body_is_not_remembered() -> None:
+@pytest.mark.parametrize("begun", [10, len(OK) - 5])  # inside the head; inside the body
+def test_a_read_that_began_inside_a_response_is_not_remembered(begun: int) -> None:
     reader = _remembering()
-    assert reader.feed(OK[:-5]) == []
-    assert reader.feed(b"hello") == [Response(200, 5, False)]
+    assert reader.feed(OK[:begun]) == []
+    assert reader.feed(OK[begun:]) == [Response(200, 5, False)]
     reader.sent()
-    assert reader.feed(b"hello") == []  # the start of a head, not the end of a body
+    if begun == 10:  # "00 OK…": a broken status line
+        with pytest.raises(ResponseError, match="bad status line"):
+            reader.feed(OK[begun:])
+    else:  # "hello": the start of a head
+        assert reader.feed(OK[begun:]) == []
 
 
 @pytest.mark.parametrize("rest", [OK[:10], OK[:-5]])  # part of a head; a whole head, its body awaited
