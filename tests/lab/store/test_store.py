@@ -19,7 +19,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from lab.store import results
-from lab.store.columns import HISTOGRAM_COLUMNS, RUN_COLUMNS, TIMESERIES_COLUMNS
+from lab.store.columns import (
+    COUNTED_COLUMNS,
+    FUNCTION_COLUMNS,
+    HISTOGRAM_COLUMNS,
+    PROFILE_FUNCTION_COLUMNS,
+    PROFILED_COLUMNS,
+    RUN_COLUMNS,
+    STACK_COLUMNS,
+    TIMESERIES_COLUMNS,
+)
 from lab.store.results import BatchWriter, RunResult
 
 
@@ -161,3 +170,72 @@ def test_a_value_of_the_wrong_type_for_its_column_is_refused(tmp_path: Path) -> 
     writer = BatchWriter(tmp_path, "b", {})
     with pytest.raises(ValueError, match=r"wrong type.*'qps': '12'"):
         writer.add(RunResult(row={"run_id": "x", "qps": "12"}, seconds=[], histogram=None))
+
+
+def _counted(run_id: str, instructions: float) -> results.CountedResult:
+    return results.CountedResult(row={"run_id": run_id, "server_instructions_per_request": instructions},
+                                 functions=[{"run_id": run_id, "rank": 1, "function": "parse"}])
+
+
+def _profiled(run_id: str, qps: float) -> results.ProfiledResult:
+    return results.ProfiledResult(row={"run_id": run_id, "qps": qps},
+                                  functions=[{"run_id": run_id, "rank": 1, "function": "parse", "self_samples": 9}],
+                                  stacks=[{"run_id": run_id, "stack": "main;parse", "samples": 9}])
+
+
+def test_counted_and_profiled_runs_have_files_of_their_own_with_a_fixed_schema(tmp_path: Path) -> None:
+    for batch, n in (("20260101T000000Z-aaaa", 1), ("20260102T000000Z-bbbb", 2)):
+        writer = BatchWriter(tmp_path, batch, {})
+        writer.add_counted(_counted(f"c{n}", 1000.0 * n))
+        writer.add_profiled(_profiled(f"p{n}", 10.0 * n))
+        writer.add_profiled(_profiled(f"p{n}b", 10.0 * n))
+    files = {results.COUNTED: COUNTED_COLUMNS, results.FUNCTIONS: FUNCTION_COLUMNS,
+             results.PROFILED: PROFILED_COLUMNS, results.PROFILE_FUNCTIONS: PROFILE_FUNCTION_COLUMNS,
+             results.STACKS: STACK_COLUMNS}
+    for name, declared in files.items():  # every declared column, in order, though the rows were sparse
+        assert list(pd.read_parquet(tmp_path / "20260101T000000Z-aaaa" / name).columns) == list(declared), name
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a batch without a file is not a damaged file
+        assert list(results.load_counted(tmp_path)["run_id"]) == ["c1", "c2"]
+        assert list(results.load_functions(tmp_path)["run_id"]) == ["c1", "c2"]
+        assert list(results.load_functions(tmp_path, "20260102T000000Z-bbbb")["run_id"]) == ["c2"]
+        assert list(results.load_profiled(tmp_path, "20260101T000000Z-aaaa")["qps"]) == [10.0, 10.0]
+        assert list(results.load_profiled(tmp_path).columns) == list(PROFILED_COLUMNS)
+        assert list(results.load_profile_functions(tmp_path, "20260102T000000Z-bbbb")["run_id"]) == ["p2", "p2b"]
+        assert list(results.load_stacks(tmp_path, "20260101T000000Z-aaaa")["samples"]) == [9, 9]
+        BatchWriter(tmp_path, "timed", {}).add(run(1))
+        assert results.load_counted(tmp_path, "timed").empty and results.load_stacks(tmp_path, "timed").empty
+
+
+def test_an_old_counted_or_profiled_file_gains_the_columns_added_since(tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    old.mkdir()
+    pd.DataFrame([{"run_id": "c", "server_instructions_per_request": 5.0}]).to_parquet(old / results.COUNTED)
+    pd.DataFrame([{"run_id": "p", "qps": 5.0}]).to_parquet(old / results.PROFILED)
+    assert list(results.load_counted(tmp_path).columns) == list(COUNTED_COLUMNS)
+    assert list(results.load_profiled(tmp_path).columns) == list(PROFILED_COLUMNS)
+
+
+@pytest.mark.parametrize(("add", "declared"), [
+    (lambda w: w.add(RunResult(row={"run_id": "x", "bogus": 1}, seconds=[], histogram=None)), "RUN_COLUMNS"),
+    (lambda w: w.add_counted(results.CountedResult(row={"bogus": 1}, functions=[])), "COUNTED_COLUMNS"),
+    (lambda w: w.add_counted(results.CountedResult(row={}, functions=[{"bogus": 1}])), "FUNCTION_COLUMNS"),
+    (lambda w: w.add_profiled(results.ProfiledResult(row={"bogus": 1}, functions=[], stacks=[])),
+     "PROFILED_COLUMNS"),
+    (lambda w: w.add_profiled(results.ProfiledResult(row={}, functions=[{"bogus": 1}], stacks=[])),
+     "PROFILE_FUNCTION_COLUMNS"),
+    (lambda w: w.add_profiled(results.ProfiledResult(row={}, functions=[], stacks=[{"bogus": 1}])), "STACK_COLUMNS"),
+])
+def test_an_undeclared_column_is_refused_with_the_declaration_it_is_missing_from(
+        tmp_path: Path, add: Any, declared: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        add(BatchWriter(tmp_path, "b", {}))
+    assert str(refused.value) == f"row has columns missing from lab.store.columns.{declared}: ['bogus']"
+
+
+def test_batch_json_says_its_format_and_is_rewritten_whole(tmp_path: Path) -> None:
+    writer = BatchWriter(tmp_path, "b", {"command": "lab compare", "root": tmp_path})
+    path = tmp_path / "b" / results.BATCH_INFO
+    assert json.loads(path.read_text()) == {"format": results.FORMAT, "command": "lab compare", "root": str(tmp_path)}
+    writer.describe({"command": "lab bisect", "found": Path("abc")})
+    assert json.loads(path.read_text()) == {"format": results.FORMAT, "command": "lab bisect", "found": "abc"}
