@@ -15,8 +15,6 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from lab.drivers.base import RunFailed
-from lab.drivers.locust.driver import check_client
 from lab.files.target_file import calibration_target
 from lab.processes.spawn import ServerProcess
 from lab.store import results
@@ -199,14 +197,6 @@ def test_raw_client_counts_what_the_server_served(stage: int, tmp_path: Path) ->
     recorded = int(results.load_timeseries(tmp_path / "out")["requests"].sum())
     verified = 1  # the lab's pre-run check sends the scenario's one request once
     assert recorded <= served - verified <= recorded + users
-
-
-def test_a_run_of_another_client_is_refused() -> None:
-    check_client([{"user_classes": ["RawScenarioUser"]}], "raw")
-    with pytest.raises(RunFailed, match=r"asked for client 'raw' .* but locust ran FastScenarioUser"):
-        check_client([{"user_classes": ["FastScenarioUser"]}], "raw")
-    with pytest.raises(RunFailed, match="but locust ran FastScenarioUser, RawScenarioUser"):
-        check_client([{"user_classes": ["RawScenarioUser"]}, {"user_classes": ["FastScenarioUser"]}], "raw")
 
 
 KEEP_ALIVE_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from lab.drivers.base import RunFailed
+from lab.drivers.locust.driver import check_client
 from lab.drivers.locust.recorder import Recorder
 from lab.drivers.locust.tally import Second, Tally, merge
 from lab.model import hdr
@@ -97,3 +99,17 @@ def test_a_tally_crosses_processes_whole_and_moves_onto_another_clock(tmp_path: 
     moved = sent.moved(-0.25)
     assert (moved.started, moved.window) == (99.75, Window(100.75, 110.75))
     assert replace(moved, started=sent.started, window=sent.window) == sent  # nothing else moves
+
+
+def _ran(*user_classes: str) -> Tally:
+    """A tally of a process that ran `user_classes` (and recorded nothing else)."""
+    return Tally(started=0.0, window=Window(0.0, 0.0), requests=0, failures=0, retried=0, response_bytes=0,
+                 errors={}, histogram="", corrected=None, seconds=(), user_classes=user_classes)
+
+
+def test_a_run_of_another_client_is_refused() -> None:
+    check_client([_ran("RawScenarioUser")], "raw")
+    with pytest.raises(RunFailed, match=r"asked for client 'raw' .* but locust ran FastScenarioUser"):
+        check_client([_ran("FastScenarioUser")], "raw")
+    with pytest.raises(RunFailed, match="but locust ran FastScenarioUser, RawScenarioUser"):
+        check_client([_ran("RawScenarioUser"), _ran("FastScenarioUser")], "raw")
