@@ -7,6 +7,7 @@ import argparse
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from rich.markup import escape
 
 from lab.analysis.console import diff_table, functions_table
 from lab.analysis.diff import (
+    Change,
     as_records,
     compare,
     compare_targets,
@@ -24,6 +26,7 @@ from lab.analysis.diff import (
 from lab.analysis.moved import (
     COUNTED_COST,
     PROFILED_COST,
+    FunctionChange,
     FunctionCost,
     function_changes,
     function_medians,
@@ -97,6 +100,17 @@ def _write_flames(args: argparse.Namespace, pairs: list[tuple[str, str, str]] | 
         raise UsageError("--flame: no target × scenario was profiled on both sides (lab compare --profile)")
 
 
+@dataclass(frozen=True)
+class _Judged:
+    """A diff judged, before it is shown."""
+
+    changes: list[Change]
+    title: str
+    lines: list[str]  # what a reader must know first (lab.analysis.present.notes)
+    moved: dict[FunctionCost, list[FunctionChange]]  # the functions whose counted or profiled cost moved
+    pairs: list[tuple[str, str, str]] | None  # within one batch: (base, new, scenario); None: two batches
+
+
 def handle(args: argparse.Namespace, console: Console) -> int:
     limit = threshold(args.threshold)
     within = args.base_target is not None or args.new_target is not None
@@ -106,58 +120,67 @@ def handle(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("give one batch with --base/--new (two targets side by side), or two batches without them")
     if not within and args.new is None:
         raise UsageError("give two batches (BASE NEW), or one batch with --base TARGET --new TARGET")
-    base = options.batch(args.base, args.results)
-    base_counted, base_functions = options.counted_batch(args.base, args.results)
-    base_kept = {COUNTED_COST: (base_counted, base_functions),
-                 PROFILED_COST: options.profiled_batch(args.base, args.results)}
-    if within:
-        try:
-            changes = compare_targets(base, args.base_target, args.new_target, base_counted)
-        except KeyError as error:
-            raise UsageError(f"{args.base}: {error.args[0]}") from None
-        title, lines = f"{args.base}: {args.base_target} → {args.new_target}", notes(changes)
-        if not changes:
-            raise UsageError(f"{args.base_target} and {args.new_target} finished no scenario in the same repeat")
-        scenarios = dict.fromkeys(c.scenario for c in changes)
-        pairs: list[tuple[str, str, str]] = [(args.base_target, args.new_target, s) for s in scenarios]
-        moved = {cost: function_changes(_medians(kept, cost), _medians(kept, cost), pairs)
-                 for cost, kept in base_kept.items()}
-    else:
-        new = options.batch(args.new, args.results)
-        new_counted, new_functions = options.counted_batch(args.new, args.results)
-        changes = compare(base, new, base_counted, new_counted)
-        title = f"{args.base} → {args.new}"
-        # The machine notes see the counted runs' facts too (valgrind's version).
-        lines = notes(changes, pd.concat([base, base_counted]), pd.concat([new, new_counted]))
-        if not changes:
-            raise UsageError("the two batches have no target × scenario in common (finished without error)")
-        new_kept = {COUNTED_COST: (new_counted, new_functions),
-                    PROFILED_COST: options.profiled_batch(args.new, args.results)}
-        moved = {cost: function_changes(_medians(base_kept[cost], cost), _medians(new_kept[cost], cost))
-                 for cost in base_kept}
-    if args.format == "json":
-        for line in lines:  # the output stays parseable; what a reader must know goes beside it
-            print(f"note: {line}", file=sys.stderr)
-        print(json.dumps(as_records(changes), indent=2))
-    elif args.format == "markdown":
-        print(diff_markdown(changes, args.base, args.new or f"--base {args.base_target} --new {args.new_target}",
-                          lines), end="")
-        for cost, functions in moved.items():
-            if functions:
-                print(functions_markdown(functions, cost), end="")
-    else:
-        for line in lines:
-            console.print(f"[yellow]{escape(line)}[/yellow]" if line.startswith("the batches ran") else escape(line))
-        console.print(diff_table(changes, title))
-        for cost, functions in moved.items():
-            if functions:
-                console.print(functions_table(functions, cost))
+    judged = _two_targets(args) if within else _two_batches(args)
+    _show(args, judged, console)
     if args.flame is not None:
-        _write_flames(args, pairs if within else None)
+        _write_flames(args, judged.pairs)
     if limit is None:
         return 0
-    worse = regressions(changes, limit)
+    worse = regressions(judged.changes, limit)
     if args.format == "table":  # markdown and json stay parseable: the exit status says it
         for c in worse:
             console.print(f"[red]regression: {c.target} × {c.scenario}: {c.metric} {c.change:+.1%}[/red]")
     return 1 if worse else 0
+
+
+def _kept(batch: str, results: Path) -> dict[FunctionCost, tuple[pd.DataFrame, pd.DataFrame]]:
+    """A batch's counted and profiled runs, each with their functions."""
+    return {COUNTED_COST: options.counted_batch(batch, results), PROFILED_COST: options.profiled_batch(batch, results)}
+
+
+def _two_targets(args: argparse.Namespace) -> _Judged:
+    base, kept = options.batch(args.base, args.results), _kept(args.base, args.results)
+    try:
+        changes = compare_targets(base, args.base_target, args.new_target, kept[COUNTED_COST][0])
+    except KeyError as error:
+        raise UsageError(f"{args.base}: {error.args[0]}") from None
+    if not changes:
+        raise UsageError(f"{args.base_target} and {args.new_target} finished no scenario in the same repeat")
+    pairs = [(args.base_target, args.new_target, s) for s in dict.fromkeys(c.scenario for c in changes)]
+    moved = {cost: function_changes(_medians(runs, cost), _medians(runs, cost), pairs) for cost, runs in kept.items()}
+    return _Judged(changes, f"{args.base}: {args.base_target} → {args.new_target}", notes(changes), moved, pairs)
+
+
+def _two_batches(args: argparse.Namespace) -> _Judged:
+    base, base_kept = options.batch(args.base, args.results), _kept(args.base, args.results)
+    new, new_kept = options.batch(args.new, args.results), _kept(args.new, args.results)
+    base_counted, new_counted = base_kept[COUNTED_COST][0], new_kept[COUNTED_COST][0]
+    changes = compare(base, new, base_counted, new_counted)
+    if not changes:
+        raise UsageError("the two batches have no target × scenario in common (finished without error)")
+    # The machine notes see the counted runs' facts too (valgrind's version).
+    lines = notes(changes, pd.concat([base, base_counted]), pd.concat([new, new_counted]))
+    moved = {cost: function_changes(_medians(base_kept[cost], cost), _medians(new_kept[cost], cost))
+             for cost in base_kept}
+    return _Judged(changes, f"{args.base} → {args.new}", lines, moved, None)
+
+
+def _show(args: argparse.Namespace, judged: _Judged, console: Console) -> None:
+    if args.format == "json":
+        for line in judged.lines:  # the output stays parseable; what a reader must know goes beside it
+            print(f"note: {line}", file=sys.stderr)
+        print(json.dumps(as_records(judged.changes), indent=2))
+        return
+    if args.format == "markdown":
+        print(diff_markdown(judged.changes, args.base, args.new or f"--base {args.base_target} --new {args.new_target}",
+                            judged.lines), end="")
+        for cost, functions in judged.moved.items():
+            if functions:
+                print(functions_markdown(functions, cost), end="")
+        return
+    for line in judged.lines:
+        console.print(f"[yellow]{escape(line)}[/yellow]" if line.startswith("the batches ran") else escape(line))
+    console.print(diff_table(judged.changes, judged.title))
+    for cost, functions in judged.moved.items():
+        if functions:
+            console.print(functions_table(functions, cost))
