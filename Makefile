@@ -44,7 +44,7 @@ notebook: $(STAMP)
 mutate: $(STAMP)
 	$(INSTALL) -e '.[mutate]'
 	rm -rf mutants
-	$(BIN)/mutmut run --max-children $$(nproc) > mutants.log 2>&1 || (tail -5 mutants.log; exit 1)
+	QPSLAB_DERANDOMIZE=1 $(BIN)/mutmut run --max-children $$(nproc) > mutants.log 2>&1 || (tail -5 mutants.log; exit 1)
 	$(BIN)/python tools/mutation_report.py
 
 lint: $(STAMP)

@@ -15,10 +15,11 @@ from lab.processes.spawn import ServerProcess
 from lab.store import results
 from servers import STAGES
 
-# In CI the property tests replay the same examples every run (a new failure there would block
-# a merge for a bug the change did not make); locally they explore new ones each time.
+# In CI and under `make mutate` the property tests replay the same examples every run (a new
+# failure there would block a merge for a bug the change did not make, and a mutant would be
+# killed or not by chance); locally they explore new ones each time.
 settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
+if os.environ.get("CI") or os.environ.get("QPSLAB_DERANDOMIZE"):
     settings.load_profile("ci")
 
 # .ci/run sets this after installing the system tools some tests need (wrk, Chromium): there a
