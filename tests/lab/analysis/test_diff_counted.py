@@ -141,6 +141,20 @@ def test_the_summary_gains_an_instructions_column_only_when_counted() -> None:
     assert stage0["error"] == "valgrind missing" and stage0["counted_runs"] == 1
 
 
+def test_each_summary_row_gets_its_own_target_and_scenario_s_counts() -> None:
+    timed = pd.concat([runs(target, BASE_QPS, BASE_CPU, target_rate=None, stage=stage, failures=0, verified=True,
+                            scenario=scenario)
+                       for target, stage in (("stage2", 2), ("stage4", 4)) for scenario in ("plaintext", "json")])
+    counts = pd.concat([counted("stage2", [90_000, 91_000], "plaintext"), counted("stage4", [50_000], "plaintext"),
+                        counted("stage4", [60_000, 61_000, 62_000], "json")])
+    summary = summarize(timed, counts).set_index(["target", "scenario"])
+    assert list(summary["counted_runs"]) == [2, 0, 1, 3]  # stage 2 counted nothing on json
+    assert summary.loc[("stage2", "plaintext"), INSTRUCTIONS] == 90_500
+    assert summary.loc[("stage4", "plaintext"), INSTRUCTIONS] == 50_000
+    assert summary.loc[("stage4", "json"), INSTRUCTIONS] == 61_000
+    assert math.isnan(summary.loc[("stage2", "json"), INSTRUCTIONS])
+
+
 def test_the_counted_table_shows_each_target_s_counts_and_what_failed() -> None:
     counts = pd.concat([counted("stage4", [50_000, 50_100, 49_900]),
                         counted("stage0", [1.0]).assign(error="valgrind is not installed: install it")])
