@@ -57,7 +57,8 @@ class Recorder:
     def start(self, now: float) -> None:
         if self.started is None:
             self.started = now
-            self._begin, self._end = self.window.start, self.window.end
+            window = self.window
+            self._begin, self._end = window.start, window.end
 
     @property
     def window(self) -> Window:
