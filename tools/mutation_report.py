@@ -58,6 +58,13 @@ def main() -> int:
     unexplained = sorted(n for n, s in statuses.items() if s in NOT_KILLED and n not in explained)
     for name in unexplained:
         print(f"  {statuses[name]:9} {name}    (mutmut show {name})")
+    # A listed mutant that is killed now, or gone, names a change of an edited function: the
+    # list is stale there, and its other names may now name other changes (mutmut show them).
+    stale = sorted(name for name in explained if statuses.get(name) not in NOT_KILLED)
+    if stale:
+        print(f"\n{len(stale)} listed in MUTANTS.md but not surviving (remove them; re-check their functions):")
+        for name in stale:
+            print(f"  {statuses.get(name, 'gone'):9} {name}")
     return 1 if unexplained else 0
 
 
