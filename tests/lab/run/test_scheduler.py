@@ -4,6 +4,9 @@ told, and what is on disk after each run."""
 
 from __future__ import annotations
 
+import json
+import platform
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +15,14 @@ import pytest
 from lab.model.scenario import Scenario
 from lab.model.target import CALIBRATION_TARGET, Target, stage_target
 from lab.run import scheduler
+from lab.run.counted import CountedLoad
 from lab.run.measure import Pinning
 from lab.run.plan import Plan
 from lab.run.scheduler import Batch, PlannedRun, run_batch
 from lab.run.soak import soak_runs
 from lab.store import results
 from lab.store.columns import RUN_COLUMNS
-from lab.store.results import RunResult
+from lab.store.results import CountedResult, ProfiledResult, RunResult
 from tests.lab.run.test_plan import LATENCY, PLAINTEXT
 
 PINNING = Pinning(frozenset({0}), frozenset({1}))
@@ -44,6 +48,12 @@ class Recorder:
 
     def finished(self, what: str, result: RunResult) -> None:
         self.told.append(("finished", what))
+
+    def counted(self, what: str, result: CountedResult) -> None:
+        self.told.append(("counted", what, result.row["run_id"]))
+
+    def profiled(self, what: str, result: ProfiledResult) -> None:
+        self.told.append(("profiled", what, result.row["run_id"]))
 
     def interrupted(self, batch: Batch) -> None:
         self.told.append(("interrupted", len(batch.results)))
@@ -133,3 +143,64 @@ def test_an_interrupted_batch_keeps_what_finished(tmp_path: Path, monkeypatch: p
         run_batch(runs, PINNING, tmp_path, {}, reporter)
     assert reporter.told[-1] == ("interrupted", 1)
     assert len(results.load(tmp_path)) == 1
+
+
+def test_counted_and_profiled_runs_are_kept_apart_and_described(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A counted and a profiled run go to their own files and reporters, each with the repeat it
+    belongs to; batch.json holds the info, the pinning, the machine and each target file's version."""
+    asked: list[tuple[str, str, int, object]] = []
+
+    def count(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int,
+              load: CountedLoad) -> CountedResult:
+        asked.append(("count", target.label, repeat, load))
+        return CountedResult({"batch": batch, "run_id": f"c{repeat}", "target_label": target.label,
+                              "scenario": scenario.id, "repeat": repeat}, [])
+
+    def profile(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int, driver: str,
+                on_live: Any) -> ProfiledResult:
+        asked.append(("profile", target.label, repeat, driver))
+        on_live("profiling")
+        return ProfiledResult({"batch": batch, "run_id": f"p{repeat}", "target_label": target.label,
+                               "scenario": scenario.id, "repeat": repeat}, [], [])
+
+    monkeypatch.setattr(scheduler, "count", count)
+    monkeypatch.setattr(scheduler, "profile", profile)
+    monkeypatch.setattr(scheduler, "measure", fake_measure({"stage4": 1_000.0}, []))
+    versioned = Target("peer", None, None, command=("true",), version=("echo", "peer 1.2"))
+    load = CountedLoad(requests=10, warmup=2)
+    runs = [PlannedRun(0, PLAINTEXT, stage_target(4), "locust"),
+            PlannedRun(1, PLAINTEXT, versioned, "wrk", counted=load),
+            PlannedRun(1, PLAINTEXT, stage_target(4), "wrk", profiled=True)]
+    reporter = Recorder()
+    before = signal.getsignal(signal.SIGTERM)
+    batch = run_batch(runs, PINNING, tmp_path, {"command": ["lab", "compare"]}, reporter)
+    assert signal.getsignal(signal.SIGTERM) == before  # the batch's handler is gone with it
+    assert asked == [("count", "peer", 1, load), ("profile", "stage4", 1, "wrk")]
+    assert [r.row["run_id"] for r in batch.counted] == ["c1"] and [r.row["run_id"] for r in batch.profiled] == ["p1"]
+    assert reporter.told == [
+        ("started", 3),
+        ("running", 1, "stage4 × plaintext (repeat 1)"), ("live", "measuring"),
+        ("finished", "stage4 × plaintext (repeat 1)"),
+        ("running", 2, "peer × plaintext counted (repeat 2)"), ("counted", "peer × plaintext counted (repeat 2)", "c1"),
+        ("running", 3, "stage4 × plaintext profiled (repeat 2)"), ("live", "profiling"),
+        ("profiled", "stage4 × plaintext profiled (repeat 2)", "p1"),
+    ]
+    assert list(results.load_counted(tmp_path, batch.directory.name)["run_id"]) == ["c1"]
+    assert list(results.load_profiled(tmp_path, batch.directory.name)["run_id"]) == ["p1"]
+    info = json.loads((batch.directory / results.BATCH_INFO).read_text())
+    assert info["batch"] == batch.directory.name and info["command"] == ["lab", "compare"]
+    assert (info["server_cpus"], info["client_cpus"]) == ([0], [1])
+    assert info["target_versions"] == {"peer": "peer 1.2"} and info["python_version"] == platform.python_version()
+
+
+def test_a_batch_describes_each_run_by_what_it_is() -> None:
+    four = stage_target(4)
+    assert scheduler.describe(PlannedRun(0, PLAINTEXT, four, "wrk"), repeated=False) == "stage4 × plaintext"
+    assert scheduler.describe(PlannedRun(2, PLAINTEXT, four, "wrk"), repeated=True) == "stage4 × plaintext (repeat 3)"
+    assert scheduler.describe(PlannedRun(0, PLAINTEXT, four, "wrk", level=0.25), repeated=False) == (
+        "stage4 × plaintext at 25% of capacity")
+    assert scheduler.describe(PlannedRun(0, PLAINTEXT, four, "wrk", counted=CountedLoad()), repeated=False) == (
+        "stage4 × plaintext counted (repeat 1)")
+    assert scheduler.describe(PlannedRun(0, PLAINTEXT, four, "wrk", profiled=True), repeated=False) == (
+        "stage4 × plaintext profiled (repeat 1)")
