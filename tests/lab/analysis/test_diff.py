@@ -256,3 +256,27 @@ def test_the_formats_carry_the_same_changes() -> None:
     assert f"{CPU} at 10,000 → 8,000 req/s" in markdown[7]  # CPU per request with the load it was measured at
     # This batch counted nothing and held no connections to count memory per connection from.
     assert set(METRICS) - {*COUNTED_METRICS, "server_rss_per_connection_bytes"} == {c.metric for c in changes}
+
+
+SIGNIFICANCE = ("a change is significant at p ≤ {:.4f}: 5% over the diff's tests (exact permutation test); interval: "
+                "the changes it does not reject; detectable: the least change these repeats could have found")
+
+
+def test_the_notes_before_a_diff_word_for_word() -> None:
+    base = pd.concat([runs("stage4", BASE_QPS, BASE_CPU), runs("calibration", [100_000.0] * 5, [7.0] * 5),
+                      runs("stage2", BASE_QPS, BASE_CPU, scenario="json")], ignore_index=True)
+    new = pd.concat([runs("stage4", BASE_QPS, BASE_CPU), runs("calibration", [110_000.0] * 5, [7.0] * 5),
+                     runs("stage2", BASE_QPS, BASE_CPU, scenario="json")], ignore_index=True)
+    changes = compare(base, new)
+    level = changes[0].level
+    assert level is not None
+    assert notes(changes, base, new) == [
+        "QPS, latency and CPU per request are compared per calibration run of the same repeat (the minimal server): "
+        "the machine's own drift cancels; it moved plaintext +10.0%",
+        "compared as measured where a side has no calibration run in every repeat: drift of the machine between "
+        "batches is not controlled there",  # json had no calibration run
+        SIGNIFICANCE.format(level),
+    ]
+    within = compare_targets(pd.concat([runs("a", BASE_QPS, BASE_CPU), runs("b", BASE_QPS, BASE_CPU)]), "a", "b")
+    assert notes(within) == ["both targets as measured, over the repeats they ran side by side in this batch",
+                             SIGNIFICANCE.format(within[0].level)]
