@@ -7,11 +7,27 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from lab.analysis.console import FUNCTION_WIDTH, diff_table, functions_table, profiled_table
+from lab.analysis.console import (
+    COUNTED_NOTE,
+    FUNCTION_WIDTH,
+    batch_summary,
+    counted_table,
+    diff_table,
+    equal_load_summary,
+    functions_table,
+    profiled_table,
+    summary_table,
+)
 from lab.analysis.diff import PER_REFERENCE, Change
 from lab.analysis.moved import COUNTED_COST, PROFILED_COST, FunctionChange
 from lab.analysis.present import functions_markdown
+from lab.analysis.summary import summarize
+from lab.model.target import CALIBRATION_TARGET
+from lab.store.columns import RUN_COLUMNS
+from tests.lab.analysis.test_diff_counted import counted
 from tests.lab.analysis.test_profiles import _rows
+from tests.lab.analysis.test_summary import RUNS as SUMMARY_RUNS
+from tests.lab.run.test_plan import latency_run
 
 
 def _cells(table: Table) -> list[list[str]]:
@@ -97,3 +113,56 @@ def test_the_tables_print() -> None:
     console = Console(width=200, record=True, color_system=None)
     console.print(functions_table(CHANGES, COUNTED_COST))
     assert "f|x" in console.export_text()
+
+
+def test_the_summary_table_marks_failures_unverified_rows_and_saturation() -> None:
+    table = summary_table(summarize(SUMMARY_RUNS), "the batch")
+    assert (table.title, table.title_justify) == ("the batch", "left")
+    assert _justified(table) == {"stage / target": "left", "scenario": "left", "QPS": "right", "p50 µs": "right",
+                                 "p99 µs": "right", "CPU µs/req": "right", "speedup": "right", "roadmap": "right",
+                                 "bottleneck": "left"}
+    rows = {row[0]: row for row in _cells(table)}
+    assert rows["stage4 [red](unverified)[/red]"] == [
+        "stage4 [red](unverified)[/red]", "plaintext", "≥ 10,000 [9,000–11,000]", "1,000.0 [900.0–1,100.0]",
+        "2,000.0 [1,800.0–2,200.0]", "100.0 [90.9–111.1]", "≥ 10.00x", "100,000 (218x)",
+        "[yellow]generator (saturated)[/yellow]"]
+    assert rows["stage2"][2:4] == ["[red]failed: died again[/red]", ""]
+    assert rows["stage0"][8] == rows["stage1"][8] == "server"  # not saturated: not marked
+    assert rows["peer"][1] == "json"
+
+
+def test_the_counted_table_gives_each_target_s_counts_and_what_failed() -> None:
+    table = counted_table(pd.concat([counted("stage4", [50_000, 50_100, 49_900]),
+                                     counted("stage0", [1.0]).assign(error="valgrind is not installed: [x]")]))
+    assert (table.title, table.title_justify) == ("instructions per request (counted under valgrind)", "left")
+    assert _justified(table) == {"stage / target": "left", "scenario": "left", "runs": "right",
+                                 "instructions/req": "right", "range": "right", "spread": "right",
+                                 "syscalls/req": "right"}
+    assert _cells(table) == [["stage4", "plaintext", "3", "50,000", "49,900–50,100", "0.40%", "7.00"],
+                             ["stage0", "plaintext", "1", "[red]failed: valgrind is not installed: \\[x][/red]",
+                              "", "", ""]]
+
+
+def test_the_equal_load_table_writes_each_figure_to_its_own_precision() -> None:
+    slow = [{**latency_run(target, 0, (200.0, 900.0), (100.0, 500.0), cpu=cpu, qps=50.0), "target_rate": 50.0}
+            for target, cpu in ((CALIBRATION_TARGET, 5.25), ("stage2", 150.25))]
+    table = equal_load_summary(pd.DataFrame(slow, columns=list(RUN_COLUMNS)))
+    assert table is not None and (table.title_justify, _justified(table)) == ("left", {
+        "rank": "right", "stage / target": "left", "scenario": "left", "asked req/s": "right",
+        "served req/s": "right", "CPU µs/req": "right", "above the floor": "right"})
+    assert _cells(table) == [["floor", "minimal server (calibration)", "latency", "50", "50", "5.2", ""],
+                             ["1", "stage2", "latency", "50", "50", "150.2", "145.0"]]
+
+
+def test_a_batch_summary_leaves_out_what_the_batch_lacks() -> None:
+    parts = batch_summary(pd.DataFrame(), "b")
+    assert parts == []
+    counts = counted("stage4", [50_000])
+    only_counted = batch_summary(pd.DataFrame(), "b", counts)
+    assert isinstance(only_counted[0], Table) and only_counted[1] == f"[dim]{COUNTED_NOTE}[/dim]"
+    assert len(only_counted) == 2
+
+
+def test_a_table_s_caption_is_its_cost_s_note() -> None:
+    table = functions_table(CHANGES, COUNTED_COST)
+    assert (table.title_justify, table.caption_justify) == ("left", "left")
