@@ -164,6 +164,7 @@ def standard_error(rate: float, draws: int) -> float:
     return math.sqrt(rate * (1 - rate) / draws)
 
 
+@pytest.mark.simulation
 def test_a_diff_of_the_same_server_calls_anything_at_most_5_percent_of_the_time() -> None:
     for repeats in (5, 8):  # 2/252 a test at 5 v 5 (so 4.0% over 5 metrics); nearly continuous at 8 v 8
         rate = alarm_rate(300, seed=repeats, repeats=repeats, spread=0.03)
@@ -180,6 +181,7 @@ def separation_power(shift: float, repeats: int) -> float:
     return float(integrate.quad(density, -10, 10)[0])
 
 
+@pytest.mark.simulation
 def test_a_10_percent_cpu_change_with_a_3_percent_spread_is_found_80_percent_of_the_time() -> None:
     expected = separation_power(math.log(1.10) / 0.03, 5)
     assert expected == pytest.approx(0.819, abs=0.001)
@@ -190,6 +192,7 @@ def test_a_10_percent_cpu_change_with_a_3_percent_spread_is_found_80_percent_of_
     assert abs(found / draws - expected) <= 3 * standard_error(expected, draws)
 
 
+@pytest.mark.simulation
 def test_drift_of_the_machine_cancels_against_the_calibration_runs() -> None:
     # The second batch on a machine 20% slower: as measured, every time-bound metric moved.
     rng = np.random.default_rng(3)

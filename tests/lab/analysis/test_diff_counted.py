@@ -54,6 +54,7 @@ def test_the_counted_repeats_bring_the_floor_under_the_family_s_level(pairs: int
     assert smallest_p(repeats, repeats) <= ALPHA / tests < smallest_p(repeats - 1, repeats - 1)
 
 
+@pytest.mark.simulation
 def test_a_1_percent_change_is_worse_and_the_same_server_counted_twice_is_not() -> None:
     """The default `lab compare --instructions` of stages 0-4 × 4 scenarios, between batches: 20
     pairs, 7 counted repeats; one pair 1% costlier. 50 such diffs call it worse every time, and
