@@ -243,7 +243,7 @@ def judge_industry(line: IndustryLine, runs: pd.DataFrame) -> Verdict:
     return Verdict(FAIL, ratio, evidence, "")
 
 
-def judge_memory(stage: int, share: float, runs: pd.DataFrame, metric: str = MEMORY_METRIC) -> Verdict:
+def judge_memory(stage: int, share: float, runs: pd.DataFrame, metric: str) -> Verdict:
     """Memory per held connection of `stage` against MEMORY_BASELINE_STAGE's in the same batch:
     a ratio of medians, in the scenario where the stage held the most connections of those where
     both held nearly as many (stage 2 closes every connection after its answer, so a keep-alive

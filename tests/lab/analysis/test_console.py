@@ -166,3 +166,28 @@ def test_a_batch_summary_leaves_out_what_the_batch_lacks() -> None:
 def test_a_table_s_caption_is_its_cost_s_note() -> None:
     table = functions_table(CHANGES, COUNTED_COST)
     assert (table.title_justify, table.caption_justify) == ("left", "left")
+
+
+def test_failed_rows_first_long_errors_and_failed_repeats_among_good_ones() -> None:
+    long_error = "valgrind: " + "x" * 100
+    counts = pd.concat([counted("stage0", [1.0]).assign(error=long_error),
+                        counted("stage4", [12.25, 12.25, 12.25], server_syscalls_per_request=12.5),
+                        counted("stage4", [1.0]).assign(error="one count died")])
+    rows = _cells(counted_table(counts))
+    assert rows[0][3] == f"[red]failed: {long_error[:60]}[/red]"
+    assert rows[1] == ["stage4", "plaintext", "3", "12", "12–12", "0.00%", "12.50"]  # 4 counted, 1 failed
+    timed = _rows("stage4", [20_000.0])
+    profiled = pd.concat([_rows("gone", [1.0], profiler=None, profile_samples=None).assign(error=long_error),
+                          _rows("stage4", [16_000.0, 16_000.0], profiler="py-spy", profile_samples=300),
+                          _rows("stage4", [1.0], profiler="py-spy", profile_samples=None).assign(error="died")])
+    rows = _cells(profiled_table(profiled, timed, pd.DataFrame()))
+    assert rows[0][3] == f"[red]failed: {long_error[:80]}[/red]"
+    assert rows[1][:5] == ["stage4", "plaintext", "2", "16,000", "-20%"]
+
+
+def test_a_batch_summary_counts_and_says_how_the_load_was_made() -> None:
+    runs = SUMMARY_RUNS.assign(driver="wrk", load_processes_reporting=2, client_cpus="1")
+    parts = batch_summary(runs, "b", counted("stage4", [50_000]))
+    summary = parts[0]
+    assert isinstance(summary, Table) and "instructions/req" in [str(c.header) for c in summary.columns]
+    assert parts[1] == "[dim]load: wrk with 2 threads per run, on client CPUs 1[/dim]"

@@ -74,6 +74,10 @@ def test_connection_verdicts_word_for_word(criterion: Line, runs: pd.DataFrame, 
      Verdict(NOT_MEASURED, None, "a batch holds no thread-safety evidence",
              "make test (tests/core/test_thread_safety.py, tests/servers/test_stage1.py: stage 1's shared state "
              "under its threads; stage 4 runs one thread)")),
+    (THREADS, frame(run(4, 5e3, soak_verdict="pass")),  # a soak says nothing of threads
+     Verdict(NOT_MEASURED, None, "a batch holds no thread-safety evidence",
+             "make test (tests/core/test_thread_safety.py, tests/servers/test_stage1.py: stage 1's shared state "
+             "under its threads; stage 4 runs one thread)")),
     (LEAKS, frame(run(4, 6e4)),
      Verdict(NOT_MEASURED, None, "no soak in this batch",
              f"{SOAK} (RSS and descriptors after the warm-up), and make test (tests/servers/test_leaks.py)")),

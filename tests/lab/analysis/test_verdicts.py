@@ -11,7 +11,17 @@ import pytest
 
 from lab.analysis.batch import Batch
 from lab.analysis.present import speedup_text, summary_text
-from lab.analysis.roadmap import CONNECTIONS, INDUSTRY, LATENCY, QPS, SPEEDUP, IndustryLine, Line, roadmap_lines
+from lab.analysis.roadmap import (
+    CONNECTIONS,
+    INDUSTRY,
+    LATENCY,
+    MEMORY_METRIC,
+    QPS,
+    SPEEDUP,
+    IndustryLine,
+    Line,
+    roadmap_lines,
+)
 from lab.analysis.summary import summarize
 from lab.analysis.tables import criteria_table, industry_table, stage_table
 from lab.analysis.verdicts import (
@@ -28,6 +38,11 @@ from lab.analysis.verdicts import (
     speedup,
 )
 from lab.store.columns import RUN_COLUMNS
+
+
+def memory(stage: int, share: float, runs: pd.DataFrame) -> Verdict:
+    """Memory per held connection judged as the memory lines read it: from their own column."""
+    return judge_memory(stage, share, runs, MEMORY_METRIC)
 
 
 def line(stage: int, kind: str, text: str = "") -> Line:
@@ -272,7 +287,7 @@ def held_connections(stage: int, per_connection: float, connections: float = 1_0
 ])
 def test_memory_per_connection_against_stage_2(stage: int, share: float, bytes_: float, verdict: str) -> None:
     runs = frame(held_connections(2, 7_200.0), held_connections(stage, bytes_))
-    judged = judge_memory(stage, share, runs)
+    judged = memory(stage, share, runs)
     assert (judged.verdict, judged.value, judged.how) == (verdict, pytest.approx(bytes_ / 7_200.0), "")
     assert judged.evidence == (f"hold-1000: {bytes_ / 1024:,.1f} KiB per connection against stage 2's 7.0 KiB, at "
                                "1,000 connections")
@@ -282,43 +297,43 @@ HOW = "lab compare --stages 2,4 --scenarios hold-1000"
 
 
 def test_memory_needs_stage_2_at_the_same_connection_count() -> None:
-    alone = judge_memory(4, 0.3, frame(held_connections(4, 2_000.0)))
+    alone = memory(4, 0.3, frame(held_connections(4, 2_000.0)))
     assert (alone.verdict, alone.value, alone.evidence, alone.how) == (
         NOT_MEASURED, None, "no scenario held connections on both stage 4 and stage 2 in this batch", HOW)
-    apart = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_000.0), held_connections(4, 2_000.0, 1_150.0)))
+    apart = memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_000.0), held_connections(4, 2_000.0, 1_150.0)))
     assert (apart.verdict, apart.evidence, apart.how) == (
         NOT_MEASURED, "hold-1000: 1,150 connections held against stage 2's 1,000", HOW)
-    near = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_000.0), held_connections(4, 2_000.0, 1_099.0)))
+    near = memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_000.0), held_connections(4, 2_000.0, 1_099.0)))
     assert near.verdict == PASS  # under 10% apart: near enough
-    nothing = judge_memory(4, 0.3, frame(held_connections(2, 0.0), held_connections(4, 2_000.0)))
+    nothing = memory(4, 0.3, frame(held_connections(2, 0.0), held_connections(4, 2_000.0)))
     assert (nothing.verdict, nothing.value, nothing.evidence, nothing.how) == (
         NOT_MEASURED, None, "hold-1000: stage 2 grew no memory per connection to compare with", HOW)
-    one_byte = judge_memory(4, 0.3, frame(held_connections(2, 1.0), held_connections(4, 2_000.0)))
+    one_byte = memory(4, 0.3, frame(held_connections(2, 1.0), held_connections(4, 2_000.0)))
     assert (one_byte.verdict, one_byte.value) == (FAIL, 2_000.0)
     # Runs without the figure, or of other stages, are not evidence, however many connections they had.
-    noise = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0), held_connections(4, 2_000.0),
+    noise = memory(4, 0.3, frame(held_connections(2, 7_200.0), held_connections(4, 2_000.0),
                                        held_connections(2, None, 9_000.0, "many"),  # type: ignore[arg-type]
                                        held_connections(4, None, 9_000.0, "many"),  # type: ignore[arg-type]
                                        held_connections(3, 100.0, 9_000.0, "many")))
     assert (noise.verdict, noise.value) == (PASS, pytest.approx(2_000 / 7_200))
     # The most connections by the stage's own count, whatever the scenarios are called.
-    ranked = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_000.0, "a-scenario"),
+    ranked = memory(4, 0.3, frame(held_connections(2, 7_200.0, 1_000.0, "a-scenario"),
                                         held_connections(4, 1_800.0, 1_050.0, "a-scenario"),
                                         held_connections(2, 7_200.0, 1_090.0, "b-scenario"),
                                         held_connections(4, 3_000.0, 1_000.0, "b-scenario")))
     assert (ranked.verdict, ranked.value) == (PASS, 0.25)
     # Where stage 4 held the most, stage 2 held few (it closes after each answer): not that one.
-    keep_alive = judge_memory(4, 0.3, frame(held_connections(2, 7_300.0, 1_000.0),
+    keep_alive = memory(4, 0.3, frame(held_connections(2, 7_300.0, 1_000.0),
                                             held_connections(4, 2_000.0, 1_000.0),
                                             held_connections(2, 11_700.0, 170.0, "hold-5000"),
                                             held_connections(4, 1_700.0, 5_000.0, "hold-5000")))
     assert (keep_alive.verdict, keep_alive.value) == (PASS, pytest.approx(2_000 / 7_300))
     assert keep_alive.evidence.startswith("hold-1000: ")
     # KiB to one decimal, each side its own: 7,222 bytes are 7.05 KiB.
-    kib = judge_memory(4, 0.3, frame(held_connections(2, 7_222.0), held_connections(4, 2_000.0)))
+    kib = memory(4, 0.3, frame(held_connections(2, 7_222.0), held_connections(4, 2_000.0)))
     assert kib.evidence == "hold-1000: 2.0 KiB per connection against stage 2's 7.1 KiB, at 1,000 connections"
     # The scenario with the most connections judges: there fixed costs weigh least.
-    both = judge_memory(4, 0.3, frame(held_connections(2, 7_200.0), held_connections(4, 3_000.0),
+    both = memory(4, 0.3, frame(held_connections(2, 7_200.0), held_connections(4, 3_000.0),
                                       held_connections(2, 6_000.0, 5_000.0, "hold-5000"),
                                       held_connections(4, 1_500.0, 5_000.0, "hold-5000")))
     assert (both.verdict, both.value) == (PASS, 0.25) and "hold-5000" in both.evidence

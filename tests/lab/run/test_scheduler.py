@@ -47,7 +47,7 @@ class Recorder:
         self.told.append(("skipped", what, why))
 
     def finished(self, what: str, result: RunResult) -> None:
-        self.told.append(("finished", what))
+        self.told.append(("finished", what, result.row["run_id"]))
 
     def counted(self, what: str, result: CountedResult) -> None:
         self.told.append(("counted", what, result.row["run_id"]))
@@ -153,13 +153,13 @@ def test_counted_and_profiled_runs_are_kept_apart_and_described(tmp_path: Path,
 
     def count(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int,
               load: CountedLoad) -> CountedResult:
-        asked.append(("count", target.label, repeat, load))
+        asked.append(("count", target.label, repeat, load, pinning, batch))
         return CountedResult({"batch": batch, "run_id": f"c{repeat}", "target_label": target.label,
                               "scenario": scenario.id, "repeat": repeat}, [])
 
     def profile(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int, driver: str,
                 on_live: Any) -> ProfiledResult:
-        asked.append(("profile", target.label, repeat, driver))
+        asked.append(("profile", target.label, repeat, driver, pinning, batch))
         on_live("profiling")
         return ProfiledResult({"batch": batch, "run_id": f"p{repeat}", "target_label": target.label,
                                "scenario": scenario.id, "repeat": repeat}, [], [])
@@ -176,12 +176,13 @@ def test_counted_and_profiled_runs_are_kept_apart_and_described(tmp_path: Path,
     before = signal.getsignal(signal.SIGTERM)
     batch = run_batch(runs, PINNING, tmp_path, {"command": ["lab", "compare"]}, reporter)
     assert signal.getsignal(signal.SIGTERM) == before  # the batch's handler is gone with it
-    assert asked == [("count", "peer", 1, load), ("profile", "stage4", 1, "wrk")]
+    name = batch.directory.name
+    assert asked == [("count", "peer", 1, load, PINNING, name), ("profile", "stage4", 1, "wrk", PINNING, name)]
     assert [r.row["run_id"] for r in batch.counted] == ["c1"] and [r.row["run_id"] for r in batch.profiled] == ["p1"]
     assert reporter.told == [
         ("started", 3),
         ("running", 1, "stage4 × plaintext (repeat 1)"), ("live", "measuring"),
-        ("finished", "stage4 × plaintext (repeat 1)"),
+        ("finished", "stage4 × plaintext (repeat 1)", "stage4-plaintext-1"),
         ("running", 2, "peer × plaintext counted (repeat 2)"), ("counted", "peer × plaintext counted (repeat 2)", "c1"),
         ("running", 3, "stage4 × plaintext profiled (repeat 2)"), ("live", "profiling"),
         ("profiled", "stage4 × plaintext profiled (repeat 2)", "p1"),
@@ -204,3 +205,54 @@ def test_a_batch_describes_each_run_by_what_it_is() -> None:
         "stage4 × plaintext counted (repeat 1)")
     assert scheduler.describe(PlannedRun(0, PLAINTEXT, four, "wrk", profiled=True), repeated=False) == (
         "stage4 × plaintext profiled (repeat 1)")
+
+
+def test_a_timed_run_is_measured_as_planned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[object, ...]] = []
+
+    def measure(target: Target, scenario: Scenario, pinning: Pinning, *, batch: str, repeat: int, driver: str,
+                load_level: float | None, on_live: Any, settle: bool) -> RunResult:
+        asked.append((pinning, batch, repeat, driver, settle))
+        return fake_measure({"stage4": 1_000.0}, [])(target, scenario, pinning, batch=batch, repeat=repeat,
+                                                      driver=driver, load_level=load_level, on_live=on_live,
+                                                      settle=settle)
+
+    monkeypatch.setattr(scheduler, "measure", measure)
+    done = run_batch([PlannedRun(3, PLAINTEXT, stage_target(4), "wrk", settle=True)], PINNING, tmp_path, {},
+                     Recorder())
+    assert asked == [(PINNING, done.directory.name, 3, "wrk", True)]
+
+
+def test_a_sweep_reads_the_capacity_of_its_closed_loop_run_not_of_another_level(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each level's rate is a share of the closed-loop run's QPS: a level run's own QPS (what it was
+    asked) is not a capacity."""
+    asked: list[float] = []
+
+    def measure(target: Target, scenario: Scenario, pinning: Pinning, **kwargs: Any) -> RunResult:
+        rate = scenario.load.asked_rate
+        asked.append(rate or 0.0)
+        return fake_measure({"stage4": rate or 1_000.0}, [])(target, scenario, pinning, **kwargs)
+
+    monkeypatch.setattr(scheduler, "measure", measure)
+    plan = Plan((stage_target(4),), (PLAINTEXT,), 1, PINNING, tmp_path, sweep=(0.5, 0.8))
+    run_batch(plan.runs(), PINNING, tmp_path, {}, Recorder())
+    assert asked == [0.0, pytest.approx(500.0), pytest.approx(800.0)]
+
+
+def test_a_run_is_read_against_the_calibration_run_of_its_own_ceiling(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def measure(target: Target, scenario: Scenario, pinning: Pinning, **kwargs: Any) -> RunResult:
+        qps = {(CALIBRATION_TARGET, False): 40_000.0, (CALIBRATION_TARGET, True): 8_000.0}.get(
+            (target.name, target.closes), 2_000.0)
+        result = fake_measure({target.name: qps}, [])(target, scenario, pinning, **kwargs)
+        result.row["closing_ceiling"] = target.closes
+        return result
+
+    monkeypatch.setattr(scheduler, "measure", measure)
+    keeping = Target(CALIBRATION_TARGET, None, None, command=("true",))
+    closing = Target(CALIBRATION_TARGET, None, None, command=("true",), closes=True)
+    runs = [PlannedRun(0, PLAINTEXT, keeping, "wrk"), PlannedRun(0, PLAINTEXT, closing, "wrk"),
+            PlannedRun(0, PLAINTEXT, stage_target(0), "wrk"), PlannedRun(0, PLAINTEXT, stage_target(4), "wrk")]
+    rows = {r.row["target_label"]: r.row for r in run_batch(runs, PINNING, tmp_path, {}, Recorder()).results}
+    assert rows["stage0"]["generator_ceiling_qps"] == 8_000.0 and rows["stage4"]["generator_ceiling_qps"] == 40_000.0

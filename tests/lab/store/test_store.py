@@ -180,7 +180,7 @@ def _counted(run_id: str, instructions: float) -> results.CountedResult:
 def _profiled(run_id: str, qps: float) -> results.ProfiledResult:
     return results.ProfiledResult(row={"run_id": run_id, "qps": qps},
                                   functions=[{"run_id": run_id, "rank": 1, "function": "parse", "self_samples": 9}],
-                                  stacks=[{"run_id": run_id, "stack": "main;parse", "samples": 9}])
+                                  stacks=[{"samples": 9, "stack": "main;parse", "run_id": run_id}])  # another order
 
 
 def test_counted_and_profiled_runs_have_files_of_their_own_with_a_fixed_schema(tmp_path: Path) -> None:
