@@ -192,3 +192,23 @@ def test_a_history_step_missing_the_metric_on_either_side_is_left_out() -> None:
                            "latency_p50_us")
     assert list(judged) == ["three"] and judged["three"].scenario == "plaintext"
     assert smallest_p(5, 5) == 2 / 252
+
+
+def test_the_interval_of_widely_spread_values_is_found_wherever_it_lies() -> None:
+    before = np.log([1.0, 30.0, 2.0, 60.0, 5.0])  # values a hundred times apart: a spread of logs above 4
+    after = np.log([3.0, 90.0, 8.0, 200.0, 20.0])
+    (qps,) = [c for c in compare_targets(pd.concat([batch("a", list(np.exp(before))), batch("b", list(np.exp(after)))])
+                                         .drop(columns=[CPU, "latency_p50_us", "latency_p99_us"]), "a", "b")]
+    assert qps.low is not None and qps.high is not None and qps.level is not None
+    low, high = math.log1p(qps.low), math.log1p(qps.high)
+    assert brute_p(before, after, low) <= qps.level < brute_p(before, after, low + 1e-6)
+    assert brute_p(before, after, high) <= qps.level < brute_p(before, after, high - 1e-6)
+
+
+def test_a_counted_only_comparison_has_no_rate() -> None:
+    counts = pd.DataFrame([{"target": t, "target_label": t, "scenario": "plaintext", "repeat": r, "run_id": f"{t}{r}",
+                            "error": None, "server_instructions_per_request": v, "server_syscalls_per_request": 7.0}
+                           for t, v in (("a", 50_000.0), ("b", 51_000.0)) for r in range(5)])
+    timed = pd.concat([batch("a", BASE_QPS, scenario="json"), batch("b", NEW_QPS, scenario="json")])  # not plaintext
+    changes = [c for c in compare_targets(timed, "a", "b", counts) if c.scenario == "plaintext"]
+    assert changes and all(c.base_rate is None and c.new_rate is None for c in changes)
