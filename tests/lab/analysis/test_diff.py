@@ -265,6 +265,32 @@ SIGNIFICANCE = ("a change is significant at p ≤ {:.4f}: 5% over the diff's tes
                 "the changes it does not reject; detectable: the least change these repeats could have found")
 
 
+def test_notes_name_every_difference_and_every_scenario_s_drift() -> None:
+    def side(cpu_model: str, locust: str, calibrated: float) -> pd.DataFrame:
+        return pd.concat([runs(target, BASE_QPS, BASE_CPU, scenario=scenario, cpu_model=cpu_model,
+                               locust_version=locust)
+                          for target, scenario in (("stage4", "plaintext"), ("stage4", "json"))]
+                         + [runs("calibration", [calibrated] * 5, [7.0] * 5, scenario=scenario, cpu_model=cpu_model,
+                                 locust_version=locust) for scenario in ("plaintext", "json")], ignore_index=True)
+
+    base, new = side("AMD", "2.40", 100_000.0), side("Intel", "2.41", 90_000.0)
+    lines = notes(compare(base, new), base, new)
+    assert lines[0] == ("the batches ran on different machines or measuring stacks: cpu_model AMD → Intel; "
+                        "locust_version 2.40 → 2.41")
+    assert lines[1].endswith("; it moved plaintext -10.0%, json -10.0%")
+
+
+def test_the_notes_on_counts_word_for_word() -> None:
+    counts = pd.DataFrame([{"target": "a", "target_label": "a", "scenario": "plaintext", "repeat": r, "run_id": f"a{r}",
+                            "error": None, "server_instructions_per_request": 50_000.0,
+                            "server_syscalls_per_request": 7.0} for r in range(5)])
+    between = compare(pd.DataFrame(), pd.DataFrame(), counts, counts)
+    assert notes(between, counts, counts)[0] == (
+        "instructions and system calls per request are counted under valgrind (one request in flight): they do not "
+        "drift with the machine, so they are compared as counted, between any two batches run on the same software "
+        "(a count depends on Python, the libraries and valgrind)")
+
+
 def test_the_notes_before_a_diff_word_for_word() -> None:
     base = pd.concat([runs("stage4", BASE_QPS, BASE_CPU), runs("calibration", [100_000.0] * 5, [7.0] * 5),
                       runs("stage2", BASE_QPS, BASE_CPU, scenario="json")], ignore_index=True)

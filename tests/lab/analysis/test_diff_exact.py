@@ -28,6 +28,7 @@ from lab.analysis.diff import (
     regressions,
 )
 from lab.analysis.permutation import RANDOM_SPLITS, family_level, repeats_needed, smallest_p
+from lab.analysis.present import notes
 
 CPU = "server_cpu_us_per_request"
 
@@ -87,6 +88,9 @@ def test_a_change_between_batches_is_the_exact_test_of_each_run_over_its_calibra
     assert qps.detectable == pytest.approx(math.expm1(max(observed - low, high - observed)))
     cpu = changes[CPU]  # less CPU per request is better; it drifted with the machine too
     assert (cpu.basis, cpu.verdict) == (PER_REFERENCE, "worse") and cpu.change > 0
+    assert cpu.low is not None and cpu.high is not None and cpu.low > 0  # an interval above no change
+    grew, low, high = math.log1p(cpu.change), math.log1p(cpu.low), math.log1p(cpu.high)
+    assert cpu.detectable == pytest.approx(math.expm1(max(grew - low, high - grew)))
     assert (cpu.base_rate, cpu.new_rate) == (10_000.0, 8_100.0)
 
 
@@ -130,11 +134,15 @@ def test_what_cannot_be_told_says_why_and_still_shows_the_medians() -> None:
                     batch("stage4", NEW_QPS, latency_p50_us=[5.0] * 5))
     p50 = next(c for c in zeros if c.metric == "latency_p50_us")
     assert p50.verdict == "cannot tell: values that are not positive and finite" and math.isnan(p50.change)
+    zeros = compare(batch("stage4", BASE_QPS, latency_p50_us=[5.0] * 5),
+                    batch("stage4", NEW_QPS, latency_p50_us=[0.0] * 5))  # on the new side
+    assert next(c for c in zeros if c.metric == "latency_p50_us").verdict.endswith("not positive and finite")
     one_side = compare(batch("stage4", BASE_QPS), batch("stage4", NEW_QPS, server_rss_per_connection_bytes=[9.0] * 5))
     assert "server_rss_per_connection_bytes" not in {c.metric for c in one_side}  # one side only: no change
     few = compare_targets(pd.concat([batch("a", BASE_QPS[:3]), batch("b", NEW_QPS[:3])])
                           .drop(columns=[CPU, "latency_p50_us", "latency_p99_us"]), "a", "b")
     assert [c.verdict for c in few] == ["cannot tell: 3 v 3 repeats; 4 a side would"]  # one test: 5% to itself
+    assert notes(few)[-1].startswith("a change is significant at p ≤ 0.0500: 5% over the diff's tests")
 
 
 def test_many_repeats_are_tested_on_a_seeded_sample_of_splits() -> None:
@@ -168,6 +176,7 @@ def test_the_machines_and_the_drift_of_two_batches() -> None:
     base = batch("s", [1.0, 1.0], cpu_model=["a", "a"], locust_version=["2.40", "2.41"])
     new = batch("s", [1.0, 1.0], locust_version=["2.42", "2.42"])  # no CPU model recorded
     assert machine_differences(base, new) == ["locust_version 2.40, 2.41 → 2.42"]
+    assert machine_differences(new, base) == ["locust_version 2.42 → 2.40, 2.41"]
     calibrated = pd.concat([batch("calibration", [100.0, 100.0]), batch("calibration", [50.0], scenario="json")])
     assert drift(calibrated, batch("calibration", [110.0, 110.0])) == ["plaintext +10.0%"]  # json: not in both
 
@@ -188,9 +197,10 @@ def test_a_history_step_missing_the_metric_on_either_side_is_left_out() -> None:
     with_p50 = Step("one", batch("s", BASE_QPS, latency_p50_us=[100.0] * 5), pd.DataFrame())
     without = Step("two", batch("s", NEW_QPS).drop(columns="latency_p50_us"), pd.DataFrame())
     also = Step("three", batch("s", NEW_QPS, latency_p50_us=[110.0] * 5), pd.DataFrame())
-    judged = compare_steps([(with_p50, without), (without, also), (with_p50, also)], "s", "plaintext",
+    four = Step("four", also.runs, pd.DataFrame())
+    judged = compare_steps([(with_p50, without), (without, also), (with_p50, four)], "s", "plaintext",
                            "latency_p50_us")
-    assert list(judged) == ["three"] and judged["three"].scenario == "plaintext"
+    assert list(judged) == ["four"] and judged["four"].scenario == "plaintext"
     assert smallest_p(5, 5) == 2 / 252
 
 

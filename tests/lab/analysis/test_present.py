@@ -9,7 +9,17 @@ import pandas as pd
 import pytest
 
 from lab.analysis.diff import PER_REFERENCE, Change
-from lab.analysis.present import MISSING, bottleneck_text, change_cells, header, number, percent, show, summary_text
+from lab.analysis.present import (
+    MISSING,
+    as_html,
+    bottleneck_text,
+    change_cells,
+    header,
+    number,
+    percent,
+    show,
+    summary_text,
+)
 from lab.analysis.summary import summarize
 from tests.lab.analysis.test_diff import BASE_CPU, BASE_QPS, runs
 from tests.lab.analysis.test_diff_counted import counted
@@ -43,6 +53,8 @@ def test_a_table_has_no_index_no_nan_and_its_headers() -> None:
     assert "NaN" not in html and "nan" not in html and f">{MISSING}<" in html
     assert ">QPS<" in html and ">CPU µs per request<" in html and ">roadmap stage<" in html
     assert ">93,304<" in html and ">8.71<" in html and ">7<" not in html  # the index is hidden
+    assert "word-break: normal" in html and "max-width: 100%" in html  # it wraps inside the page
+    assert as_html(rendered) == html and as_html(show(frame.iloc[:0])) == "nothing to show for this batch"
     assert show(pd.DataFrame()) == "nothing to show for this batch"
 
 

@@ -121,7 +121,9 @@ def test_two_processes_seconds_keep_the_worse_percentile_either_way_and_their_re
     quiet = Tally(started=100.0, window=Window(100.0, 102.0), requests=3, failures=0, retried=1, response_bytes=0,
                   errors={}, histogram=hdr.encode(hdr.new()), corrected=None,
                   seconds=(second(0, 1), second(1, 1, 0, 10.0)))
-    busy = replace(quiet, retried=2, seconds=(second(0, 2, 0, 30.0), second(1, 2, 0, 5.0)))
+    busy = replace(quiet, retried=2, seconds=(second(0, 2, 0, 30.0), second(1, 2, 0, 15.0)))
     merged = merge([quiet, busy], scenario, [])
-    assert [(s["latency_p50_us"], s["latency_max_us"]) for s in merged.seconds] == [(30.0, 90.0), (10.0, 30.0)]
+    assert [(s["latency_p50_us"], s["latency_max_us"]) for s in merged.seconds] == [(30.0, 90.0), (15.0, 45.0)]
+    merged = merge([busy, quiet], scenario, [])  # the worse from either side
+    assert [s["latency_p50_us"] for s in merged.seconds] == [30.0, 15.0]
     assert merged.retried == 3
