@@ -30,7 +30,6 @@ from lab.analysis.roadmap import (
     LATENCY,
     MEMORY,
     MEMORY_BASELINE_STAGE,
-    MEMORY_METRIC,
     QUALITY,
     SPEEDUP,
     IndustryLine,

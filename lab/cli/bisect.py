@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lab.analysis.present import MISSING
+from lab.analysis.present import number, percent
 from lab.cli import options
 from lab.cli.compare import file_target
 from lab.cli.diff import threshold
@@ -106,8 +106,8 @@ def handle(args: argparse.Namespace, console: Console) -> int:
     for column in ("commit", "instructions/req", "change", "verdict against the good end"):
         table.add_column(column, justify="right" if column in ("instructions/req", "change") else "left")
     for tried in outcome.tried:
-        table.add_row(escape(tried.subject[:70]), MISSING if tried.median is None else f"{tried.median:,.0f}",
-                      MISSING if tried.change is None else f"{tried.change:+.2%}", escape(tried.verdict[:90]))
+        table.add_row(escape(tried.subject[:70]), number(tried.median, 0), percent(tried.change, 2),
+                      escape(tried.verdict[:90]))
     console.print(table)
     console.print(escape(outcome.conclusion))
     console.print(f"results: {outcome.batch}")

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lab.analysis.history import METRICS, NOT_JUDGED, as_frame, held_targets, history, history_figure
-from lab.analysis.present import MISSING
+from lab.analysis.present import percent
 from lab.cli import options
 from lab.cli.options import UsageError
 from lab.store.columns import COUNTED_COLUMNS, RUN_COLUMNS
@@ -56,7 +56,7 @@ def handle(args: argparse.Namespace, console: Console) -> int:
         print("| batch | commit | runs | median | interval | change | verdict |\n|---|---|---|---|---|---|---|")
         for point in points:
             print(f"| {point.batch} | {point.commit} | {point.runs} | {point.median:,.1f} | {point.low:,.1f} … "
-                  f"{point.high:,.1f} | {_change(point.change)} | {point.verdict} |")
+                  f"{point.high:,.1f} | {percent(point.change)} | {point.verdict} |")
     else:
         table = Table(title=f"{args.target} × {args.scenario}: {column} ({_unit(column)})", title_justify="left",
                       caption="each step judged against the one before by lab diff's test, all steps at one "
@@ -67,7 +67,7 @@ def handle(args: argparse.Namespace, console: Console) -> int:
             colour = _COLOURS.get(point.verdict)
             verdict = escape(point.verdict)
             table.add_row(point.batch, escape(point.commit), str(point.runs), f"{point.median:,.1f}",
-                          f"{point.low:,.1f} … {point.high:,.1f}", _change(point.change),
+                          f"{point.low:,.1f} … {point.high:,.1f}", percent(point.change),
                           f"[{colour}]{verdict}[/{colour}]" if colour else
                           f"[yellow]{verdict}[/yellow]" if point.verdict.startswith(NOT_JUDGED) else verdict)
         console.print(table)
@@ -78,6 +78,3 @@ def handle(args: argparse.Namespace, console: Console) -> int:
             console.print(f"figure: {args.figure}")
     return 0
 
-
-def _change(change: float | None) -> str:
-    return MISSING if change is None else f"{change:+.1%}"
